@@ -1,0 +1,156 @@
+import { type NDArray, formatShape, ops, shapesEqual } from '@agrad/tensor';
+import { Tensor } from './tensor.js';
+
+/**
+ * The tape. Every differentiable result remembers a Node: the op's name, its inputs, and the
+ * vector-Jacobian product that maps the gradient of the output to gradients of the inputs.
+ * backward() walks the nodes in reverse topological order, adding up contributions, so a tensor
+ * used twice receives both.
+ */
+export type VectorJacobianProduct = (gradOutput: Tensor) => readonly (Tensor | null | undefined)[];
+
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Null once an earlier backward() freed the graph. */
+  vjp: VectorJacobianProduct | null;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording a graph, as `with torch.no_grad():` does. */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with recording switched on, even inside noGrad. */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}
+
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Wraps a primitive's result: when recording and any input requires a gradient, the result
+ * gets a Node holding the primitive's vjp.
+ */
+export function record(op: string, inputs: readonly Tensor[], output: NDArray, vjp: VectorJacobianProduct): Tensor {
+  const result = new Tensor(output);
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) result.attachNode({ op, inputs, vjp });
+  return result;
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order gradients (implies retainGraph). */
+  createGraph?: boolean;
+}
+
+/** Tensors reachable from `root` that take part in differentiation, inputs before users. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative depth-first search: deep graphs (long RNN unrolls) must not overflow the stack.
+  const stack: [Tensor, number][] = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [tensor, next] = top;
+    const inputs = tensor.gradFn?.inputs ?? [];
+    if (next < inputs.length) {
+      top[1]++;
+      const input = inputs[next];
+      if (input.requiresGrad && !visited.has(input)) {
+        visited.add(input);
+        stack.push([input, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(tensor);
+    }
+  }
+  return order;
+}
+
+function checkGradient(where: string, grad: Tensor, target: Tensor): void {
+  if (!shapesEqual(grad.shape, target.shape)) {
+    throw new RangeError(
+      `${where}: gradient has shape ${formatShape(grad.shape)} but the tensor has shape ${formatShape(target.shape)}`,
+    );
+  }
+  if (grad.dtype !== target.dtype) {
+    throw new TypeError(`${where}: gradient has dtype ${grad.dtype} but the tensor has dtype ${target.dtype}`);
+  }
+}
+
+function accumulate(existing: Tensor | undefined | null, addition: Tensor, createGraph: boolean): Tensor {
+  if (!existing) return addition;
+  if (createGraph) return existing.add(addition);
+  return new Tensor(ops.binary('add', existing.array, addition.array));
+}
+
+/**
+ * Propagates `gradOutput` from `root` back through the graph. With `targets`, the gradients of
+ * those tensors are returned and nothing is written to `.grad` (torch.autograd.grad); without,
+ * gradients are added into the `.grad` of leaves (and of tensors that called retainGrad()).
+ */
+export function runBackward(
+  root: Tensor,
+  gradOutput: Tensor,
+  options: BackwardOptions & { targets?: readonly Tensor[] } = {},
+): (Tensor | null)[] {
+  const createGraph = options.createGraph ?? false;
+  const retainGraph = options.retainGraph ?? createGraph;
+  const targets = options.targets;
+  checkGradient('backward', gradOutput, root);
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, gradOutput]]);
+  const captured = new Map<Tensor, Tensor>();
+  const targetSet = new Set(targets ?? []);
+
+  const propagate = () => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const tensor = order[i];
+      let grad = grads.get(tensor);
+      if (!grad) continue;
+      grads.delete(tensor);
+      grad = tensor.runHooks(grad);
+      if (targetSet.has(tensor)) captured.set(tensor, accumulate(captured.get(tensor), grad, createGraph));
+      const node = tensor.gradFn;
+      if (!targets && (!node || tensor.retainsGrad)) {
+        tensor.grad = accumulate(tensor.grad, createGraph ? grad : grad.detach(), createGraph);
+      }
+      if (!node) continue;
+      if (!node.vjp) {
+        throw new Error(
+          `backward: the graph through '${node.op}' was already freed by an earlier backward(); ` +
+            'pass { retainGraph: true } to the first backward() to go through it twice',
+        );
+      }
+      const inputGrads = node.vjp(grad);
+      if (!retainGraph) node.vjp = null;
+      node.inputs.forEach((input, k) => {
+        const inputGrad = inputGrads[k];
+        if (!inputGrad || !input.requiresGrad) return;
+        checkGradient(`backward of '${node.op}' (input ${k})`, inputGrad, input);
+        grads.set(input, accumulate(grads.get(input), inputGrad, createGraph));
+      });
+    }
+  };
+  if (createGraph) enableGrad(propagate);
+  else noGrad(propagate);
+  return (targets ?? []).map((t) => captured.get(t) ?? null);
+}

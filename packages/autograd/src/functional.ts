@@ -1,0 +1,115 @@
+import { formatShape } from '@agrad/tensor';
+import { onesLike } from './creation.js';
+import { type BackwardOptions, type VectorJacobianProduct, isGradEnabled, noGrad, record, runBackward } from './engine.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Gradients of `outputs` with respect to `inputs`, returned rather than written to `.grad`
+ * (torch.autograd.grad). `gradOutputs` defaults to ones for a single-element output.
+ */
+export function gradients(
+  output: Tensor,
+  inputs: readonly Tensor[],
+  options: BackwardOptions & { gradOutput?: Tensor; allowUnused?: boolean } = {},
+): Tensor[] {
+  for (const [i, input] of inputs.entries()) {
+    if (!input.requiresGrad) throw new Error(`grad: input ${i} does not require grad`);
+  }
+  if (!output.requiresGrad) throw new Error('grad: the output does not depend on any input that requires grad');
+  let gradOutput = options.gradOutput;
+  if (!gradOutput) {
+    if (output.size !== 1) {
+      throw new RangeError(`grad: output has shape ${formatShape(output.shape)}; pass gradOutput or reduce it to one element`);
+    }
+    gradOutput = onesLike(output);
+  }
+  const grads = runBackward(output, gradOutput, { ...options, targets: inputs });
+  return grads.map((g, i) => {
+    if (g) return g;
+    if (!options.allowUnused) {
+      throw new Error(`grad: input ${i} was not used to compute the output (pass allowUnused: true to get zeros)`);
+    }
+    return onesLike(inputs[i]).mul(0);
+  });
+}
+
+export interface GradOptions {
+  /** Which positional arguments to differentiate with respect to (default 0). */
+  argnums?: number | readonly number[];
+}
+
+/**
+ * JAX-style functional gradient: `grad(f)(...args)` is the gradient of the scalar `f(...args)`
+ * with respect to args[argnums]. Calls nest: `grad(grad(f))` gives second derivatives.
+ *
+ * @example
+ * const df = grad((x: Tensor) => x.pow(3).sum());
+ * df(tensor([2])).toArray(); // [12]
+ */
+export function grad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
+  options: GradOptions = {},
+): (...args: Args) => Tensor | Tensor[] {
+  const vg = valueAndGrad(f, options);
+  return (...args: Args) => vg(...args)[1];
+}
+
+/** Like grad, but also returns f's value: `[value, gradient]`. */
+export function valueAndGrad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
+  options: GradOptions = {},
+): (...args: Args) => [Tensor, Tensor | Tensor[]] {
+  const argnums = options.argnums ?? 0;
+  const positions = typeof argnums === 'number' ? [argnums] : [...argnums];
+  return (...args: Args) => {
+    // Inside an outer differentiation (args already tracked), record this one too.
+    const nested = isGradEnabled() && positions.some((p) => args[p]?.requiresGrad);
+    const inputs = args.map((a, i) => (positions.includes(i) && !a.requiresGrad ? a.detach().requiresGrad_() : a)) as Args;
+    for (const p of positions) {
+      if (!(inputs[p] instanceof Tensor)) throw new TypeError(`grad: argument ${p} is not a tensor`);
+    }
+    const value = f(...inputs);
+    if (value.size !== 1) {
+      throw new RangeError(`grad: f must return a single-element tensor, got shape ${formatShape(value.shape)}`);
+    }
+    const targets = positions.map((p) => inputs[p]);
+    const grads = value.requiresGrad
+      ? gradients(value, targets, { createGraph: nested, allowUnused: true })
+      : targets.map((t) => onesLike(t).mul(0));
+    const result = typeof argnums === 'number' ? grads[0] : grads;
+    return [nested ? value : value.detach(), result];
+  };
+}
+
+/**
+ * Defines a differentiable op from a forward computation and its own backward (the public
+ * counterpart of the built-in primitives). `forward` runs without recording; `backward` gets
+ * the output's gradient and returns one gradient (or null) per input.
+ *
+ * @example
+ * const cube = customOp('cube', {
+ *   forward: (x) => x.mul(x).mul(x),
+ *   backward: (g, { inputs: [x] }) => [g.mul(x.mul(x)).mul(3)],
+ * });
+ */
+export function customOp<Inputs extends Tensor[]>(
+  name: string,
+  definition: {
+    forward: (...inputs: Inputs) => Tensor;
+    backward: (grad: Tensor, context: { inputs: Inputs; output: Tensor }) => readonly (Tensor | null | undefined)[];
+  },
+): (...inputs: Inputs) => Tensor {
+  return (...inputs: Inputs) => {
+    const value = noGrad(() => definition.forward(...inputs));
+    let output: Tensor;
+    const vjp: VectorJacobianProduct = (g) => {
+      const grads = definition.backward(g, { inputs, output });
+      if (grads.length !== inputs.length) {
+        throw new RangeError(`${name}: backward returned ${grads.length} gradients for ${inputs.length} inputs`);
+      }
+      return grads;
+    };
+    output = record(name, inputs, value.array, vjp);
+    return output;
+  };
+}

@@ -1,0 +1,50 @@
+import { type ArithmeticOp, ops } from '@agrad/tensor';
+import { record } from '../engine.js';
+import type { Tensor } from '../tensor.js';
+import { zerosLike } from '../creation.js';
+import { where } from './where.js';
+
+/**
+ * Elementwise binary primitives. Operands arrive with one shape and one dtype: broadcasting is an
+ * explicit expand (whose vjp sums) and promotion an explicit cast, both done by the callers in
+ * ../functions.ts, so no vjp here ever re-derives broadcast axes.
+ */
+function binary(
+  op: ArithmeticOp,
+  a: Tensor,
+  b: Tensor,
+  vjp: (grad: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+): Tensor {
+  const out: Tensor = record(op, [a, b], ops.binary(op, a.array, b.array), (grad) => vjp(grad, out));
+  return out;
+}
+
+// d(a+b) = da + db
+export const add = (a: Tensor, b: Tensor) => binary('add', a, b, (g) => [g, g]);
+// d(a-b) = da - db
+export const sub = (a: Tensor, b: Tensor) => binary('sub', a, b, (g) => [g, b.requiresGrad ? g.neg() : null]);
+// d(ab) = b da + a db
+export const mul = (a: Tensor, b: Tensor) =>
+  binary('mul', a, b, (g) => [a.requiresGrad ? g.mul(b) : null, b.requiresGrad ? g.mul(a) : null]);
+// d(a/b) = da/b - a/b^2 db
+export const div = (a: Tensor, b: Tensor) =>
+  binary('div', a, b, (g) => [
+    a.requiresGrad ? g.div(b) : null,
+    b.requiresGrad ? g.mul(a).div(b.mul(b)).neg() : null,
+  ]);
+// d(a^b) = b a^(b-1) da + a^b ln(a) db   (the db term is 0 where a = 0 and b >= 0, as in PyTorch)
+export const pow = (a: Tensor, b: Tensor) =>
+  binary('pow', a, b, (g, out) => [
+    a.requiresGrad ? g.mul(b).mul(a.pow(b.sub(1))) : null,
+    b.requiresGrad ? where(a.eq(0).logicalAnd(b.ge(0)), zerosLike(g), g.mul(out).mul(a.log())) : null,
+  ]);
+// d max(a,b): the larger input gets the gradient; on a tie each gets half (as torch.maximum)
+export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b, (g) => splitByComparison(g, a.gt(b), a.eq(b)));
+// d min(a,b): the smaller input gets the gradient; on a tie each gets half
+export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b, (g) => splitByComparison(g, a.lt(b), a.eq(b)));
+
+function splitByComparison(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
+  const zero = zerosLike(g);
+  const half = g.mul(0.5);
+  return [where(aWins, g, where(tie, half, zero)), where(aWins, zero, where(tie, half, g))];
+}

@@ -1,0 +1,80 @@
+import { ops } from '@agrad/tensor';
+import { record } from '../engine.js';
+import { zeros } from '../creation.js';
+import type { Tensor } from '../tensor.js';
+import { sum } from './reduce.js';
+
+/** Movement primitives: they change how elements are arranged, never their values. */
+
+// reshape is linear and invertible: the gradient is reshaped back.
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  return record('reshape', [x], x.array.reshape(shape), (g) => [reshape(g, x.shape)]);
+}
+
+// permute moves dims: the gradient is moved back by the inverse permutation.
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  const array = x.array.permute(dims);
+  const normalized = dims.map((d) => (d < 0 ? d + x.ndim : d));
+  const inverse = new Array<number>(normalized.length);
+  normalized.forEach((d, i) => {
+    inverse[d] = i;
+  });
+  return record('permute', [x], array, (g) => [permute(g, inverse)]);
+}
+
+// expand copies along broadcast dims: the gradient sums over them.
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  return record('expand', [x], x.array.expand(shape), (g) => [sumToShape(g, x.shape)]);
+}
+
+/** Sums the broadcast dims of `g` away so it has `shape` (the inverse of broadcasting). */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  const summed = dims.length > 0 ? sum(g, dims) : g;
+  return reshape(summed, shape);
+}
+
+// narrow selects a slice: the gradient is that slice of zeros filled with g (cat with zeros).
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const array = x.array.narrow(dim, start, length);
+  const d = dim < 0 ? dim + x.ndim : dim;
+  const begin = start < 0 ? start + x.shape[d] : start;
+  return record('narrow', [x], array, (g) => {
+    const before = x.shape.map((s, i) => (i === d ? begin : s));
+    const after = x.shape.map((s, i) => (i === d ? s - begin - length : s));
+    return [cat([zeros(before, { dtype: g.dtype }), g, zeros(after, { dtype: g.dtype })], d)];
+  });
+}
+
+// cat joins along a dim: each input's gradient is its slice of g (narrow).
+export function cat(tensors: readonly Tensor[], dim: number): Tensor {
+  const array = ops.cat(
+    tensors.map((t) => t.array),
+    dim,
+  );
+  const d = dim < 0 ? dim + tensors[0].ndim : dim;
+  return record('cat', tensors, array, (g) => {
+    let start = 0;
+    return tensors.map((t) => {
+      const piece = narrow(g, d, start, t.shape[d]);
+      start += t.shape[d];
+      return piece;
+    });
+  });
+}
+
+// A dtype conversion is the identity on values: the gradient is converted back.
+export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
+  if (x.dtype === dtype) return x;
+  return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)]);
+}
+
+// A copy is the identity: the gradient passes through.
+export function clone(x: Tensor): Tensor {
+  return record('clone', [x], x.array.backend.copy(x.array, x.dtype), (g) => [g]);
+}
+
+

@@ -1,0 +1,71 @@
+import type { DType, TypedArray } from './dtype.js';
+import type { NDArray } from './ndarray.js';
+
+/**
+ * Memory owned by a backend. The CPU backend holds a typed array; a GPU backend holds a device
+ * buffer and reads it back only when asked (`Backend.read`).
+ */
+export interface Storage {
+  readonly backend: Backend;
+  readonly dtype: DType;
+  readonly length: number;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'abs'
+  | 'sign'
+  | 'tanh'
+  | 'sigmoid'
+  | 'erf'
+  | 'sin'
+  | 'cos'
+  | 'not';
+
+export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or';
+export type BinaryOp = ArithmeticOp | ComparisonOp;
+export type ReduceOp = 'sum' | 'max' | 'min';
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+/**
+ * The one interface every backend implements. It is deliberately narrow: views (reshape, permute,
+ * expand, narrow) are metadata handled by NDArray, so a kernel only needs to read strided inputs
+ * and write a fresh contiguous output. Broadcasting arrives as stride-0 views, dtype promotion is
+ * done before the call: binary kernels always see two operands of one shape and one dtype.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Contiguous storage holding a copy of host data. */
+  upload(data: TypedArray): Storage;
+  /** Contiguous zero-filled storage. */
+  zeros(dtype: DType, length: number): Storage;
+  /** The view's elements in row-major order, on the host. */
+  read(view: NDArray): TypedArray;
+  /** A contiguous copy of a view, converted to `dtype`. */
+  copy(view: NDArray, dtype: DType): NDArray;
+  /** Writes `source` (same shape and dtype) into the elements of the view `target`. */
+  assign(target: NDArray, source: NDArray): void;
+  unary(op: UnaryOp, a: NDArray): NDArray;
+  /** Same-shape, same-dtype operands; comparisons return bool. */
+  binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray;
+  where(condition: NDArray, a: NDArray, b: NDArray): NDArray;
+  /** Reduces over `axes` (sorted, non-empty), keeping them as size-1 dims. */
+  reduce(op: ReduceOp, a: NDArray, axes: readonly number[]): NDArray;
+  /** int32 index of the first extreme along `axis`, keeping it as a size-1 dim. */
+  argReduce(op: ArgReduceOp, a: NDArray, axis: number): NDArray;
+  /** Batched [B,M,K] @ [B,K,N] -> [B,M,N]; one dtype. */
+  matmul(a: NDArray, b: NDArray): NDArray;
+  /** out[..i..] = a[..index[..i..]..] along `dim`; index has the output's shape. */
+  gather(a: NDArray, dim: number, index: NDArray): NDArray;
+  /** zeros(shape) with source[..i..] added at [..index[..i..]..] along `dim`. */
+  scatterAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray;
+  /** Picks the slices `index` (1-D int32) along `dim`. */
+  indexSelect(a: NDArray, dim: number, index: NDArray): NDArray;
+  /** zeros(shape) with slice i of source added at slice index[i] along `dim`. */
+  indexAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray;
+}

@@ -1,0 +1,183 @@
+import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
+import { erf } from '../math.js';
+import { contiguousStrides as contiguousOf } from '../shape.js';
+import { type StridedOperand, collapseDims, forEachRow, offsetOf } from './iterate.js';
+
+/**
+ * Each elementwise op is written twice, on purpose:
+ * - `reference`: a plain scalar function, used by the readable reference kernels and the tests;
+ * - `expression`: the same math as JavaScript source over `x` (and `y`), compiled once per op and
+ *   dtype combination into a tight row loop, so the fast path has no call per element.
+ * The property tests check that both agree.
+ */
+interface UnaryDefinition {
+  reference: (x: number) => number;
+  expression: string;
+}
+interface BinaryDefinition {
+  reference: (x: number, y: number) => number;
+  expression: string;
+}
+
+export const unaryOps: Record<UnaryOp, UnaryDefinition> = {
+  neg: { reference: (x) => -x, expression: '-x' },
+  exp: { reference: Math.exp, expression: 'Math.exp(x)' },
+  log: { reference: Math.log, expression: 'Math.log(x)' },
+  log1p: { reference: Math.log1p, expression: 'Math.log1p(x)' },
+  sqrt: { reference: Math.sqrt, expression: 'Math.sqrt(x)' },
+  abs: { reference: Math.abs, expression: 'Math.abs(x)' },
+  // Math.sign(-0) is -0; torch.sign gives 0. NaN stays NaN.
+  sign: { reference: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x), expression: '(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x)' },
+  tanh: { reference: Math.tanh, expression: 'Math.tanh(x)' },
+  // Two branches so exp never overflows: for x < 0, e^x / (1 + e^x).
+  sigmoid: {
+    reference: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+    expression: '(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))',
+  },
+  erf: { reference: erf, expression: 'erf(x)' },
+  sin: { reference: Math.sin, expression: 'Math.sin(x)' },
+  cos: { reference: Math.cos, expression: 'Math.cos(x)' },
+  not: { reference: (x) => (x === 0 ? 1 : 0), expression: '(x === 0 ? 1 : 0)' },
+};
+
+export const binaryOps: Record<BinaryOp, BinaryDefinition> = {
+  add: { reference: (x, y) => x + y, expression: 'x + y' },
+  sub: { reference: (x, y) => x - y, expression: 'x - y' },
+  mul: { reference: (x, y) => x * y, expression: 'x * y' },
+  div: { reference: (x, y) => x / y, expression: 'x / y' },
+  pow: { reference: (x, y) => x ** y, expression: 'x ** y' },
+  // NaN wins, as in torch.maximum / torch.minimum.
+  maximum: { reference: (x, y) => (x > y || x !== x ? x : y), expression: '(x > y || x !== x ? x : y)' },
+  minimum: { reference: (x, y) => (x < y || x !== x ? x : y), expression: '(x < y || x !== x ? x : y)' },
+  eq: { reference: (x, y) => (x === y ? 1 : 0), expression: '(x === y ? 1 : 0)' },
+  ne: { reference: (x, y) => (x !== y ? 1 : 0), expression: '(x !== y ? 1 : 0)' },
+  lt: { reference: (x, y) => (x < y ? 1 : 0), expression: '(x < y ? 1 : 0)' },
+  le: { reference: (x, y) => (x <= y ? 1 : 0), expression: '(x <= y ? 1 : 0)' },
+  gt: { reference: (x, y) => (x > y ? 1 : 0), expression: '(x > y ? 1 : 0)' },
+  ge: { reference: (x, y) => (x >= y ? 1 : 0), expression: '(x >= y ? 1 : 0)' },
+  and: { reference: (x, y) => (x !== 0 && y !== 0 ? 1 : 0), expression: '(x !== 0 && y !== 0 ? 1 : 0)' },
+  or: { reference: (x, y) => (x !== 0 || y !== 0 ? 1 : 0), expression: '(x !== 0 || y !== 0 ? 1 : 0)' },
+};
+
+export interface ArrayOperand extends StridedOperand {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference kernels: one flat loop over the output, an index computation per element.
+
+export function referenceUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
+  const f = unaryOps[op].reference;
+  for (let i = 0; i < out.length; i++) out[i] = f(a.data[offsetOf(i, a.shape, a.strides, a.offset)]);
+}
+
+export function referenceBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
+  const f = binaryOps[op].reference;
+  for (let i = 0; i < out.length; i++) {
+    out[i] = f(a.data[offsetOf(i, a.shape, a.strides, a.offset)], b.data[offsetOf(i, b.shape, b.strides, b.offset)]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast kernels: compiled row loops, one call per row of the collapsed iteration space.
+
+type UnaryRow = (out: TypedArray, o: number, a: TypedArray, ao: number, as: number, n: number) => void;
+type BinaryRow = (
+  out: TypedArray,
+  o: number,
+  a: TypedArray,
+  ao: number,
+  as: number,
+  b: TypedArray,
+  bo: number,
+  bs: number,
+  n: number,
+) => void;
+
+// Compiled per (op, array types) so every compiled loop stays monomorphic for V8.
+const unaryRows = new Map<string, UnaryRow>();
+const binaryRows = new Map<string, BinaryRow>();
+
+function compileUnaryRow(op: UnaryOp): UnaryRow {
+  const body = `for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; out[o + i] = ${unaryOps[op].expression}; }`;
+  return new Function('erf', `return function ${op}Row(out, o, a, ao, as, n) { ${body} };`)(erf) as UnaryRow;
+}
+
+function compileBinaryRow(op: BinaryOp): BinaryRow {
+  const body = `for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; out[o + i] = ${binaryOps[op].expression}; }`;
+  return new Function(`return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { ${body} };`)() as BinaryRow;
+}
+
+function unaryRow(op: UnaryOp, out: TypedArray, a: TypedArray): UnaryRow {
+  const key = `${op}:${out.constructor.name}:${a.constructor.name}`;
+  let row = unaryRows.get(key);
+  if (!row) unaryRows.set(key, (row = compileUnaryRow(op)));
+  return row;
+}
+
+function binaryRow(op: BinaryOp, out: TypedArray, a: TypedArray, b: TypedArray): BinaryRow {
+  const key = `${op}:${out.constructor.name}:${a.constructor.name}:${b.constructor.name}`;
+  let row = binaryRows.get(key);
+  if (!row) binaryRows.set(key, (row = compileBinaryRow(op)));
+  return row;
+}
+
+export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
+  if (out.length === 0) return;
+  const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
+  const { shape, strides } = collapseDims(a.shape, [outOperand, a]);
+  const row = unaryRow(op, out, a.data);
+  const last = shape.length - 1;
+  const aStride = strides[1][last];
+  forEachRow(shape, strides, [0, a.offset], (offsets, n) => row(out, offsets[0], a.data, offsets[1], aStride, n));
+}
+
+export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
+  if (out.length === 0) return;
+  const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
+  const { shape, strides } = collapseDims(a.shape, [outOperand, a, b]);
+  const row = binaryRow(op, out, a.data, b.data);
+  const last = shape.length - 1;
+  const aStride = strides[1][last];
+  const bStride = strides[2][last];
+  forEachRow(shape, strides, [0, a.offset, b.offset], (offsets, n) =>
+    row(out, offsets[0], a.data, offsets[1], aStride, b.data, offsets[2], bStride, n),
+  );
+}
+
+/** Strided copy (with dtype conversion done by the typed array store). */
+export function fastCopy(a: ArrayOperand, out: TypedArray, outOperand: StridedOperand = { strides: contiguousOf(a.shape), offset: 0 }): void {
+  if (a.shape.some((d) => d === 0)) return;
+  const { shape, strides } = collapseDims(a.shape, [outOperand, a]);
+  const last = shape.length - 1;
+  const oStride = strides[0][last];
+  const aStride = strides[1][last];
+  const toBool = out instanceof Uint8Array && !(a.data instanceof Uint8Array);
+  const src = a.data;
+  forEachRow(shape, strides, [outOperand.offset, a.offset], (offsets, n) => {
+    let o = offsets[0];
+    let i = offsets[1];
+    if (toBool) for (let k = 0; k < n; k++, o += oStride, i += aStride) out[o] = src[i] !== 0 ? 1 : 0;
+    else for (let k = 0; k < n; k++, o += oStride, i += aStride) out[o] = src[i];
+  });
+}
+
+export function fastWhere(condition: ArrayOperand, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
+  if (out.length === 0) return;
+  const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
+  const { shape, strides } = collapseDims(a.shape, [outOperand, condition, a, b]);
+  const last = shape.length - 1;
+  const [cs, as, bs] = [strides[1][last], strides[2][last], strides[3][last]];
+  const c = condition.data;
+  const x = a.data;
+  const y = b.data;
+  forEachRow(shape, strides, [0, condition.offset, a.offset, b.offset], (offsets, n) => {
+    let o = offsets[0];
+    let ci = offsets[1];
+    let ai = offsets[2];
+    let bi = offsets[3];
+    for (let k = 0; k < n; k++, o++, ci += cs, ai += as, bi += bs) out[o] = c[ci] !== 0 ? x[ai] : y[bi];
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Walking strided views without per-element work. Adjacent dims that are laid out one after the
+ * other in every operand are merged first, so a contiguous array becomes one long row; then the
+ * outer dims are counted with an odometer and the innermost dim is handed to a row kernel as
+ * (start offset, stride, length).
+ */
+
+export interface StridedOperand {
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** Merges dims that are contiguous with their inner neighbour in every operand. */
+export function collapseDims(
+  shape: readonly number[],
+  operands: readonly StridedOperand[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = operands.map(() => []);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable =
+      last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[i] * shape[i]);
+    if (mergeable) {
+      outShape[last] *= shape[i];
+      operands.forEach((op, k) => {
+        outStrides[k][last] = op.strides[i];
+      });
+    } else {
+      outShape.push(shape[i]);
+      operands.forEach((op, k) => outStrides[k].push(op.strides[i]));
+    }
+  }
+  if (outShape.length === 0) {
+    outShape.push(1);
+    outStrides.forEach((s) => s.push(1));
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Calls `row(offsets, length)` once per innermost row; `offsets[k]` is operand k's element
+ * offset at the row start, and each operand's row stride is `strides[k][last]`.
+ */
+export function forEachRow(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  startOffsets: readonly number[],
+  row: (offsets: Int32Array | Float64Array, length: number) => void,
+): void {
+  const ndim = shape.length;
+  const count = strides.length;
+  const offsets = new Float64Array(startOffsets);
+  const rowLength = shape[ndim - 1];
+  if (rowLength === 0) return;
+  let rows = 1;
+  for (let d = 0; d < ndim - 1; d++) rows *= shape[d];
+  const counter = new Int32Array(ndim);
+  for (let r = 0; r < rows; r++) {
+    row(offsets, rowLength);
+    // Advance the odometer over dims ndim-2 .. 0.
+    for (let d = ndim - 2; d >= 0; d--) {
+      counter[d]++;
+      if (counter[d] < shape[d]) {
+        for (let k = 0; k < count; k++) offsets[k] += strides[k][d];
+        break;
+      }
+      counter[d] = 0;
+      for (let k = 0; k < count; k++) offsets[k] -= strides[k][d] * (shape[d] - 1);
+    }
+  }
+}
+
+/** Element offset of flat row-major index `flat` in a strided view (the reference kernels' way). */
+export function offsetOf(flat: number, shape: readonly number[], strides: readonly number[], offset: number): number {
+  let rest = flat;
+  let at = offset;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const i = rest % shape[d];
+    rest = (rest - i) / shape[d];
+    at += i * strides[d];
+  }
+  return at;
+}
+

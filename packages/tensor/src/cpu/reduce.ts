@@ -1,0 +1,129 @@
+import type { ArgReduceOp, ReduceOp } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
+import type { ArrayOperand } from './elementwise.js';
+import { collapseDims, offsetOf } from './iterate.js';
+
+/**
+ * Reductions keep the reduced dims as size 1 (the caller squeezes them for keepdim=false).
+ * Sums accumulate in a JavaScript number (float64) whatever the storage dtype. max/min propagate
+ * NaN, as PyTorch does.
+ */
+
+const initial: Record<ReduceOp, number> = { sum: 0, max: Number.NEGATIVE_INFINITY, min: Number.POSITIVE_INFINITY };
+
+function combine(op: ReduceOp, acc: number, x: number): number {
+  if (op === 'sum') return acc + x;
+  if (x !== x || acc !== acc) return Number.NaN;
+  return op === 'max' ? (x > acc ? x : acc) : x < acc ? x : acc;
+}
+
+function splitAxes(shape: readonly number[], axes: readonly number[]) {
+  const reduced = new Set(axes);
+  const outShape = shape.map((d, i) => (reduced.has(i) ? 1 : d));
+  const keptAxes = shape.map((_, i) => i).filter((i) => !reduced.has(i));
+  return { outShape, keptAxes, reducedAxes: [...axes] };
+}
+
+/** Reference: for every output element, walk its block of inputs by flat index. */
+export function referenceReduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void {
+  const { keptAxes, reducedAxes } = splitAxes(a.shape, axes);
+  const keptShape = keptAxes.map((i) => a.shape[i]);
+  const keptStrides = keptAxes.map((i) => a.strides[i]);
+  const blockShape = reducedAxes.map((i) => a.shape[i]);
+  const blockStrides = reducedAxes.map((i) => a.strides[i]);
+  const blockSize = blockShape.reduce((p, d) => p * d, 1);
+  for (let o = 0; o < out.length; o++) {
+    const base = offsetOf(o, keptShape, keptStrides, a.offset);
+    let acc = initial[op];
+    for (let j = 0; j < blockSize; j++) acc = combine(op, acc, a.data[offsetOf(j, blockShape, blockStrides, base)]);
+    out[o] = acc;
+  }
+}
+
+/** Fast: the block is collapsed to as few strided rows as possible and summed row by row. */
+export function fastReduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void {
+  const { keptAxes, reducedAxes } = splitAxes(a.shape, axes);
+  const keptShape = keptAxes.map((i) => a.shape[i]);
+  const keptStrides = keptAxes.map((i) => a.strides[i]);
+  const block = collapseDims(
+    reducedAxes.map((i) => a.shape[i]),
+    [{ strides: reducedAxes.map((i) => a.strides[i]), offset: 0 }],
+  );
+  const blockShape = block.shape;
+  const blockStrides = block.strides[0];
+  const blockDims = blockShape.length;
+  const rowLength = blockShape[blockDims - 1];
+  const rowStride = blockStrides[blockDims - 1];
+  let rowsPerBlock = 1;
+  for (let d = 0; d < blockDims - 1; d++) rowsPerBlock *= blockShape[d];
+  const hasElements = blockShape.every((d) => d > 0);
+  const data = a.data;
+  const counter = new Int32Array(blockDims);
+  const keptCounter = new Int32Array(keptShape.length);
+  let base = a.offset;
+  for (let o = 0; o < out.length; o++) {
+    let acc = initial[op];
+    if (hasElements) {
+      counter.fill(0);
+      let rowStart = base;
+      for (let r = 0; r < rowsPerBlock; r++) {
+        let i = rowStart;
+        if (op === 'sum') for (let k = 0; k < rowLength; k++, i += rowStride) acc += data[i];
+        else if (op === 'max') {
+          for (let k = 0; k < rowLength; k++, i += rowStride) {
+            const x = data[i];
+            if (x > acc || x !== x) acc = x;
+          }
+        } else {
+          for (let k = 0; k < rowLength; k++, i += rowStride) {
+            const x = data[i];
+            if (x < acc || x !== x) acc = x;
+          }
+        }
+        if (acc !== acc && op !== 'sum') break;
+        for (let d = blockDims - 2; d >= 0; d--) {
+          if (++counter[d] < blockShape[d]) {
+            rowStart += blockStrides[d];
+            break;
+          }
+          counter[d] = 0;
+          rowStart -= blockStrides[d] * (blockShape[d] - 1);
+        }
+      }
+    }
+    out[o] = acc;
+    for (let d = keptShape.length - 1; d >= 0; d--) {
+      if (++keptCounter[d] < keptShape[d]) {
+        base += keptStrides[d];
+        break;
+      }
+      keptCounter[d] = 0;
+      base -= keptStrides[d] * (keptShape[d] - 1);
+    }
+  }
+}
+
+/** Index of the first maximum (or minimum) along one axis; NaN counts as the extreme. */
+export function argReduce(op: ArgReduceOp, a: ArrayOperand, axis: number, out: Int32Array): void {
+  const keptAxes = a.shape.map((_, i) => i).filter((i) => i !== axis);
+  const keptShape = keptAxes.map((i) => a.shape[i]);
+  const keptStrides = keptAxes.map((i) => a.strides[i]);
+  const n = a.shape[axis];
+  const stride = a.strides[axis];
+  const better = op === 'argmax' ? (x: number, best: number) => x > best : (x: number, best: number) => x < best;
+  for (let o = 0; o < out.length; o++) {
+    let at = offsetOf(o, keptShape, keptStrides, a.offset);
+    let best = a.data[at];
+    let bestIndex = 0;
+    for (let k = 1; k < n && best === best; k++) {
+      at += stride;
+      const x = a.data[at];
+      if (better(x, best) || x !== x) {
+        best = x;
+        bestIndex = k;
+      }
+    }
+    out[o] = bestIndex;
+  }
+}
+

@@ -1,0 +1,181 @@
+import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+import { cpuBackend } from './cpu/backend.js';
+import { type DType, type TypedArray, isFloating, typedArrayFor } from './dtype.js';
+import { NDArray } from './ndarray.js';
+import { type Generator, defaultGenerator } from './random.js';
+import { type Shape, broadcastShapes, formatShape, normalizeDim, shapesEqual, sizeOf } from './shape.js';
+
+/**
+ * Array-level operations: no autograd here. They check arguments, broadcast by expanding views,
+ * and hand same-shape operands to the current backend's kernels.
+ */
+
+let currentBackend: Backend = cpuBackend;
+
+/** The backend new arrays are created on. */
+export function getBackend(): Backend {
+  return currentBackend;
+}
+
+export function setBackend(backend: Backend): void {
+  currentBackend = backend;
+}
+
+export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = currentBackend): NDArray {
+  if (sizeOf(shape) !== data.length) {
+    throw new RangeError(`tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+  }
+  const storage = backend === cpuBackend ? cpuBackend.wrap(data) : backend.upload(data);
+  return NDArray.contiguous(storage, shape);
+}
+
+export function full(shape: Shape, value: number, dtype: DType): NDArray {
+  const data = typedArrayFor(dtype, sizeOf(shape));
+  if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
+  return fromTypedArray(data, shape);
+}
+
+export function cast(a: NDArray, dtype: DType): NDArray {
+  return a.dtype === dtype ? a : a.backend.copy(a, dtype);
+}
+
+function sameBackend(op: string, arrays: NDArray[]): Backend {
+  const backend = arrays[0].backend;
+  for (const a of arrays) {
+    if (a.backend !== backend) {
+      throw new TypeError(`${op}: operands live on different backends ('${backend.name}' and '${a.backend.name}')`);
+    }
+  }
+  return backend;
+}
+
+export function unary(op: UnaryOp, a: NDArray): NDArray {
+  return a.backend.unary(op, a);
+}
+
+/** Elementwise binary op with broadcasting; both operands must already share a dtype. */
+export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
+  if (a.dtype !== b.dtype) throw new TypeError(`${op}: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
+  const backend = sameBackend(op, [a, b]);
+  if (!shapesEqual(a.shape, b.shape)) {
+    const shape = broadcastShapes(op, a.shape, b.shape);
+    a = a.expand(shape);
+    b = b.expand(shape);
+  }
+  return backend.binary(op, a, b);
+}
+
+export function where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
+  const backend = sameBackend('where', [condition, a, b]);
+  if (a.dtype !== b.dtype) throw new TypeError(`where: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
+  const shape = broadcastShapes('where', condition.shape, a.shape, b.shape);
+  return backend.where(cast(condition, 'bool').expand(shape), a.expand(shape), b.expand(shape));
+}
+
+/** Reduces over `dims` (undefined: all); keeps them as size-1 dims when keepdim. */
+export function reduce(
+  op: ReduceOp,
+  a: NDArray,
+  dims: readonly number[],
+  keepdim: boolean,
+): NDArray {
+  if ((op === 'max' || op === 'min') && dims.some((d) => a.shape[d] === 0)) {
+    throw new RangeError(`${op}: cannot reduce an empty dim of ${formatShape(a.shape)} (no identity for ${op})`);
+  }
+  const out = dims.length === 0 ? a.backend.copy(a, op === 'sum' && a.dtype === 'bool' ? 'int32' : a.dtype) : a.backend.reduce(op, a, dims);
+  if (keepdim) return out;
+  const reduced = new Set(dims);
+  return out.reshape(a.shape.filter((_, i) => !reduced.has(i)));
+}
+
+export function argReduce(op: ArgReduceOp, a: NDArray, dim: number | undefined, keepdim: boolean): NDArray {
+  if (dim === undefined) {
+    if (a.size === 0) throw new RangeError(`${op}: cannot take the ${op} of an empty tensor`);
+    const flat = argReduce(op, a.reshape([a.size]), 0, false);
+    return keepdim ? flat.reshape(a.shape.map(() => 1)) : flat;
+  }
+  const d = normalizeDim(op, dim, a.ndim);
+  if (a.ndim === 0) return full([], 0, 'int32');
+  if (a.shape[d] === 0) throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(a.shape)}`);
+  const out = a.backend.argReduce(op, a, d);
+  return keepdim ? out : out.squeeze(d);
+}
+
+/** [B,M,K] @ [B,K,N]: the batch dims must already agree. */
+export function matmul3d(a: NDArray, b: NDArray): NDArray {
+  const backend = sameBackend('matmul', [a, b]);
+  return backend.matmul(a, b);
+}
+
+export function cat(arrays: readonly NDArray[], dim: number): NDArray {
+  if (arrays.length === 0) throw new RangeError('cat: expected a non-empty list of tensors');
+  const first = arrays[0];
+  const d = normalizeDim('cat', dim, first.ndim);
+  const backend = sameBackend('cat', [...arrays]);
+  let total = 0;
+  for (const a of arrays) {
+    const matches = a.ndim === first.ndim && a.shape.every((s, i) => i === d || s === first.shape[i]);
+    if (!matches) {
+      throw new RangeError(
+        `cat: tensors must match in every dim but ${dim}: got ${arrays.map((x) => formatShape(x.shape)).join(', ')}`,
+      );
+    }
+    if (a.dtype !== first.dtype) throw new TypeError(`cat: dtypes differ (${first.dtype} and ${a.dtype}); promote first`);
+    total += a.shape[d];
+  }
+  const shape = [...first.shape];
+  shape[d] = total;
+  const out = NDArray.contiguous(backend.zeros(first.dtype, sizeOf(shape)), shape);
+  let start = 0;
+  for (const a of arrays) {
+    if (a.shape[d] > 0) backend.assign(out.narrow(d, start, a.shape[d]), a);
+    start += a.shape[d];
+  }
+  return out;
+}
+
+export function gather(a: NDArray, dim: number, index: NDArray): NDArray {
+  return sameBackend('gather', [a, index]).gather(a, dim, index);
+}
+
+export function scatterAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
+  return sameBackend('scatterAdd', [index, source]).scatterAdd(shape, dim, index, source);
+}
+
+export function indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
+  return sameBackend('indexSelect', [a, index]).indexSelect(a, dim, index);
+}
+
+export function indexAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
+  return sameBackend('indexAdd', [index, source]).indexAdd(shape, dim, index, source);
+}
+
+// Random arrays are drawn on the host from the seeded generator, so every backend sees the same
+// numbers for the same seed.
+
+export function rand(shape: Shape, dtype: DType = 'float32', generator: Generator = defaultGenerator): NDArray {
+  assertFloat('rand', dtype);
+  const data = typedArrayFor(dtype, sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = generator.uniform();
+  return fromTypedArray(data, shape);
+}
+
+export function randn(shape: Shape, dtype: DType = 'float32', generator: Generator = defaultGenerator): NDArray {
+  assertFloat('randn', dtype);
+  const data = typedArrayFor(dtype, sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = generator.normal();
+  return fromTypedArray(data, shape);
+}
+
+export function randint(low: number, high: number, shape: Shape, generator: Generator = defaultGenerator): NDArray {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`randint: expected integers low < high, got low=${low}, high=${high}`);
+  }
+  const data = new Int32Array(sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
+  return fromTypedArray(data, shape);
+}
+
+function assertFloat(op: string, dtype: DType): void {
+  if (!isFloating(dtype)) throw new TypeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
+}
