@@ -1,9 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// One vitest project per package; tests import the TypeScript sources through the "source" export
-// condition, so they run without a build.
+// One vitest project per package (each has its own vitest.config.ts).
 export default defineConfig({
-  resolve: { conditions: ['source'] },
   test: {
     projects: ['packages/*'],
   },

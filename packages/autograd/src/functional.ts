@@ -1,6 +1,14 @@
 import { formatShape } from '@agrad/tensor';
-import { onesLike } from './creation.js';
-import { type BackwardOptions, type VectorJacobianProduct, isGradEnabled, noGrad, record, runBackward } from './engine.js';
+import { onesLike, zerosLike } from './creation.js';
+import {
+  type BackwardOptions,
+  type VectorJacobianProduct,
+  enableGrad,
+  isGradEnabled,
+  noGrad,
+  record,
+  runBackward,
+} from './engine.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -29,7 +37,7 @@ export function gradients(
     if (!options.allowUnused) {
       throw new Error(`grad: input ${i} was not used to compute the output (pass allowUnused: true to get zeros)`);
     }
-    return onesLike(inputs[i]).mul(0);
+    return zerosLike(inputs[i]);
   });
 }
 
@@ -68,14 +76,15 @@ export function valueAndGrad<Args extends Tensor[]>(
     for (const p of positions) {
       if (!(inputs[p] instanceof Tensor)) throw new TypeError(`grad: argument ${p} is not a tensor`);
     }
-    const value = f(...inputs);
+    // f is differentiated even when called inside noGrad (as torch.func.grad does).
+    const value = enableGrad(() => f(...inputs));
     if (value.size !== 1) {
       throw new RangeError(`grad: f must return a single-element tensor, got shape ${formatShape(value.shape)}`);
     }
     const targets = positions.map((p) => inputs[p]);
     const grads = value.requiresGrad
       ? gradients(value, targets, { createGraph: nested, allowUnused: true })
-      : targets.map((t) => onesLike(t).mul(0));
+      : targets.map((t) => zerosLike(t));
     const result = typeof argnums === 'number' ? grads[0] : grads;
     return [nested ? value : value.detach(), result];
   };

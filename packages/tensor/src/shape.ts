@@ -65,9 +65,12 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
-/** Normalizes a dim list (undefined means every dim); sorted, duplicates refused. */
+/**
+ * Normalizes a dim list; undefined or an empty list means every dim (as torch.sum(x, dim=[])
+ * does). Sorted; duplicates refused.
+ */
 export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
-  if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (dims === undefined || (typeof dims !== 'number' && dims.length === 0)) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim));
   const unique = new Set(out);
