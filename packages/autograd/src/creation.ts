@@ -1,15 +1,15 @@
 import {
-  type DType,
-  type Generator,
-  type Shape,
-  type TypedArray,
   assertDType,
   assertValidShape,
+  type DType,
   defaultGenerator,
   dtypeOfTypedArray,
   formatShape,
+  type Generator,
   ops,
+  type Shape,
   sizeOf,
+  type TypedArray,
   typedArrayFor,
 } from '@agrad/tensor';
 import { type NestedArray, Tensor } from './tensor.js';
@@ -44,7 +44,8 @@ function nestedShape(data: NestedArray): number[] {
   }
   const check = (value: NestedArray, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(value)) throw new RangeError(`tensor: ragged nested array: unexpected array at depth ${depth}`);
+      if (Array.isArray(value))
+        throw new RangeError(`tensor: ragged nested array: unexpected array at depth ${depth}`);
       if (typeof value !== 'number' && typeof value !== 'boolean') {
         throw new TypeError(`tensor: expected numbers or booleans, got ${typeof value} (${String(value)})`);
       }
@@ -111,7 +112,9 @@ export function tensor(
   }
   assertValidShape('tensor', shape);
   if (sizeOf(shape) !== flat.length) {
-    throw new RangeError(`tensor: ${flat.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+    throw new RangeError(
+      `tensor: ${flat.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+    );
   }
   const dtype = dtypeOption('tensor', options, inferred);
   const values = typedArrayFor(dtype, flat.length);
@@ -150,7 +153,8 @@ export function fullLike(t: Tensor, value: number, options: TensorOptions = {}):
  */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
   if ((end - start) / step < 0) {
     throw new RangeError(`arange: step ${step} goes away from end (start=${start}, end=${end})`);
   }
@@ -164,7 +168,8 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 
 /** `steps` evenly spaced values from start to end inclusive (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const dtype = dtypeOption('linspace', options, 'float32');
   const values = typedArrayFor(dtype, steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -198,7 +203,12 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
 }
 
 /** Uniform integers in [low, high), int32. */
-export function randint(low: number, high: number, shape: Shape, options: { generator?: Generator } = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: Shape,
+  options: { generator?: Generator } = {},
+): Tensor {
   assertValidShape('randint', shape);
   return new Tensor(ops.randint(low, high, shape, options.generator ?? defaultGenerator));
 }
@@ -207,4 +217,3 @@ export function randint(low: number, high: number, shape: Shape, options: { gene
 export function scalarTensor(value: number, dtype: DType): Tensor {
   return new Tensor(ops.full([], value, dtype));
 }
-

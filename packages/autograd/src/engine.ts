@@ -1,4 +1,4 @@
-import { type NDArray, formatShape, ops, shapesEqual } from '@agrad/tensor';
+import { formatShape, type NDArray, ops, shapesEqual } from '@agrad/tensor';
 import { Tensor } from './tensor.js';
 
 /**
@@ -46,7 +46,12 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
  * Wraps a primitive's result: when recording and any input requires a gradient, the result
  * gets a Node holding the primitive's vjp.
  */
-export function record(op: string, inputs: readonly Tensor[], output: NDArray, vjp: VectorJacobianProduct): Tensor {
+export function record(
+  op: string,
+  inputs: readonly Tensor[],
+  output: NDArray,
+  vjp: VectorJacobianProduct,
+): Tensor {
   const result = new Tensor(output);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) result.attachNode({ op, inputs, vjp });
   return result;
@@ -92,7 +97,9 @@ function checkGradient(where: string, grad: Tensor, target: Tensor): void {
     );
   }
   if (grad.dtype !== target.dtype) {
-    throw new TypeError(`${where}: gradient has dtype ${grad.dtype} but the tensor has dtype ${target.dtype}`);
+    throw new TypeError(
+      `${where}: gradient has dtype ${grad.dtype} but the tensor has dtype ${target.dtype}`,
+    );
   }
 }
 

@@ -2,12 +2,12 @@ import { formatShape } from '@agrad/tensor';
 import { onesLike, zerosLike } from './creation.js';
 import {
   type BackwardOptions,
-  type VectorJacobianProduct,
   enableGrad,
   isGradEnabled,
   noGrad,
   record,
   runBackward,
+  type VectorJacobianProduct,
 } from './engine.js';
 import { Tensor } from './tensor.js';
 
@@ -23,11 +23,14 @@ export function gradients(
   for (const [i, input] of inputs.entries()) {
     if (!input.requiresGrad) throw new Error(`grad: input ${i} does not require grad`);
   }
-  if (!output.requiresGrad) throw new Error('grad: the output does not depend on any input that requires grad');
+  if (!output.requiresGrad)
+    throw new Error('grad: the output does not depend on any input that requires grad');
   let gradOutput = options.gradOutput;
   if (!gradOutput) {
     if (output.size !== 1) {
-      throw new RangeError(`grad: output has shape ${formatShape(output.shape)}; pass gradOutput or reduce it to one element`);
+      throw new RangeError(
+        `grad: output has shape ${formatShape(output.shape)}; pass gradOutput or reduce it to one element`,
+      );
     }
     gradOutput = onesLike(output);
   }
@@ -35,7 +38,9 @@ export function gradients(
   return grads.map((g, i) => {
     if (g) return g;
     if (!options.allowUnused) {
-      throw new Error(`grad: input ${i} was not used to compute the output (pass allowUnused: true to get zeros)`);
+      throw new Error(
+        `grad: input ${i} was not used to compute the output (pass allowUnused: true to get zeros)`,
+      );
     }
     return zerosLike(inputs[i]);
   });
@@ -72,14 +77,18 @@ export function valueAndGrad<Args extends Tensor[]>(
   return (...args: Args) => {
     // Inside an outer differentiation (args already tracked), record this one too.
     const nested = isGradEnabled() && positions.some((p) => args[p]?.requiresGrad);
-    const inputs = args.map((a, i) => (positions.includes(i) && !a.requiresGrad ? a.detach().requiresGrad_() : a)) as Args;
+    const inputs = args.map((a, i) =>
+      positions.includes(i) && !a.requiresGrad ? a.detach().requiresGrad_() : a,
+    ) as Args;
     for (const p of positions) {
       if (!(inputs[p] instanceof Tensor)) throw new TypeError(`grad: argument ${p} is not a tensor`);
     }
     // f is differentiated even when called inside noGrad (as torch.func.grad does).
     const value = enableGrad(() => f(...inputs));
     if (value.size !== 1) {
-      throw new RangeError(`grad: f must return a single-element tensor, got shape ${formatShape(value.shape)}`);
+      throw new RangeError(
+        `grad: f must return a single-element tensor, got shape ${formatShape(value.shape)}`,
+      );
     }
     const targets = positions.map((p) => inputs[p]);
     const grads = value.requiresGrad
@@ -105,7 +114,10 @@ export function customOp<Inputs extends Tensor[]>(
   name: string,
   definition: {
     forward: (...inputs: Inputs) => Tensor;
-    backward: (grad: Tensor, context: { inputs: Inputs; output: Tensor }) => readonly (Tensor | null | undefined)[];
+    backward: (
+      grad: Tensor,
+      context: { inputs: Inputs; output: Tensor },
+    ) => readonly (Tensor | null | undefined)[];
   },
 ): (...inputs: Inputs) => Tensor {
   return (...inputs: Inputs) => {
@@ -114,7 +126,9 @@ export function customOp<Inputs extends Tensor[]>(
     const vjp: VectorJacobianProduct = (g) => {
       const grads = definition.backward(g, { inputs, output });
       if (grads.length !== inputs.length) {
-        throw new RangeError(`${name}: backward returned ${grads.length} gradients for ${inputs.length} inputs`);
+        throw new RangeError(
+          `${name}: backward returned ${grads.length} gradients for ${inputs.length} inputs`,
+        );
       }
       return grads;
     };

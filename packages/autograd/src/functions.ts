@@ -1,7 +1,7 @@
 import {
   type ArithmeticOp,
-  type ComparisonOp,
   broadcastShapes,
+  type ComparisonOp,
   formatShape,
   isFloating,
   normalizeDim,
@@ -28,7 +28,8 @@ import { type Dims, Tensor, type TensorLike } from './tensor.js';
  * primitives rely on: dtype promotion (an explicit cast) and broadcasting (an explicit expand).
  */
 
-export { clone, cast } from './primitives/movement.js';
+export { fullLike as fullOf } from './creation.js';
+export { cast, clone } from './primitives/movement.js';
 export { onesLike, zerosLike };
 
 // ---------------------------------------------------------------------------------------------
@@ -36,7 +37,8 @@ export { onesLike, zerosLike };
 
 /** Both operands as tensors of one dtype (PyTorch's promotion rules, scalars are "weak"). */
 function promote(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
-  if (typeof a === 'number' && typeof b === 'number') throw new TypeError(`${op}: at least one operand must be a tensor`);
+  if (typeof a === 'number' && typeof b === 'number')
+    throw new TypeError(`${op}: at least one operand must be a tensor`);
   if (typeof b === 'number') {
     const at = a as Tensor;
     const dtype = promoteWithScalar(at.dtype, b);
@@ -59,7 +61,8 @@ function broadcast(op: string, ...tensors: Tensor[]): Tensor[] {
 function arithmetic(op: ArithmeticOp, a: TensorLike, b: TensorLike): Tensor {
   let [x, y] = promote(op, a, b);
   // Division and fractional powers of integers are float results, as in PyTorch.
-  if (op === 'div' && !isFloating(x.dtype)) [x, y] = [movement.cast(x, 'float32'), movement.cast(y, 'float32')];
+  if (op === 'div' && !isFloating(x.dtype))
+    [x, y] = [movement.cast(x, 'float32'), movement.cast(y, 'float32')];
   if (op === 'pow' && x.dtype === 'bool') [x, y] = [movement.cast(x, 'int32'), movement.cast(y, 'int32')];
   if (op !== 'pow' && op !== 'maximum' && op !== 'minimum' && x.dtype === 'bool') {
     [x, y] = [movement.cast(x, 'int32'), movement.cast(y, 'int32')];
@@ -191,14 +194,16 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 /** Largest value over dims (all by default); ties share the gradient (torch.amax). */
 export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('max', dim, x.ndim);
-  if (x.size === 0) throw new RangeError(`max: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  if (x.size === 0)
+    throw new RangeError(`max: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
   return dims.length === 0 ? x : squeezeDims(amax(x, dims), dims, keepdim);
 }
 
 /** Smallest value over dims (all by default); ties share the gradient (torch.amin). */
 export function min(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('min', dim, x.ndim);
-  if (x.size === 0) throw new RangeError(`min: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  if (x.size === 0)
+    throw new RangeError(`min: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
   return dims.length === 0 ? x : squeezeDims(amin(x, dims), dims, keepdim);
 }
 
@@ -211,7 +216,12 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 /** Variance with Bessel's correction by default (correction = 1), as torch.var. */
-export function variance(x: Tensor, dim?: Dims, keepdim = false, options: { correction?: number } = {}): Tensor {
+export function variance(
+  x: Tensor,
+  dim?: Dims,
+  keepdim = false,
+  options: { correction?: number } = {},
+): Tensor {
   const dims = normalizeDims('var', dim, x.ndim);
   const xf = floating(x);
   const centered = xf.sub(mean(xf, dims, true));
@@ -261,7 +271,9 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new RangeError(`matmul: both arguments need at least 1 dim, got ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
+    throw new RangeError(
+      `matmul: both arguments need at least 1 dim, got ${formatShape(a.shape)} @ ${formatShape(b.shape)}`,
+    );
   }
   const [x, y] = promote('matmul', a, b);
   const left = x.ndim === 1 ? x.unsqueeze(0) : x;
@@ -269,7 +281,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = left.shape.slice(-2);
   const [k2, n] = right.shape.slice(-2);
   if (k !== k2) {
-    throw new RangeError(`matmul: ${formatShape(a.shape)} @ ${formatShape(b.shape)}: inner dimensions ${k} and ${k2} differ`);
+    throw new RangeError(
+      `matmul: ${formatShape(a.shape)} @ ${formatShape(b.shape)}: inner dimensions ${k} and ${k2} differ`,
+    );
   }
   const batch = broadcastShapes('matmul', left.shape.slice(0, -2), right.shape.slice(0, -2));
   const batchSize = sizeOf(batch);
@@ -291,12 +305,15 @@ function expandTo(x: Tensor, shape: readonly number[]): Tensor {
 /** Reshape; one size may be -1 and is inferred. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const inferAt = shape.indexOf(-1);
-  if (inferAt !== shape.lastIndexOf(-1)) throw new RangeError(`reshape: only one dim may be -1, got ${formatShape(shape)}`);
+  if (inferAt !== shape.lastIndexOf(-1))
+    throw new RangeError(`reshape: only one dim may be -1, got ${formatShape(shape)}`);
   let target = [...shape];
   if (inferAt >= 0) {
     const known = sizeOf(shape.filter((_, i) => i !== inferAt));
     if (known === 0 || x.size % known !== 0) {
-      throw new RangeError(`reshape: cannot infer -1 in ${formatShape(shape)} for ${formatShape(x.shape)} (${x.size} elements)`);
+      throw new RangeError(
+        `reshape: cannot infer -1 in ${formatShape(shape)} for ${formatShape(x.shape)} (${x.size} elements)`,
+      );
     }
     target = shape.map((d, i) => (i === inferAt ? x.size / known : d));
   }
@@ -330,7 +347,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Removes size-1 dims (all of them, or just `dim` if it has size 1). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normalizeDim('squeeze', dim, x.ndim);
   if (x.ndim === 0 || x.shape[d] !== 1) return x;
   return reshape(
@@ -361,7 +382,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 }
 
 function requireIndex(op: string, index: Tensor): void {
-  if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
+  if (index.dtype !== 'int32')
+    throw new TypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
 }
 
 /** out[i][j] = x[i][index[i][j]] (dim = 1), as torch.gather. */
@@ -369,7 +391,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   requireIndex('gather', index);
   const d = normalizeDim('gather', dim, x.ndim);
   if (index.ndim !== x.ndim) {
-    throw new RangeError(`gather: index has ${index.ndim} dims (${formatShape(index.shape)}) but input has ${x.ndim} (${formatShape(x.shape)})`);
+    throw new RangeError(
+      `gather: index has ${index.ndim} dims (${formatShape(index.shape)}) but input has ${x.ndim} (${formatShape(x.shape)})`,
+    );
   }
   index.shape.forEach((size, i) => {
     if (i !== d && size > x.shape[i]) {
@@ -384,7 +408,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 /** Slices of x along dim picked by a 1-D int32 index (a 0-d index picks one and drops the dim). */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   requireIndex('indexSelect', index);
-  if (index.ndim > 1) throw new RangeError(`indexSelect: index must be 0-d or 1-D, got ${formatShape(index.shape)}`);
+  if (index.ndim > 1)
+    throw new RangeError(`indexSelect: index must be 0-d or 1-D, got ${formatShape(index.shape)}`);
   const d = normalizeDim('indexSelect', dim, x.ndim);
   const flat = index.ndim === 0 ? reshape(index, [1]) : index;
   return indexing.indexSelect(x, d, flat);
@@ -406,7 +431,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const shape = tensors[0].shape;
   for (const t of tensors) {
     if (!shapesEqual(t.shape, shape)) {
-      throw new RangeError(`stack: every tensor must have one shape, got ${tensors.map((x) => formatShape(x.shape)).join(', ')}`);
+      throw new RangeError(
+        `stack: every tensor must have one shape, got ${tensors.map((x) => formatShape(x.shape)).join(', ')}`,
+      );
     }
   }
   const d = normalizeDim('stack', dim, shape.length + 1);
@@ -415,5 +442,3 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
     d,
   );
 }
-
-

@@ -1,6 +1,6 @@
 import { Generator, isFloating, ops } from '@agrad/tensor';
-import { gradients } from './functional.js';
 import { noGrad } from './engine.js';
+import { gradients } from './functional.js';
 import { Tensor } from './tensor.js';
 
 export interface GradcheckOptions {
@@ -65,7 +65,7 @@ export function gradcheck(
   const generator = new Generator(options.seed ?? 0);
   const differentiable = inputs.map((t) => isFloating(t.dtype));
   const base = inputs.map((t, i) => (differentiable[i] ? Float64Array.from(t.array.read()) : null));
-  const make = (values: (Float64Array | null)[], track: boolean) =>
+  const make = (values: readonly (Float64Array | null | undefined)[], track: boolean) =>
     inputs.map((t, i) => {
       if (!differentiable[i]) return t;
       const x = new Tensor(ops.fromTypedArray(values[i]!.slice(), t.shape));
@@ -74,7 +74,8 @@ export function gradcheck(
 
   const tracked = make(base, true);
   const output = fn(...tracked);
-  if (!isFloating(output.dtype)) throw new TypeError(`gradcheck: fn must return a float tensor, got ${output.dtype}`);
+  if (!isFloating(output.dtype))
+    throw new TypeError(`gradcheck: fn must return a float tensor, got ${output.dtype}`);
   const projection = new Tensor(ops.randn(output.shape, 'float64', generator));
   const loss = (out: Tensor) => out.to('float64').mul(projection).sum();
   const used = tracked.filter((_, i) => differentiable[i]);
@@ -87,7 +88,8 @@ export function gradcheck(
     if (differentiable[i]) analytical.set(i, Float64Array.from(analyticalGrads[k++].array.read()));
   });
 
-  const evaluate = (values: (Float64Array | null)[]) => noGrad(() => loss(fn(...make(values, false))).item());
+  const evaluate = (values: readonly (Float64Array | null | undefined)[]) =>
+    noGrad(() => loss(fn(...make(values, false))).item());
   const close = (a: number, n: number) => Math.abs(a - n) <= atol + rtol * Math.abs(n);
   const failures: GradcheckFailure[] = [];
 
@@ -95,23 +97,25 @@ export function gradcheck(
     if (!differentiable[i]) return;
     const grad = analytical.get(i)!;
     for (let e = 0; e < t.size; e++) {
-      const plus = base.map((b) => b && b.slice());
-      const minus = base.map((b) => b && b.slice());
+      const plus = base.map((b) => b?.slice());
+      const minus = base.map((b) => b?.slice());
       plus[i]![e] += eps;
       minus[i]![e] -= eps;
       const numerical = (evaluate(plus) - evaluate(minus)) / (2 * eps);
-      if (!close(grad[e], numerical)) failures.push({ input: i, element: unravel(e, t.shape), analytical: grad[e], numerical });
+      if (!close(grad[e], numerical))
+        failures.push({ input: i, element: unravel(e, t.shape), analytical: grad[e], numerical });
     }
   });
 
   for (let r = 0; r < (options.directions ?? 2); r++) {
     const directions = base.map((b) => (b ? Float64Array.from(b, () => generator.normal()) : null));
-    const plus = base.map((b, i) => b && b.map((v, e) => v + eps * directions[i]![e]));
-    const minus = base.map((b, i) => b && b.map((v, e) => v - eps * directions[i]![e]));
+    const plus = base.map((b, i) => b?.map((v, e) => v + eps * directions[i]![e]));
+    const minus = base.map((b, i) => b?.map((v, e) => v - eps * directions[i]![e]));
     const numerical = (evaluate(plus) - evaluate(minus)) / (2 * eps);
     let predicted = 0;
     analytical.forEach((grad, i) => grad.forEach((g, e) => (predicted += g * directions[i]![e])));
-    if (!close(predicted, numerical)) failures.push({ input: -1, element: null, analytical: predicted, numerical });
+    if (!close(predicted, numerical))
+      failures.push({ input: -1, element: null, analytical: predicted, numerical });
   }
 
   const first = failures[0];

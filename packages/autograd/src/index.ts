@@ -8,7 +8,7 @@
  * loss.backward();
  * w.grad?.toArray(); // [[6, 6], [14, 14]]
  */
-export { manualSeed, Generator, type DType } from '@agrad/tensor';
+export { type DType, Generator, manualSeed } from '@agrad/tensor';
 export {
   arange,
   eye,
@@ -17,17 +17,24 @@ export {
   linspace,
   ones,
   onesLike,
+  type RandomOptions,
   rand,
   randint,
   randn,
+  type TensorOptions,
   tensor,
   zeros,
   zerosLike,
-  type RandomOptions,
-  type TensorOptions,
 } from './creation.js';
-export { type BackwardOptions, type Node, type VectorJacobianProduct, enableGrad, isGradEnabled, noGrad } from './engine.js';
-export { customOp, grad, gradients, type GradOptions, valueAndGrad } from './functional.js';
+export {
+  type BackwardOptions,
+  enableGrad,
+  isGradEnabled,
+  type Node,
+  noGrad,
+  type VectorJacobianProduct,
+} from './engine.js';
+export { customOp, type GradOptions, grad, gradients, valueAndGrad } from './functional.js';
 export {
   abs,
   add,
@@ -50,10 +57,10 @@ export {
   leakyRelu,
   log,
   log1p,
-  logSoftmax,
   logicalAnd,
   logicalNot,
   logicalOr,
+  logSoftmax,
   logsumexp,
   lt,
   matmul,
@@ -88,5 +95,10 @@ export {
   variance as var,
   where,
 } from './functions.js';
-export { gradcheck, type GradcheckFailure, type GradcheckOptions, type GradcheckReport } from './gradcheck.js';
+export {
+  type GradcheckFailure,
+  type GradcheckOptions,
+  type GradcheckReport,
+  gradcheck,
+} from './gradcheck.js';
 export { type Dims, type GradHook, type NestedArray, Tensor, type TensorLike } from './tensor.js';

@@ -1,14 +1,14 @@
 import {
-  type CpuStorage,
-  type DType,
-  type NDArray,
-  type TypedArray,
   assertDType,
+  type CpuStorage,
   cpuBackend,
+  type DType,
   formatShape,
   isFloating,
+  type NDArray,
+  type TypedArray,
 } from '@agrad/tensor';
-import { type BackwardOptions, type Node, runBackward } from './engine.js';
+import { type BackwardOptions, isGradEnabled, type Node, runBackward } from './engine.js';
 import * as f from './functions.js';
 
 export type TensorLike = Tensor | number;
@@ -73,7 +73,9 @@ export class Tensor {
       );
     }
     if (value && !isFloating(this.dtype)) {
-      throw new TypeError(`requiresGrad: only float32 and float64 tensors can require gradients, got ${this.dtype}`);
+      throw new TypeError(
+        `requiresGrad: only float32 and float64 tensors can require gradients, got ${this.dtype}`,
+      );
     }
     this.requiresGradFlag = value;
   }
@@ -119,7 +121,9 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) {
-      throw new RangeError(`item: tensor of shape ${formatShape(this.shape)} has ${this.size} elements, expected exactly 1`);
+      throw new RangeError(
+        `item: tensor of shape ${formatShape(this.shape)} has ${this.size} elements, expected exactly 1`,
+      );
     }
     return this.array.read()[0];
   }
@@ -130,7 +134,9 @@ export class Tensor {
    */
   backward(gradOutput?: Tensor, options: BackwardOptions = {}): void {
     if (!this.requiresGrad) {
-      throw new Error('backward: this tensor does not require grad and has no graph (did any input set requiresGrad?)');
+      throw new Error(
+        'backward: this tensor does not require grad and has no graph (did any input set requiresGrad?)',
+      );
     }
     if (!gradOutput) {
       if (this.size !== 1) {
@@ -149,7 +155,8 @@ export class Tensor {
    * replaces the gradient. Returns a handle whose remove() unregisters it.
    */
   registerHook(hook: GradHook): { remove(): void } {
-    if (!this.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require grad");
+    if (!this.requiresGrad)
+      throw new Error("registerHook: cannot register a hook on a tensor that doesn't require grad");
     this.hooks.push(hook);
     return { remove: () => void (this.hooks = this.hooks.filter((h) => h !== hook)) };
   }
@@ -162,8 +169,28 @@ export class Tensor {
 
   /** Keeps `.grad` for this non-leaf tensor after backward. */
   retainGrad(): this {
-    if (!this.requiresGrad) throw new Error("retainGrad: cannot retain the grad of a tensor that doesn't require grad");
+    if (!this.requiresGrad)
+      throw new Error("retainGrad: cannot retain the grad of a tensor that doesn't require grad");
     this.retainGradFlag = true;
+    return this;
+  }
+
+  /**
+   * Overwrites this tensor's values with `source` (broadcast to this shape, converted to this
+   * dtype), in place, as torch's copy_. For parameter updates: a leaf that requires grad may be
+   * written only inside noGrad, and no graph still waiting for backward should have saved it.
+   */
+  copy_(source: Tensor | number): this {
+    if (this.requiresGrad && isGradEnabled()) {
+      throw new Error(
+        'copy_: a tensor that requires grad can be written in place only inside noGrad(() => ...)',
+      );
+    }
+    const value =
+      typeof source === 'number'
+        ? f.fullOf(this, source)
+        : f.cast(source.detach(), this.dtype).expand(this.shape);
+    this.array.backend.assign(this.array, value.array);
     return this;
   }
 
@@ -349,7 +376,8 @@ export class Tensor {
   }
   /** Transpose of a 2-D tensor (torch's .t()). */
   t(): Tensor {
-    if (this.ndim > 2) throw new RangeError(`t: expects a tensor with at most 2 dims, got ${formatShape(this.shape)}`);
+    if (this.ndim > 2)
+      throw new RangeError(`t: expects a tensor with at most 2 dims, got ${formatShape(this.shape)}`);
     return this.ndim < 2 ? this : f.transpose(this, 0, 1);
   }
   expand(shape: readonly number[]): Tensor {

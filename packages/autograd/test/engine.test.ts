@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type Tensor,
   customOp,
   grad,
   gradients,
   noGrad,
   ones,
   randn,
+  type Tensor,
   tensor,
   valueAndGrad,
   zeros,
@@ -46,7 +46,9 @@ describe('backward', () => {
 
   it('checks the gradient argument against the output', () => {
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => x.mul(2).backward(tensor([1, 2, 3]))).toThrow(/gradient has shape \[3\] but the tensor has shape \[2\]/);
+    expect(() => x.mul(2).backward(tensor([1, 2, 3]))).toThrow(
+      /gradient has shape \[3\] but the tensor has shape \[2\]/,
+    );
   });
 
   it('frees the graph after backward unless retainGraph', () => {
@@ -63,7 +65,9 @@ describe('backward', () => {
   it('names the op whose backward returned a wrongly shaped gradient', () => {
     const bad = customOp('badOp', { forward: (x: Tensor) => x.mul(2), backward: (g) => [g.sum()] });
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => bad(x).sum().backward()).toThrow(/backward of 'badOp' \(input 0\): gradient has shape \[\] but the tensor has shape \[2\]/);
+    expect(() => bad(x).sum().backward()).toThrow(
+      /backward of 'badOp' \(input 0\): gradient has shape \[\] but the tensor has shape \[2\]/,
+    );
   });
 
   it('refuses gradients for integer tensors', () => {
@@ -205,5 +209,28 @@ describe('tensor creation and members', () => {
     expect(Array.from(y.data)).toEqual([1, -1]);
     expect(zeros([2]).clone().add(1).toArray()).toEqual([1, 1]);
     expect(ones([2, 2]).sum().item()).toBe(4);
+  });
+});
+
+describe('in-place copy_', () => {
+  it('updates parameters inside noGrad and refuses outside', () => {
+    const p = tensor([1, 2], { requiresGrad: true });
+    expect(() => p.copy_(tensor([0, 0]))).toThrow(/only inside noGrad/);
+    noGrad(() => p.copy_(p.sub(tensor([0.5, 0.5]))));
+    expect(values(p)).toEqual([0.5, 1.5]);
+    expect(p.requiresGrad).toBe(true);
+    noGrad(() => p.copy_(3));
+    expect(values(p)).toEqual([3, 3]);
+  });
+  it('writes through a non-contiguous view into its storage', () => {
+    const base = zeros([2, 3]);
+    base
+      .transpose(0, 1)
+      .narrow(0, 1, 1)
+      .copy_(tensor([[7, 8]]));
+    expect(base.toArray()).toEqual([
+      [0, 7, 0],
+      [0, 8, 0],
+    ]);
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { type Tensor, cat, gather, indexSelect, maximum, minimum, stack, tensor, where } from '../src/index.js';
+import {
+  cat,
+  gather,
+  indexSelect,
+  maximum,
+  minimum,
+  stack,
+  type Tensor,
+  tensor,
+  where,
+} from '../src/index.js';
 import golden from './fixtures/golden.json' with { type: 'json' };
 
 /**
@@ -60,7 +70,8 @@ const cases: Record<string, (...xs: Tensor[]) => Tensor> = {
   index_select: (a, i) => indexSelect(a, 0, i),
   cat_stack: (a, b) => cat([a, b], 0).mul(stack([a.sum(0), b.sum(0)], 0).sum(0)),
   where: (a, b) => where(a.gt(b), a.mul(b), a.sub(b)),
-  mlp_nll: (x, w1, b1, w2, y) => x.matmul(w1).add(b1).tanh().matmul(w2).logSoftmax(1).gather(1, y).mean().neg(),
+  mlp_nll: (x, w1, b1, w2, y) =>
+    x.matmul(w1).add(b1).tanh().matmul(w2).logSoftmax(1).gather(1, y).mean().neg(),
   normalize: (x) => x.sub(x.mean(1, true)).div(x.var(1, true, { correction: 0 }).add(1e-5).sqrt()),
   attention: (q, k, v) => q.matmul(k.transpose(-2, -1)).div(2).softmax(-1).matmul(v),
 };

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type Tensor,
   cat,
+  Generator,
   gather,
   indexSelect,
   maximum,
   minimum,
-  Generator,
   randint,
   stack,
+  type Tensor,
   tensor,
   where,
 } from '../src/index.js';
@@ -51,7 +51,12 @@ describe('unary primitives match finite differences', () => {
 });
 
 describe('binary primitives match finite differences under broadcasting', () => {
-  const table: [string, (a: Tensor, b: Tensor) => Tensor, { min?: number; max?: number; awayFromZero?: number }, { min?: number; max?: number; awayFromZero?: number }][] = [
+  const table: [
+    string,
+    (a: Tensor, b: Tensor) => Tensor,
+    { min?: number; max?: number; awayFromZero?: number },
+    { min?: number; max?: number; awayFromZero?: number },
+  ][] = [
     ['add', (a, b) => a.add(b), {}, {}],
     ['sub', (a, b) => a.sub(b), {}, {}],
     ['mul', (a, b) => a.mul(b), {}, {}],
@@ -65,7 +70,9 @@ describe('binary primitives match finite differences under broadcasting', () => 
     it(name, () => {
       fc.assert(
         fc.property(
-          broadcastPairArb({ allowEmpty: true }).chain(([sa, sb]) => fc.tuple(tensorArb(sa, domainA), tensorArb(sb, domainB))),
+          broadcastPairArb({ allowEmpty: true }).chain(([sa, sb]) =>
+            fc.tuple(tensorArb(sa, domainA), tensorArb(sb, domainB)),
+          ),
           ([a, b]) => {
             // maximum/minimum have a kink where a = b: put a on k + 0.25 and b on k + 0.75.
             const kinked = name === 'maximum' || name === 'minimum';
@@ -99,12 +106,16 @@ describe('reductions match finite differences', () => {
     ),
   );
   it('sum over any dims, with and without keepdim (negative dims too)', () => {
-    fc.assert(fc.property(withDims, ([x, dims, keep]) => expectGradients((a) => a.sum(dims, keep), [x])), runs);
+    fc.assert(
+      fc.property(withDims, ([x, dims, keep]) => expectGradients((a) => a.sum(dims, keep), [x])),
+      runs,
+    );
   });
   it('sum over empty dims', () => {
     fc.assert(
-      fc.property(shapeArb({ minDims: 1, allowEmpty: true }).chain((s) => tensorArb(s)), (x) =>
-        expectGradients((a) => a.sum(0), [x]),
+      fc.property(
+        shapeArb({ minDims: 1, allowEmpty: true }).chain((s) => tensorArb(s)),
+        (x) => expectGradients((a) => a.sum(0), [x]),
       ),
       runs,
     );
@@ -113,11 +124,13 @@ describe('reductions match finite differences', () => {
     fc.assert(
       fc.property(withDims, ([x, dims, keep]) => {
         expectGradients((a) => a.mean(dims, keep), [x]);
-        const count = dims.length === 0 ? x.size : dims.reduce((n, d) => n * x.shape[d < 0 ? d + x.ndim : d], 1);
+        const count =
+          dims.length === 0 ? x.size : dims.reduce((n, d) => n * x.shape[d < 0 ? d + x.ndim : d], 1);
         if (count > 1) {
           expectGradients((a) => a.var(dims, keep), [x]);
           // std = sqrt(var) has an infinite slope where the variance is 0.
-          if ((x.var(dims, keep).min().item() as number) > 1e-3) expectGradients((a) => a.std(dims, keep), [x]);
+          if ((x.var(dims, keep).min().item() as number) > 1e-3)
+            expectGradients((a) => a.std(dims, keep), [x]);
         }
       }),
       runs,
@@ -128,8 +141,22 @@ describe('reductions match finite differences', () => {
     const distinct = shapeArb({ minDims: 1 }).chain((shape) => {
       const size = shape.reduce((p, d) => p * d, 1);
       return fc
-        .tuple(fc.shuffledSubarray([...Array(size).keys()], { minLength: size, maxLength: size }), fc.nat(shape.length - 1), fc.boolean())
-        .map(([perm, dim, keep]) => [tensor(Float64Array.from(perm, (v) => v * 0.1 - 1), { shape }), dim, keep] as const);
+        .tuple(
+          fc.shuffledSubarray([...Array(size).keys()], { minLength: size, maxLength: size }),
+          fc.nat(shape.length - 1),
+          fc.boolean(),
+        )
+        .map(
+          ([perm, dim, keep]) =>
+            [
+              tensor(
+                Float64Array.from(perm, (v) => v * 0.1 - 1),
+                { shape },
+              ),
+              dim,
+              keep,
+            ] as const,
+        );
     });
     fc.assert(
       fc.property(distinct, ([x, dim, keep]) => {
@@ -175,7 +202,10 @@ describe('movement primitives match finite differences', () => {
     fc.assert(
       fc.property(
         shapeArb({ minDims: 1, allowEmpty: true }).chain((shape) =>
-          fc.tuple(tensorArb(shape), fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length })),
+          fc.tuple(
+            tensorArb(shape),
+            fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }),
+          ),
         ),
         ([x, perm]) => {
           expectGradients((a) => a.permute(perm).mul(a.permute(perm)), [x]);
@@ -192,7 +222,10 @@ describe('movement primitives match finite differences', () => {
         broadcastPairArb().chain(([sa, sb]) => {
           const target = sa.length >= sb.length ? sa : sb;
           const small = target === sa ? sb : sa;
-          return fc.tuple(tensorArb(small), fc.constant(target.map((d, i) => Math.max(d, small[i - target.length + small.length] ?? 1))));
+          return fc.tuple(
+            tensorArb(small),
+            fc.constant(target.map((d, i) => Math.max(d, small[i - target.length + small.length] ?? 1))),
+          );
         }),
         ([x, target]) => expectGradients((a) => a.expand(target).mul(a.expand(target)), [x]),
       ),
@@ -201,14 +234,16 @@ describe('movement primitives match finite differences', () => {
   });
   it('narrow and cat (adjoint pair), stack', () => {
     const arb = shapeArb({ minDims: 1 }).chain((shape) =>
-      fc.nat(shape.length - 1).chain((dim) =>
-        fc.tuple(
-          tensorArb(shape),
-          tensorArb(shape.map((d, i) => (i === dim ? d + 1 : d))),
-          fc.constant(dim),
-          fc.nat(shape[dim]),
+      fc
+        .nat(shape.length - 1)
+        .chain((dim) =>
+          fc.tuple(
+            tensorArb(shape),
+            tensorArb(shape.map((d, i) => (i === dim ? d + 1 : d))),
+            fc.constant(dim),
+            fc.nat(shape[dim]),
+          ),
         ),
-      ),
     );
     fc.assert(
       fc.property(arb, ([a, b, dim, start]) => {
@@ -231,22 +266,40 @@ describe('matmul, where and indexing match finite differences', () => {
   it('matmul with 1-D operands and broadcast batch dims', () => {
     const dims = fc.integer({ min: 1, max: 4 });
     const arb = fc
-      .tuple(dims, dims, dims, fc.constantFrom('2d', '1d-left', '1d-right', 'dot', 'batched'), broadcastPairArb({ maxDims: 2, maxSize: 3 }))
+      .tuple(
+        dims,
+        dims,
+        dims,
+        fc.constantFrom('2d', '1d-left', '1d-right', 'dot', 'batched'),
+        broadcastPairArb({ maxDims: 2, maxSize: 3 }),
+      )
       .chain(([m, k, n, kind, [ba, bb]]) => {
         const shapes: Record<string, [number[], number[]]> = {
-          '2d': [[m, k], [k, n]],
+          '2d': [
+            [m, k],
+            [k, n],
+          ],
           '1d-left': [[k], [k, n]],
           '1d-right': [[m, k], [k]],
           dot: [[k], [k]],
-          batched: [[...ba, m, k], [...bb, k, n]],
+          batched: [
+            [...ba, m, k],
+            [...bb, k, n],
+          ],
         };
         const [sa, sb] = shapes[kind];
         return fc.tuple(tensorArb(sa), tensorArb(sb));
       });
-    fc.assert(fc.property(arb, ([a, b]) => expectGradients((x, y) => x.matmul(y), [a, b])), runs);
+    fc.assert(
+      fc.property(arb, ([a, b]) => expectGradients((x, y) => x.matmul(y), [a, b])),
+      runs,
+    );
   });
   it('matmul with an empty inner dimension gives zeros', () => {
-    expectGradients((x, y) => x.matmul(y), [tensor(new Float64Array(0), { shape: [2, 0] }), tensor(new Float64Array(0), { shape: [0, 3] })]);
+    expectGradients(
+      (x, y) => x.matmul(y),
+      [tensor(new Float64Array(0), { shape: [2, 0] }), tensor(new Float64Array(0), { shape: [0, 3] })],
+    );
   });
   it('where routes each gradient to the chosen branch', () => {
     fc.assert(
@@ -286,11 +339,19 @@ describe('composite activations match finite differences', () => {
   for (const [name, fn] of table) {
     it(name, () => {
       fc.assert(
-        fc.property(shapeArb().chain((s) => tensorArb(s, { awayFromZero: 1e-3 })), (x) => {
-          // clamp's kinks at -0.5 and 1: move values off them.
-          const safe = name === 'clamp' ? x.add(x.sub(1).abs().lt(1e-3).to('float64').mul(0.01)).add(x.add(0.5).abs().lt(1e-3).to('float64').mul(0.01)) : x;
-          expectGradients(fn, [safe]);
-        }),
+        fc.property(
+          shapeArb().chain((s) => tensorArb(s, { awayFromZero: 1e-3 })),
+          (x) => {
+            // clamp's kinks at -0.5 and 1: move values off them.
+            const safe =
+              name === 'clamp'
+                ? x
+                    .add(x.sub(1).abs().lt(1e-3).to('float64').mul(0.01))
+                    .add(x.add(0.5).abs().lt(1e-3).to('float64').mul(0.01))
+                : x;
+            expectGradients(fn, [safe]);
+          },
+        ),
         runs,
       );
     });
@@ -299,7 +360,10 @@ describe('composite activations match finite differences', () => {
 
 /** Moves every value to floor(v) + offset, so values from two grids never tie and never hit 0. */
 function onGrid(t: Tensor, offset: number): Tensor {
-  return tensor(Float64Array.from(t.data, (v) => Math.floor(v) + offset), { shape: t.shape });
+  return tensor(
+    Float64Array.from(t.data, (v) => Math.floor(v) + offset),
+    { shape: t.shape },
+  );
 }
 
 function generatorFrom(seed: number): Generator {

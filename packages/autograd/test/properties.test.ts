@@ -1,7 +1,7 @@
+import { broadcastShapes, sizeOf } from '@agrad/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { arange, linspace, eye, manualSeed, rand, randint, randn, tensor, zeros } from '../src/index.js';
-import { broadcastShapes, sizeOf } from '@agrad/tensor';
+import { arange, eye, linspace, manualSeed, rand, randint, randn, tensor, zeros } from '../src/index.js';
 import { broadcastPairArb, shapeArb, tensorArb } from '../src/testing/index.js';
 
 const runs = { numRuns: 50 };
@@ -10,8 +10,14 @@ describe('algebraic properties', () => {
   it('broadcast then sum returns the original shape (the expand vjp)', () => {
     fc.assert(
       fc.property(broadcastPairArb(), ([sa, sb]) => {
-        const small = tensor(new Float64Array(sb.reduce((p, d) => p * d, 1)).fill(1), { shape: sb, requiresGrad: true });
-        small.add(zeros(sa, { dtype: 'float64' })).sum().backward();
+        const small = tensor(new Float64Array(sb.reduce((p, d) => p * d, 1)).fill(1), {
+          shape: sb,
+          requiresGrad: true,
+        });
+        small
+          .add(zeros(sa, { dtype: 'float64' }))
+          .sum()
+          .backward();
         expect(small.grad!.shape).toEqual(sb);
         // Each element of the small operand was copied size(result) / size(small) times.
         const copies = sizeOf(broadcastShapes('test', sa, sb)) / sizeOf(sb);
@@ -25,7 +31,10 @@ describe('algebraic properties', () => {
     fc.assert(
       fc.property(
         shapeArb({ minDims: 1, allowEmpty: true }).chain((s) =>
-          fc.tuple(tensorArb(s), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length })),
+          fc.tuple(
+            tensorArb(s),
+            fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length }),
+          ),
         ),
         ([x, perm]) => {
           const inverse = perm.map((_, i) => perm.indexOf(i));
@@ -41,7 +50,9 @@ describe('algebraic properties', () => {
   it('softmax rows sum to 1 and logSoftmax exponentiates to softmax', () => {
     fc.assert(
       fc.property(
-        shapeArb({ minDims: 1 }).chain((s) => fc.tuple(tensorArb(s, { min: -50, max: 50 }), fc.nat(s.length - 1))),
+        shapeArb({ minDims: 1 }).chain((s) =>
+          fc.tuple(tensorArb(s, { min: -50, max: 50 }), fc.nat(s.length - 1)),
+        ),
         ([x, dim]) => {
           const sums = x.softmax(dim).sum(dim).data;
           for (const s of sums) expect(s).toBeCloseTo(1, 12);
@@ -78,11 +89,14 @@ describe('algebraic properties', () => {
       fc.property(
         shapeArb({ minDims: 2, maxDims: 2 }).chain((s) => fc.tuple(tensorArb(s), tensorArb([s[1], 3]))),
         ([a, b]) => {
-          const f = (x: typeof a, y: typeof b) => x.matmul(y).tanh().logSoftmax(-1).mul(x.sum(1, true).sigmoid()).gelu();
+          const f = (x: typeof a, y: typeof b) =>
+            x.matmul(y).tanh().logSoftmax(-1).mul(x.sum(1, true).sigmoid()).gelu();
           const wide = f(a, b).data;
           const narrow = f(a.to('float32'), b.to('float32'));
           expect(narrow.dtype).toBe('float32');
-          narrow.data.forEach((v, i) => expect(Math.abs(v - wide[i])).toBeLessThan(1e-5 * (1 + Math.abs(wide[i]))));
+          narrow.data.forEach((v, i) =>
+            expect(Math.abs(v - wide[i])).toBeLessThan(1e-5 * (1 + Math.abs(wide[i]))),
+          );
         },
       ),
       runs,

@@ -2,33 +2,42 @@
  * @agrad/tensor: n-dimensional arrays on typed arrays, with strided views, broadcasting, a seeded
  * generator and one narrow Backend interface (the CPU backend lives in ./cpu).
  */
-export type { ArgReduceOp, ArithmeticOp, Backend, BinaryOp, ComparisonOp, ReduceOp, Storage, UnaryOp } from './backend.js';
+export type {
+  ArgReduceOp,
+  ArithmeticOp,
+  Backend,
+  BinaryOp,
+  ComparisonOp,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from './backend.js';
 export { CpuBackend, CpuStorage, cpuBackend } from './cpu/backend.js';
 export * as cpuKernels from './cpu/kernels.js';
 export {
-  type DType,
-  DTYPES,
-  type TypedArray,
   assertDType,
+  DTYPES,
+  type DType,
   dtypeOfTypedArray,
   isFloating,
   promoteTypes,
   promoteWithScalar,
+  type TypedArray,
   typedArrayFor,
 } from './dtype.js';
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
 export * as ops from './ops.js';
 export { getBackend, setBackend } from './ops.js';
-export { Generator, defaultGenerator, manualSeed } from './random.js';
+export { defaultGenerator, Generator, manualSeed } from './random.js';
 export {
-  type Shape,
   assertValidShape,
   broadcastShapes,
   contiguousStrides,
   formatShape,
   normalizeDim,
   normalizeDims,
+  type Shape,
   shapesEqual,
   sizeOf,
 } from './shape.js';

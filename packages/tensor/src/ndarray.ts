@@ -1,6 +1,6 @@
 import type { Backend, Storage } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
-import { type Shape, contiguousStrides, formatShape, normalizeDim, sizeOf } from './shape.js';
+import { contiguousStrides, formatShape, normalizeDim, type Shape, sizeOf } from './shape.js';
 
 /**
  * An n-dimensional view of a backend's storage: shape, strides and offset, in elements.
@@ -94,7 +94,9 @@ export class NDArray {
   expand(shape: Shape): NDArray {
     const lead = shape.length - this.ndim;
     if (lead < 0) {
-      throw new RangeError(`expand: cannot expand ${formatShape(this.shape)} to fewer dims ${formatShape(shape)}`);
+      throw new RangeError(
+        `expand: cannot expand ${formatShape(this.shape)} to fewer dims ${formatShape(shape)}`,
+      );
     }
     const strides = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < this.ndim; i++) {
@@ -114,7 +116,13 @@ export class NDArray {
     const d = normalizeDim('narrow', dim, this.ndim);
     const size = this.shape[d];
     if (start < 0) start += size;
-    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > size) {
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(length) ||
+      start < 0 ||
+      length < 0 ||
+      start + length > size
+    ) {
       throw new RangeError(
         `narrow: start ${start} and length ${length} do not fit dim ${dim} of size ${size} in ${formatShape(this.shape)}`,
       );

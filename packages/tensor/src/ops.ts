@@ -1,9 +1,9 @@
 import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
 import { cpuBackend } from './cpu/backend.js';
-import { type DType, type TypedArray, isFloating, typedArrayFor } from './dtype.js';
+import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
 import { NDArray } from './ndarray.js';
-import { type Generator, defaultGenerator } from './random.js';
-import { type Shape, broadcastShapes, formatShape, normalizeDim, shapesEqual, sizeOf } from './shape.js';
+import { defaultGenerator, type Generator } from './random.js';
+import { broadcastShapes, formatShape, normalizeDim, type Shape, shapesEqual, sizeOf } from './shape.js';
 
 /**
  * Array-level operations: no autograd here. They check arguments, broadcast by expanding views,
@@ -23,7 +23,9 @@ export function setBackend(backend: Backend): void {
 
 export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = currentBackend): NDArray {
   if (sizeOf(shape) !== data.length) {
-    throw new RangeError(`tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+    throw new RangeError(
+      `tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+    );
   }
   const storage = backend === cpuBackend ? cpuBackend.wrap(data) : backend.upload(data);
   return NDArray.contiguous(storage, shape);
@@ -43,7 +45,9 @@ function sameBackend(op: string, arrays: NDArray[]): Backend {
   const backend = arrays[0].backend;
   for (const a of arrays) {
     if (a.backend !== backend) {
-      throw new TypeError(`${op}: operands live on different backends ('${backend.name}' and '${a.backend.name}')`);
+      throw new TypeError(
+        `${op}: operands live on different backends ('${backend.name}' and '${a.backend.name}')`,
+      );
     }
   }
   return backend;
@@ -55,7 +59,8 @@ export function unary(op: UnaryOp, a: NDArray): NDArray {
 
 /** Elementwise binary op with broadcasting; both operands must already share a dtype. */
 export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
-  if (a.dtype !== b.dtype) throw new TypeError(`${op}: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
+  if (a.dtype !== b.dtype)
+    throw new TypeError(`${op}: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
   const backend = sameBackend(op, [a, b]);
   if (!shapesEqual(a.shape, b.shape)) {
     const shape = broadcastShapes(op, a.shape, b.shape);
@@ -67,22 +72,23 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
 
 export function where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
   const backend = sameBackend('where', [condition, a, b]);
-  if (a.dtype !== b.dtype) throw new TypeError(`where: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
+  if (a.dtype !== b.dtype)
+    throw new TypeError(`where: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
   const shape = broadcastShapes('where', condition.shape, a.shape, b.shape);
   return backend.where(cast(condition, 'bool').expand(shape), a.expand(shape), b.expand(shape));
 }
 
 /** Reduces over `dims` (undefined: all); keeps them as size-1 dims when keepdim. */
-export function reduce(
-  op: ReduceOp,
-  a: NDArray,
-  dims: readonly number[],
-  keepdim: boolean,
-): NDArray {
+export function reduce(op: ReduceOp, a: NDArray, dims: readonly number[], keepdim: boolean): NDArray {
   if ((op === 'max' || op === 'min') && dims.some((d) => a.shape[d] === 0)) {
-    throw new RangeError(`${op}: cannot reduce an empty dim of ${formatShape(a.shape)} (no identity for ${op})`);
+    throw new RangeError(
+      `${op}: cannot reduce an empty dim of ${formatShape(a.shape)} (no identity for ${op})`,
+    );
   }
-  const out = dims.length === 0 ? a.backend.copy(a, op === 'sum' && a.dtype === 'bool' ? 'int32' : a.dtype) : a.backend.reduce(op, a, dims);
+  const out =
+    dims.length === 0
+      ? a.backend.copy(a, op === 'sum' && a.dtype === 'bool' ? 'int32' : a.dtype)
+      : a.backend.reduce(op, a, dims);
   if (keepdim) return out;
   const reduced = new Set(dims);
   return out.reshape(a.shape.filter((_, i) => !reduced.has(i)));
@@ -96,7 +102,8 @@ export function argReduce(op: ArgReduceOp, a: NDArray, dim: number | undefined, 
   }
   const d = normalizeDim(op, dim, a.ndim);
   if (a.ndim === 0) return full([], 0, 'int32');
-  if (a.shape[d] === 0) throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(a.shape)}`);
+  if (a.shape[d] === 0)
+    throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(a.shape)}`);
   const out = a.backend.argReduce(op, a, d);
   return keepdim ? out : out.squeeze(d);
 }
@@ -120,7 +127,8 @@ export function cat(arrays: readonly NDArray[], dim: number): NDArray {
         `cat: tensors must match in every dim but ${dim}: got ${arrays.map((x) => formatShape(x.shape)).join(', ')}`,
       );
     }
-    if (a.dtype !== first.dtype) throw new TypeError(`cat: dtypes differ (${first.dtype} and ${a.dtype}); promote first`);
+    if (a.dtype !== first.dtype)
+      throw new TypeError(`cat: dtypes differ (${first.dtype} and ${a.dtype}); promote first`);
     total += a.shape[d];
   }
   const shape = [...first.shape];
@@ -153,21 +161,34 @@ export function indexAdd(shape: Shape, dim: number, index: NDArray, source: NDAr
 // Random arrays are drawn on the host from the seeded generator, so every backend sees the same
 // numbers for the same seed.
 
-export function rand(shape: Shape, dtype: DType = 'float32', generator: Generator = defaultGenerator): NDArray {
+export function rand(
+  shape: Shape,
+  dtype: DType = 'float32',
+  generator: Generator = defaultGenerator,
+): NDArray {
   assertFloat('rand', dtype);
   const data = typedArrayFor(dtype, sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = generator.uniform();
   return fromTypedArray(data, shape);
 }
 
-export function randn(shape: Shape, dtype: DType = 'float32', generator: Generator = defaultGenerator): NDArray {
+export function randn(
+  shape: Shape,
+  dtype: DType = 'float32',
+  generator: Generator = defaultGenerator,
+): NDArray {
   assertFloat('randn', dtype);
   const data = typedArrayFor(dtype, sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = generator.normal();
   return fromTypedArray(data, shape);
 }
 
-export function randint(low: number, high: number, shape: Shape, generator: Generator = defaultGenerator): NDArray {
+export function randint(
+  low: number,
+  high: number,
+  shape: Shape,
+  generator: Generator = defaultGenerator,
+): NDArray {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new RangeError(`randint: expected integers low < high, got low=${low}, high=${high}`);
   }

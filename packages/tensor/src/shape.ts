@@ -60,7 +60,9 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
-    throw new RangeError(`${op}: dim ${dim} is out of range for a tensor with ${ndim} dims (expected ${lo}..${hi})`);
+    throw new RangeError(
+      `${op}: dim ${dim} is out of range for a tensor with ${ndim} dims (expected ${lo}..${hi})`,
+    );
   }
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
@@ -69,8 +71,13 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
  * Normalizes a dim list; undefined or an empty list means every dim (as torch.sum(x, dim=[])
  * does). Sorted; duplicates refused.
  */
-export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
-  if (dims === undefined || (typeof dims !== 'number' && dims.length === 0)) return Array.from({ length: ndim }, (_, i) => i);
+export function normalizeDims(
+  op: string,
+  dims: number | readonly number[] | undefined,
+  ndim: number,
+): number[] {
+  if (dims === undefined || (typeof dims !== 'number' && dims.length === 0))
+    return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim));
   const unique = new Set(out);

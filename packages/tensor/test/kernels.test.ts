@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { operand } from '../src/cpu/backend.js';
 import {
   type BinaryOp,
-  type DType,
-  type NDArray,
-  type UnaryOp,
   cpuKernels,
+  type DType,
   erf,
+  type NDArray,
   ops,
   typedArrayFor,
+  type UnaryOp,
 } from '../src/index.js';
-import { operand } from '../src/cpu/backend.js';
 
 /**
  * Every fast CPU kernel is checked against its plain reference version, on random shapes with
@@ -24,7 +24,10 @@ const shapeArb = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 0, maxLen
 /** A random array of `shape`, seen through a random view: permuted, or narrowed, or expanded. */
 function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
   const size = shape.reduce((p, d) => p * d, 1);
-  const widest = shape.length > 0 ? ((shape[0] + 2) * size) / Math.max(1, shape[0]) + shape.slice(1).reduce((p, d) => p * d, 2) : 1;
+  const widest =
+    shape.length > 0
+      ? ((shape[0] + 2) * size) / Math.max(1, shape[0]) + shape.slice(1).reduce((p, d) => p * d, 2)
+      : 1;
   return fc
     .tuple(
       fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: widest + 8, maxLength: widest + 8 }),
@@ -41,12 +44,24 @@ function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
       if (kind === 'narrowed' && shape.length > 0) {
         const wider = [...shape];
         wider[0] += 2;
-        const base = ops.fromTypedArray(data.slice(0, wider.reduce((p, d) => p * d, 1)), wider);
+        const base = ops.fromTypedArray(
+          data.slice(
+            0,
+            wider.reduce((p, d) => p * d, 1),
+          ),
+          wider,
+        );
         return base.narrow(0, 1, shape[0]);
       }
       if (kind === 'expanded' && shape.length > 0) {
         const one = shape.map((d, i) => (i === 0 ? 1 : d));
-        const base = ops.fromTypedArray(data.slice(0, one.reduce((p, d) => p * d, 1)), one);
+        const base = ops.fromTypedArray(
+          data.slice(
+            0,
+            one.reduce((p, d) => p * d, 1),
+          ),
+          one,
+        );
         return base.expand(shape);
       }
       return ops.fromTypedArray(data.slice(0, size), shape);
@@ -67,20 +82,30 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
   const binary = Object.keys(cpuKernels.binaryOps) as BinaryOp[];
   it('unary ops', () => {
     fc.assert(
-      fc.property(shapeArb.chain((s) => fc.tuple(dtypeArb.chain((d) => viewArb(s, d)), fc.constantFrom(...unary))), ([a, op]) => {
-        const fast = typedArrayFor(a.dtype, a.size);
-        const reference = typedArrayFor(a.dtype, a.size);
-        cpuKernels.fastUnary(op, operand(a), fast);
-        cpuKernels.referenceUnary(op, operand(a), reference);
-        expectSame(fast, reference);
-      }),
+      fc.property(
+        shapeArb.chain((s) =>
+          fc.tuple(
+            dtypeArb.chain((d) => viewArb(s, d)),
+            fc.constantFrom(...unary),
+          ),
+        ),
+        ([a, op]) => {
+          const fast = typedArrayFor(a.dtype, a.size);
+          const reference = typedArrayFor(a.dtype, a.size);
+          cpuKernels.fastUnary(op, operand(a), fast);
+          cpuKernels.referenceUnary(op, operand(a), reference);
+          expectSame(fast, reference);
+        },
+      ),
       runs,
     );
   });
   it('binary ops', () => {
     fc.assert(
       fc.property(
-        shapeArb.chain((s) => dtypeArb.chain((d) => fc.tuple(viewArb(s, d), viewArb(s, d), fc.constantFrom(...binary)))),
+        shapeArb.chain((s) =>
+          dtypeArb.chain((d) => fc.tuple(viewArb(s, d), viewArb(s, d), fc.constantFrom(...binary))),
+        ),
         ([a, b, op]) => {
           const fast = typedArrayFor(a.dtype, a.size);
           const reference = typedArrayFor(a.dtype, a.size);
@@ -94,13 +119,19 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
   });
   it('strided copy equals reading element by element', () => {
     fc.assert(
-      fc.property(shapeArb.chain((s) => dtypeArb.chain((d) => viewArb(s, d))), (a) => {
-        const fast = typedArrayFor(a.dtype, a.size);
-        cpuKernels.fastCopy(operand(a), fast);
-        const { data } = operand(a);
-        const reference = Array.from({ length: a.size }, (_, i) => data[cpuKernels.offsetOf(i, a.shape, a.strides, a.offset)]);
-        expectSame(fast, reference);
-      }),
+      fc.property(
+        shapeArb.chain((s) => dtypeArb.chain((d) => viewArb(s, d))),
+        (a) => {
+          const fast = typedArrayFor(a.dtype, a.size);
+          cpuKernels.fastCopy(operand(a), fast);
+          const { data } = operand(a);
+          const reference = Array.from(
+            { length: a.size },
+            (_, i) => data[cpuKernels.offsetOf(i, a.shape, a.strides, a.offset)],
+          );
+          expectSame(fast, reference);
+        },
+      ),
       runs,
     );
   });
@@ -110,9 +141,15 @@ describe('reductions: fast kernels equal the reference kernels', () => {
   it('sum, max and min over any subset of dims', () => {
     fc.assert(
       fc.property(
-        shapeArb.filter((s) => s.length > 0).chain((s) =>
-          fc.tuple(dtypeArb.chain((d) => viewArb(s, d)), fc.subarray([...s.keys()], { minLength: 1 }), fc.constantFrom('sum', 'max', 'min' as const)),
-        ),
+        shapeArb
+          .filter((s) => s.length > 0)
+          .chain((s) =>
+            fc.tuple(
+              dtypeArb.chain((d) => viewArb(s, d)),
+              fc.subarray([...s.keys()], { minLength: 1 }),
+              fc.constantFrom('sum', 'max', 'min' as const),
+            ),
+          ),
         ([a, axes, op]) => {
           const outSize = a.shape.reduce((p, d, i) => p * (axes.includes(i) ? 1 : d), 1);
           const fast = new Float64Array(outSize);
@@ -137,7 +174,15 @@ describe('matmul: the blocked GEMM equals the triple loop', () => {
     const dim = fc.oneof(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 60, max: 300 }));
     fc.assert(
       fc.property(
-        fc.tuple(fc.integer({ min: 1, max: 2 }), dim, dim, fc.integer({ min: 0, max: 9 }), dtypeArb, fc.boolean(), fc.boolean()),
+        fc.tuple(
+          fc.integer({ min: 1, max: 2 }),
+          dim,
+          dim,
+          fc.integer({ min: 0, max: 9 }),
+          dtypeArb,
+          fc.boolean(),
+          fc.boolean(),
+        ),
         ([batch, m, k, n, dtype, transposeA, transposeB]) => {
           const make = (rows: number, cols: number, transposed: boolean) => {
             const data = typedArrayFor(dtype, batch * rows * cols);
@@ -153,7 +198,9 @@ describe('matmul: the blocked GEMM equals the triple loop', () => {
           cpuKernels.blockedMatmul(operand(a), operand(b), fast);
           cpuKernels.referenceMatmul(operand(a), operand(b), reference);
           const tolerance = dtype === 'float32' ? 1e-4 : 1e-10;
-          fast.forEach((v, i) => expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(tolerance * (1 + Math.abs(reference[i]))));
+          fast.forEach((v, i) =>
+            expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(tolerance * (1 + Math.abs(reference[i]))),
+          );
         },
       ),
       { numRuns: 40 },
@@ -190,10 +237,14 @@ describe('erf', () => {
   });
   it('is odd and monotone', () => {
     fc.assert(
-      fc.property(fc.double({ min: -7, max: 7, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (x, dx) => {
-        expect(erf(-x) + erf(x)).toBe(0);
-        expect(erf(x + dx)).toBeGreaterThanOrEqual(erf(x));
-      }),
+      fc.property(
+        fc.double({ min: -7, max: 7, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (x, dx) => {
+          expect(erf(-x) + erf(x)).toBe(0);
+          expect(erf(x + dx)).toBeGreaterThanOrEqual(erf(x));
+        },
+      ),
       runs,
     );
   });

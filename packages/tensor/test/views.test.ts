@@ -1,8 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, broadcastShapes, ops, promoteTypes, promoteWithScalar } from '../src/index.js';
+import { broadcastShapes, Generator, ops, promoteTypes, promoteWithScalar } from '../src/index.js';
 
-const range = (n: number, shape: number[]) => ops.fromTypedArray(Float64Array.from({ length: n }, (_, i) => i), shape);
+const range = (n: number, shape: number[]) =>
+  ops.fromTypedArray(
+    Float64Array.from({ length: n }, (_, i) => i),
+    shape,
+  );
 
 describe('views share storage and never copy when the layout allows', () => {
   it('reshape of a contiguous array is a view', () => {
@@ -18,21 +22,30 @@ describe('views share storage and never copy when the layout allows', () => {
     expect(Array.from(flat.read())).toEqual([0, 3, 1, 4, 2, 5]);
     // Splitting a dim of a permuted view is still a view.
     const split = range(24, [4, 6]).transpose(0, 1).reshape([2, 3, 4]);
-    expect(Array.from(split.read())).toEqual(Array.from(range(24, [4, 6]).transpose(0, 1).contiguous().read()));
+    expect(Array.from(split.read())).toEqual(
+      Array.from(range(24, [4, 6]).transpose(0, 1).contiguous().read()),
+    );
   });
   it('expand gives stride 0; narrow moves the offset', () => {
     const a = range(3, [3, 1]).expand([3, 4]);
     expect(a.strides).toEqual([1, 0]);
     const n = range(12, [3, 4]).narrow(1, 1, 2);
     expect(Array.from(n.read())).toEqual([1, 2, 5, 6, 9, 10]);
-    expect(() => range(12, [3, 4]).narrow(1, 3, 2)).toThrow(/narrow: start 3 and length 2 do not fit dim 1 of size 4/);
+    expect(() => range(12, [3, 4]).narrow(1, 3, 2)).toThrow(
+      /narrow: start 3 and length 2 do not fit dim 1 of size 4/,
+    );
   });
   it('reshape by random factorizations round-trips through any permutation', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
-          fc.tuple(fc.constant(shape), fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length })),
-        ),
+        fc
+          .array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 })
+          .chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }),
+            ),
+          ),
         ([shape, perm]) => {
           const size = shape.reduce((p, d) => p * d, 1);
           const a = range(size, shape).permute(perm);
@@ -49,7 +62,9 @@ describe('broadcasting and promotion', () => {
   it('follows NumPy rules and names the op on mismatch', () => {
     expect(broadcastShapes('add', [3, 1, 5], [4, 1])).toEqual([3, 4, 5]);
     expect(broadcastShapes('add', [], [2])).toEqual([2]);
-    expect(() => broadcastShapes('add', [2, 3], [4, 3])).toThrow(/add: shapes \[2,3\] and \[4,3\] cannot be broadcast/);
+    expect(() => broadcastShapes('add', [2, 3], [4, 3])).toThrow(
+      /add: shapes \[2,3\] and \[4,3\] cannot be broadcast/,
+    );
   });
   it('promotes dtypes as PyTorch', () => {
     expect(promoteTypes('float32', 'float64')).toBe('float64');

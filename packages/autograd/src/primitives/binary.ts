@@ -1,7 +1,7 @@
 import { type ArithmeticOp, ops } from '@agrad/tensor';
+import { zerosLike } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { zerosLike } from '../creation.js';
 import { where } from './where.js';
 
 /**
@@ -39,9 +39,11 @@ export const pow = (a: Tensor, b: Tensor) =>
     b.requiresGrad ? where(a.eq(0).logicalAnd(b.ge(0)), zerosLike(g), g.mul(out).mul(a.log())) : null,
   ]);
 // d max(a,b): the larger input gets the gradient; on a tie each gets half (as torch.maximum)
-export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b, (g) => splitByComparison(g, a.gt(b), a.eq(b)));
+export const maximum = (a: Tensor, b: Tensor) =>
+  binary('maximum', a, b, (g) => splitByComparison(g, a.gt(b), a.eq(b)));
 // d min(a,b): the smaller input gets the gradient; on a tie each gets half
-export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b, (g) => splitByComparison(g, a.lt(b), a.eq(b)));
+export const minimum = (a: Tensor, b: Tensor) =>
+  binary('minimum', a, b, (g) => splitByComparison(g, a.lt(b), a.eq(b)));
 
 function splitByComparison(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
   const zero = zerosLike(g);

@@ -10,7 +10,9 @@ import type { Tensor } from '../tensor.js';
 
 // out[p] = x[p with p[dim] := index[p]]  =>  dx = scatterAdd(zeros, index, g)
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  return record('gather', [x], ops.gather(x.array, dim, index.array), (g) => [scatterAdd(x.shape, dim, index, g)]);
+  return record('gather', [x], ops.gather(x.array, dim, index.array), (g) => [
+    scatterAdd(x.shape, dim, index, g),
+  ]);
 }
 
 // out = zeros(shape); out[p with p[dim] := index[p]] += src[p]  =>  dsrc = gather(g, index)

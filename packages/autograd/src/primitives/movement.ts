@@ -1,6 +1,6 @@
 import { ops } from '@agrad/tensor';
-import { record } from '../engine.js';
 import { zeros } from '../creation.js';
+import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { sum } from './reduce.js';
 
@@ -76,5 +76,3 @@ export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
 export function clone(x: Tensor): Tensor {
   return record('clone', [x], x.array.backend.copy(x.array, x.dtype), (g) => [g]);
 }
-
-

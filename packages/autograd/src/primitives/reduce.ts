@@ -18,13 +18,17 @@ export function sum(x: Tensor, dims: readonly number[]): Tensor {
  * the gradient evenly, as torch.amax (and torch.max without dim) do.
  */
 export function amax(x: Tensor, dims: readonly number[]): Tensor {
-  const out: Tensor = record('amax', [x], ops.reduce('max', x.array, dims, true), (g) => [shareAmongTies(x, out, g, dims)]);
+  const out: Tensor = record('amax', [x], ops.reduce('max', x.array, dims, true), (g) => [
+    shareAmongTies(x, out, g, dims),
+  ]);
   return out;
 }
 
 // d min(x) / dx_i: as amax, for the elements equal to the min.
 export function amin(x: Tensor, dims: readonly number[]): Tensor {
-  const out: Tensor = record('amin', [x], ops.reduce('min', x.array, dims, true), (g) => [shareAmongTies(x, out, g, dims)]);
+  const out: Tensor = record('amin', [x], ops.reduce('min', x.array, dims, true), (g) => [
+    shareAmongTies(x, out, g, dims),
+  ]);
   return out;
 }
 
@@ -33,4 +37,3 @@ function shareAmongTies(x: Tensor, out: Tensor, g: Tensor, dims: readonly number
   const count = sum(isExtreme, dims);
   return isExtreme.mul(expand(g.div(count), x.shape));
 }
-

@@ -1,6 +1,6 @@
-import { type UnaryOp, ops } from '@agrad/tensor';
-import { record } from '../engine.js';
+import { ops, type UnaryOp } from '@agrad/tensor';
 import { zerosLike } from '../creation.js';
+import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -35,4 +35,13 @@ export const tanh = (x: Tensor) => unary('tanh', x, (g, out) => g.mul(out.mul(ou
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
 export const sigmoid = (x: Tensor) => unary('sigmoid', x, (g, out) => g.mul(out.mul(out.neg().add(1))));
 // d erf(x)/dx = 2/sqrt(pi) e^(-x^2)
-export const erf = (x: Tensor) => unary('erf', x, (g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
+export const erf = (x: Tensor) =>
+  unary('erf', x, (g) =>
+    g.mul(
+      x
+        .mul(x)
+        .neg()
+        .exp()
+        .mul(2 / Math.sqrt(Math.PI)),
+    ),
+  );

@@ -21,7 +21,10 @@ export interface ShapeOptions {
 /** A random shape; sizes include 1 so broadcasting cases come up. */
 export function shapeArb(options: ShapeOptions = {}): fc.Arbitrary<number[]> {
   const { minDims = 0, maxDims = 3, maxSize = 4, allowEmpty = false } = options;
-  return fc.array(fc.integer({ min: allowEmpty ? 0 : 1, max: maxSize }), { minLength: minDims, maxLength: maxDims });
+  return fc.array(fc.integer({ min: allowEmpty ? 0 : 1, max: maxSize }), {
+    minLength: minDims,
+    maxLength: maxDims,
+  });
 }
 
 /**

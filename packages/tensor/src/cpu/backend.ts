@@ -1,5 +1,5 @@
 import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
-import { type DType, type TypedArray, dtypeOfTypedArray, typedArrayFor } from '../dtype.js';
+import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { contiguousStrides } from '../shape.js';
 import { type ArrayOperand, fastBinary, fastCopy, fastUnary, fastWhere } from './elementwise.js';
@@ -37,7 +37,10 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
 
   private output(dtype: DType, shape: readonly number[]): { array: NDArray; data: TypedArray } {
-    const data = typedArrayFor(dtype, shape.reduce((p, d) => p * d, 1));
+    const data = typedArrayFor(
+      dtype,
+      shape.reduce((p, d) => p * d, 1),
+    );
     return { array: new NDArray(new CpuStorage(this, data), [...shape], contiguousStrides(shape), 0), data };
   }
 

@@ -2,7 +2,7 @@ import type { BinaryOp, UnaryOp } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { erf } from '../math.js';
 import { contiguousStrides as contiguousOf } from '../shape.js';
-import { type StridedOperand, collapseDims, forEachRow, offsetOf } from './iterate.js';
+import { collapseDims, forEachRow, offsetOf, type StridedOperand } from './iterate.js';
 
 /**
  * Each elementwise op is written twice, on purpose:
@@ -28,7 +28,10 @@ export const unaryOps: Record<UnaryOp, UnaryDefinition> = {
   sqrt: { reference: Math.sqrt, expression: 'Math.sqrt(x)' },
   abs: { reference: Math.abs, expression: 'Math.abs(x)' },
   // Math.sign(-0) is -0; torch.sign gives 0. NaN stays NaN.
-  sign: { reference: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x), expression: '(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x)' },
+  sign: {
+    reference: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),
+    expression: '(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x)',
+  },
   tanh: { reference: Math.tanh, expression: 'Math.tanh(x)' },
   // Two branches so exp never overflows: for x < 0, e^x / (1 + e^x).
   sigmoid: {
@@ -76,7 +79,10 @@ export function referenceUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): v
 export function referenceBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
   const f = binaryOps[op].reference;
   for (let i = 0; i < out.length; i++) {
-    out[i] = f(a.data[offsetOf(i, a.shape, a.strides, a.offset)], b.data[offsetOf(i, b.shape, b.strides, b.offset)]);
+    out[i] = f(
+      a.data[offsetOf(i, a.shape, a.strides, a.offset)],
+      b.data[offsetOf(i, b.shape, b.strides, b.offset)],
+    );
   }
 }
 
@@ -107,7 +113,9 @@ function compileUnaryRow(op: UnaryOp): UnaryRow {
 
 function compileBinaryRow(op: BinaryOp): BinaryRow {
   const body = `for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; out[o + i] = ${binaryOps[op].expression}; }`;
-  return new Function(`return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { ${body} };`)() as BinaryRow;
+  return new Function(
+    `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { ${body} };`,
+  )() as BinaryRow;
 }
 
 function unaryRow(op: UnaryOp, out: TypedArray, a: TypedArray): UnaryRow {
@@ -131,7 +139,9 @@ export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
   const row = unaryRow(op, out, a.data);
   const last = shape.length - 1;
   const aStride = strides[1][last];
-  forEachRow(shape, strides, [0, a.offset], (offsets, n) => row(out, offsets[0], a.data, offsets[1], aStride, n));
+  forEachRow(shape, strides, [0, a.offset], (offsets, n) =>
+    row(out, offsets[0], a.data, offsets[1], aStride, n),
+  );
 }
 
 export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
@@ -148,7 +158,11 @@ export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: 
 }
 
 /** Strided copy (with dtype conversion done by the typed array store). */
-export function fastCopy(a: ArrayOperand, out: TypedArray, outOperand: StridedOperand = { strides: contiguousOf(a.shape), offset: 0 }): void {
+export function fastCopy(
+  a: ArrayOperand,
+  out: TypedArray,
+  outOperand: StridedOperand = { strides: contiguousOf(a.shape), offset: 0 },
+): void {
   if (a.shape.some((d) => d === 0)) return;
   const { shape, strides } = collapseDims(a.shape, [outOperand, a]);
   const last = shape.length - 1;

@@ -31,7 +31,13 @@ export function gather(a: ArrayOperand, dim: number, index: ArrayOperand, out: T
 }
 
 /** out = zeros(shape); out[p with p[dim] := index[p]] += source[p]. */
-export function scatterAdd(shape: readonly number[], dim: number, index: ArrayOperand, source: ArrayOperand, out: TypedArray): void {
+export function scatterAdd(
+  shape: readonly number[],
+  dim: number,
+  index: ArrayOperand,
+  source: ArrayOperand,
+  out: TypedArray,
+): void {
   const position = new Int32Array(index.shape.length);
   const outStrides = contiguous(shape);
   const count = index.shape.reduce((p, d) => p * d, 1);
@@ -75,7 +81,13 @@ export function indexSelect(a: ArrayOperand, dim: number, index: ArrayOperand, o
 }
 
 /** out = zeros(shape); slice index[i] of out along dim += slice i of source. */
-export function indexAdd(shape: readonly number[], dim: number, index: ArrayOperand, source: ArrayOperand, out: TypedArray): void {
+export function indexAdd(
+  shape: readonly number[],
+  dim: number,
+  index: ArrayOperand,
+  source: ArrayOperand,
+  out: TypedArray,
+): void {
   const values = readIndex('indexAdd', index, shape[dim], dim);
   const outStrides = contiguous(shape);
   const sliceShape = source.shape.map((d, i) => (i === dim ? 1 : d));
@@ -83,9 +95,14 @@ export function indexAdd(shape: readonly number[], dim: number, index: ArrayOper
   const last = collapsed.shape.length - 1;
   const [os, ss] = [collapsed.strides[0][last], collapsed.strides[1][last]];
   values.forEach((v, i) => {
-    forEachRow(collapsed.shape, collapsed.strides, [v * outStrides[dim], source.offset + i * source.strides[dim]], (offsets, n) => {
-      for (let k = 0, o = offsets[0], s = offsets[1]; k < n; k++, o += os, s += ss) out[o] += source.data[s];
-    });
+    forEachRow(
+      collapsed.shape,
+      collapsed.strides,
+      [v * outStrides[dim], source.offset + i * source.strides[dim]],
+      (offsets, n) => {
+        for (let k = 0, o = offsets[0], s = offsets[1]; k < n; k++, o += os, s += ss)
+          out[o] += source.data[s];
+      },
+    );
   });
 }
-

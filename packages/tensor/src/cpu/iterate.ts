@@ -73,7 +73,12 @@ export function forEachRow(
 }
 
 /** Element offset of flat row-major index `flat` in a strided view (the reference kernels' way). */
-export function offsetOf(flat: number, shape: readonly number[], strides: readonly number[], offset: number): number {
+export function offsetOf(
+  flat: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+): number {
   let rest = flat;
   let at = offset;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -83,4 +88,3 @@ export function offsetOf(flat: number, shape: readonly number[], strides: readon
   }
   return at;
 }
-

@@ -3,6 +3,7 @@
  * both versions of each. Not part of the everyday API.
  */
 export {
+  type ArrayOperand,
   binaryOps,
   fastBinary,
   fastCopy,
@@ -11,7 +12,6 @@ export {
   referenceBinary,
   referenceUnary,
   unaryOps,
-  type ArrayOperand,
 } from './elementwise.js';
 export { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 export { collapseDims, forEachRow, offsetOf } from './iterate.js';

@@ -9,12 +9,16 @@ import { collapseDims, offsetOf } from './iterate.js';
  * NaN, as PyTorch does.
  */
 
-const initial: Record<ReduceOp, number> = { sum: 0, max: Number.NEGATIVE_INFINITY, min: Number.POSITIVE_INFINITY };
+const initial: Record<ReduceOp, number> = {
+  sum: 0,
+  max: Number.NEGATIVE_INFINITY,
+  min: Number.POSITIVE_INFINITY,
+};
 
 function combine(op: ReduceOp, acc: number, x: number): number {
   if (op === 'sum') return acc + x;
   if (x !== x || acc !== acc) return Number.NaN;
-  return op === 'max' ? (x > acc ? x : acc) : x < acc ? x : acc;
+  return op === 'max' ? Math.max(x, acc) : Math.min(x, acc);
 }
 
 function splitAxes(shape: readonly number[], axes: readonly number[]) {
@@ -25,7 +29,12 @@ function splitAxes(shape: readonly number[], axes: readonly number[]) {
 }
 
 /** Reference: for every output element, walk its block of inputs by flat index. */
-export function referenceReduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void {
+export function referenceReduce(
+  op: ReduceOp,
+  a: ArrayOperand,
+  axes: readonly number[],
+  out: TypedArray,
+): void {
   const { keptAxes, reducedAxes } = splitAxes(a.shape, axes);
   const keptShape = keptAxes.map((i) => a.shape[i]);
   const keptStrides = keptAxes.map((i) => a.strides[i]);
@@ -35,7 +44,8 @@ export function referenceReduce(op: ReduceOp, a: ArrayOperand, axes: readonly nu
   for (let o = 0; o < out.length; o++) {
     const base = offsetOf(o, keptShape, keptStrides, a.offset);
     let acc = initial[op];
-    for (let j = 0; j < blockSize; j++) acc = combine(op, acc, a.data[offsetOf(j, blockShape, blockStrides, base)]);
+    for (let j = 0; j < blockSize; j++)
+      acc = combine(op, acc, a.data[offsetOf(j, blockShape, blockStrides, base)]);
     out[o] = acc;
   }
 }
@@ -110,7 +120,8 @@ export function argReduce(op: ArgReduceOp, a: ArrayOperand, axis: number, out: I
   const keptStrides = keptAxes.map((i) => a.strides[i]);
   const n = a.shape[axis];
   const stride = a.strides[axis];
-  const better = op === 'argmax' ? (x: number, best: number) => x > best : (x: number, best: number) => x < best;
+  const better =
+    op === 'argmax' ? (x: number, best: number) => x > best : (x: number, best: number) => x < best;
   for (let o = 0; o < out.length; o++) {
     let at = offsetOf(o, keptShape, keptStrides, a.offset);
     let best = a.data[at];
@@ -126,4 +137,3 @@ export function argReduce(op: ArgReduceOp, a: ArrayOperand, axis: number, out: I
     out[o] = bestIndex;
   }
 }
-
