@@ -61,13 +61,29 @@ export interface GradOptions {
  */
 export function grad<Args extends Tensor[]>(
   f: (...args: Args) => Tensor,
+  options?: { argnums?: number },
+): (...args: Args) => Tensor;
+export function grad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
+  options: { argnums: readonly number[] },
+): (...args: Args) => Tensor[];
+export function grad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
   options: GradOptions = {},
 ): (...args: Args) => Tensor | Tensor[] {
-  const vg = valueAndGrad(f, options);
+  const vg = valueAndGrad(f, options as { argnums: number });
   return (...args: Args) => vg(...args)[1];
 }
 
 /** Like grad, but also returns f's value: `[value, gradient]`. */
+export function valueAndGrad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
+  options?: { argnums?: number },
+): (...args: Args) => [Tensor, Tensor];
+export function valueAndGrad<Args extends Tensor[]>(
+  f: (...args: Args) => Tensor,
+  options: { argnums: readonly number[] },
+): (...args: Args) => [Tensor, Tensor[]];
 export function valueAndGrad<Args extends Tensor[]>(
   f: (...args: Args) => Tensor,
   options: GradOptions = {},
