@@ -1,5 +1,53 @@
 /**
- * @agrad/optim: optimizers as gradient transforms. Filled in by the optim issue; for now it re-exports the
- * autograd surface the optimizers will build on.
+ * @agrad/optim: optimizers built from composable gradient transforms (optax's design), with
+ * Adaptive Gradient Regularization as one transform that chains in front of any optimizer:
+ *
+ *     import { Optimizer, adamw, agr, chain } from '@agrad/optim';
+ *     const optimizer = new Optimizer(model, chain(agr(), adamw({ lr: 1e-3 })));
+ *     loss.backward(); optimizer.step(); optimizer.zeroGrad();
  */
-export { Tensor } from '@agrad/autograd';
+export { Optimizer, type OptimizerOptions, type ParamSource, type StepReport } from './optimizer.js';
+export {
+  type AdagradOptions,
+  type AdamOptions,
+  type AdanOptions,
+  adagrad,
+  adam,
+  adamw,
+  adan,
+  type LionOptions,
+  lion,
+  type RmspropOptions,
+  rmsprop,
+  type SgdOptions,
+  sgd,
+} from './optimizers.js';
+export { constant, cosineDecay, linearWarmup, stepDecay, warmupCosineDecay } from './schedules.js';
+export {
+  chain,
+  type GradientTransformation,
+  identity,
+  type LearningRate,
+  masked,
+  type ParamPredicate,
+  type Params,
+  perParameter,
+  type Schedule,
+  stateless,
+  toSchedule,
+} from './transform.js';
+export { type AgrOptions, agr, agrCoefficients, regularize } from './transforms/agr.js';
+export { centralize } from './transforms/centralize.js';
+export { adaptiveGradClip, clipByGlobalNorm } from './transforms/clipping.js';
+export {
+  addDecayedWeights,
+  scale,
+  scaleByAdagrad,
+  scaleByAdam,
+  scaleByAdan,
+  scaleByLearningRate,
+  scaleByLearningRateProximal,
+  scaleByLion,
+  scaleByRms,
+  trace,
+} from './transforms/scale.js';

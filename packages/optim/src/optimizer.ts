@@ -1,0 +1,174 @@
+import { noGrad, Tensor, tensor } from '@agrad/autograd';
+import type { GradientTransformation } from './transform.js';
+
+/** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
+export type ParamSource =
+  | readonly Tensor[]
+  | Iterable<readonly [string, Tensor]>
+  | Readonly<Record<string, Tensor>>
+  | { namedParameters(): Iterable<readonly [string, Tensor]> };
+
+function toRecord(source: ParamSource): Record<string, Tensor> {
+  if (Array.isArray(source)) return Object.fromEntries(source.map((t, i) => [String(i), t as Tensor]));
+  if (typeof (source as { namedParameters?: unknown }).namedParameters === 'function') {
+    return Object.fromEntries(
+      (source as { namedParameters(): Iterable<[string, Tensor]> }).namedParameters(),
+    );
+  }
+  if (Symbol.iterator in (source as object)) return Object.fromEntries(source as Iterable<[string, Tensor]>);
+  return { ...(source as Record<string, Tensor>) };
+}
+
+export interface OptimizerOptions {
+  /**
+   * When a gradient holds NaN or infinity, leave parameters and optimizer state untouched for
+   * that step and report it (step() returns { skipped: true }). Without this option non-finite
+   * gradients flow into the parameters, as in PyTorch.
+   */
+  skipNonFinite?: boolean;
+}
+
+export interface StepReport {
+  skipped: boolean;
+  /** Names of parameters whose gradient was not finite. */
+  nonFinite: string[];
+}
+
+/**
+ * The stateful wrapper for scripts, PyTorch-shaped: reads each parameter's `.grad`, runs the
+ * transform, and adds the updates to the parameters in place.
+ *
+ * @example
+ * const optimizer = new Optimizer(model, chain(agr(), adamw({ lr: 1e-3 })));
+ * loss.backward();
+ * optimizer.step();
+ * optimizer.zeroGrad();
+ */
+export class Optimizer {
+  readonly params: Readonly<Record<string, Tensor>>;
+  private state: unknown;
+  private steps = 0;
+
+  constructor(
+    params: ParamSource,
+    readonly transform: GradientTransformation<any>,
+    readonly options: OptimizerOptions = {},
+  ) {
+    this.params = toRecord(params);
+    const names = Object.keys(this.params);
+    if (names.length === 0) throw new RangeError('Optimizer: got an empty parameter list');
+    for (const [name, p] of Object.entries(this.params)) {
+      if (!(p instanceof Tensor)) throw new TypeError(`Optimizer: parameter '${name}' is not a tensor`);
+    }
+    this.state = noGrad(() => transform.init(this.params));
+  }
+
+  /** Number of steps taken (skipped steps not counted). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** The current learning rate, when the transform has one. */
+  get lr(): number | undefined {
+    return this.transform.learningRate?.(this.steps);
+  }
+
+  /** One update from the parameters' current `.grad`; parameters without a gradient are skipped. */
+  step(): StepReport {
+    const grads: Record<string, Tensor> = {};
+    for (const [name, p] of Object.entries(this.params)) if (p.grad) grads[name] = p.grad;
+    const nonFinite = Object.entries(grads)
+      .filter(([, g]) => !allFinite(g))
+      .map(([name]) => name);
+    if (nonFinite.length > 0 && this.options.skipNonFinite) return { skipped: true, nonFinite };
+    noGrad(() => {
+      const { updates, state } = this.transform.update(grads, this.state, this.params);
+      for (const [name, u] of Object.entries(updates)) {
+        const p = this.params[name];
+        p.copy_(p.add(u));
+      }
+      this.state = state;
+    });
+    this.steps++;
+    return { skipped: false, nonFinite };
+  }
+
+  /** Clears every parameter's `.grad` (sets it to null, as PyTorch's default). */
+  zeroGrad(): void {
+    for (const p of Object.values(this.params)) p.grad = null;
+  }
+
+  /**
+   * The state as a flat record of tensors (numbers become 0-d float64 tensors), keyed by the
+   * path through the transform's state, e.g. `1/fc.weight/expAvg`. Suitable for safetensors.
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = { _steps: tensor(this.steps, { dtype: 'float64' }) };
+    flatten(this.state, '', out);
+    return out;
+  }
+
+  /** Restores a stateDict(); strict: missing or unexpected keys throw, listing them. */
+  loadStateDict(dict: Readonly<Record<string, Tensor>>): void {
+    const template = noGrad(() => this.transform.init(this.params));
+    const expected: Record<string, Tensor> = { _steps: tensor(0) };
+    flatten(template, '', expected);
+    const missing = Object.keys(expected).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in expected) && !isNullSlot(k, template));
+    if (missing.length > 0 || unexpected.length > 0) {
+      throw new Error(
+        `Optimizer.loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
+      );
+    }
+    this.state = unflatten(template, '', dict);
+    this.steps = dict._steps.item();
+  }
+}
+
+function allFinite(t: Tensor): boolean {
+  for (const v of t.data) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+const SEPARATOR = '/';
+
+/** Writes the tensor and number leaves of a nested state to `out`; null leaves are skipped. */
+function flatten(value: unknown, path: string, out: Record<string, Tensor>): void {
+  if (value === null || value === undefined) return;
+  if (value instanceof Tensor) out[path] = value;
+  else if (typeof value === 'number') out[path] = tensor(value, { dtype: 'float64' });
+  else if (typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value))
+      flatten(inner, path ? `${path}${SEPARATOR}${key}` : key, out);
+  }
+}
+
+/** A key for a slot the fresh state holds as null (e.g. a momentum buffer not yet made). */
+function isNullSlot(key: string, template: unknown): boolean {
+  let node: unknown = template;
+  for (const part of key.split(SEPARATOR)) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node === null;
+}
+
+/** Rebuilds the nested state shaped like `template` from flat entries. */
+function unflatten(template: unknown, path: string, dict: Readonly<Record<string, Tensor>>): unknown {
+  if (template === null || template === undefined) return path in dict ? dict[path] : template;
+  if (template instanceof Tensor) {
+    const value = dict[path];
+    if (value.dtype !== template.dtype || value.shape.join() !== template.shape.join()) {
+      throw new Error(
+        `Optimizer.loadStateDict: '${path}' has ${value.dtype} [${value.shape}], expected ${template.dtype} [${template.shape}]`,
+      );
+    }
+    return value;
+  }
+  if (typeof template === 'number') return dict[path].item();
+  const entries = Object.entries(template as object).map(([key, inner]) => [
+    key,
+    unflatten(inner, path ? `${path}${SEPARATOR}${key}` : key, dict),
+  ]);
+  return Array.isArray(template) ? entries.map(([, v]) => v) : Object.fromEntries(entries);
+}

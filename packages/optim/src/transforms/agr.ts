@@ -1,0 +1,56 @@
+import type { Tensor } from '@agrad/autograd';
+import { type GradientTransformation, stateless } from '../transform.js';
+
+export interface AgrOptions {
+  /**
+   * Leave tensors with fewer elements than this unchanged (default 0: none exempt, as in the
+   * paper). AGR maps a single-element gradient to 0 (alpha = 1), so with the paper's rule a
+   * scalar parameter never moves; `exemptSmallerThan: 2` keeps such parameters training.
+   */
+  exemptSmallerThan?: number;
+}
+
+/**
+ * Adaptive Gradient Regularization (Jiang, Yang, Bao, Si, arXiv 2407.16944).
+ *
+ * For each parameter tensor, over all of its elements:
+ *
+ *     s     = sum_i |g_i|
+ *     alpha = |g| / s                  (the "gradient coefficients"; sum(alpha) = 1)
+ *     g'    = g - alpha * g = g * (1 - |g| / s)
+ *
+ * No hyper-parameter. Entries with a large share of the tensor's L1 mass are damped most, so it
+ * acts as an adaptive, per-tensor gradient clip; every entry keeps its sign and ||g'|| <= ||g||.
+ *
+ * Where it sits: first, on the final gradient (after accumulation over micro-batches), in front
+ * of the optimizer's moments and before (decoupled) weight decay:
+ *
+ *     const optimizer = chain(agr(), adamw({ lr: 1e-3 }));
+ *
+ * Order matters because AGR is not linear: it does not commute with summing gradients, with
+ * momentum, or with weight decay (AGR(g + wd*p) != AGR(g) + wd*p). Global-norm clipping before
+ * it is harmless, since AGR(c*g) = c*AGR(g); the paper's runs clip first:
+ * `chain(clipByGlobalNorm(1), agr(), adamw(o))`.
+ *
+ * Deviations from the official code, both documented: an all-zero gradient is left unchanged
+ * (the official code divides 0 by 0 and writes NaN), and for float32 gradients the L1 sum is
+ * accumulated in float64.
+ */
+export function agr(options: AgrOptions = {}): GradientTransformation<null> {
+  const exemptSmallerThan = options.exemptSmallerThan ?? 0;
+  return stateless((g) => regularize(g, exemptSmallerThan));
+}
+
+/** AGR of one gradient tensor (exported for tests and for readers). */
+export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
+  if (g.size < exemptSmallerThan) return g;
+  const l1 = g.abs().to('float64').sum().item();
+  if (l1 === 0 || !Number.isFinite(l1)) return l1 === 0 ? g : g.mul(Number.NaN);
+  return g.sub(g.mul(g.abs()).div(l1));
+}
+
+/** The coefficients alpha = |g| / sum|g| of one tensor (for plots of what AGR does). */
+export function agrCoefficients(g: Tensor): Tensor {
+  const l1 = g.abs().to('float64').sum().item();
+  return l1 === 0 ? g.abs() : g.abs().div(l1);
+}

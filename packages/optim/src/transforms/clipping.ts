@@ -1,0 +1,48 @@
+import { noGrad, type Tensor, where } from '@agrad/autograd';
+import { type GradientTransformation, stateless } from '../transform.js';
+
+/**
+ * Clip by global norm, PyTorch's rule (torch.nn.utils.clip_grad_norm_):
+ *     total = sqrt(sum over all tensors of ||g||^2)
+ *     coef  = min(1, maxNorm / (total + 1e-6));   g <- g * coef
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> {
+  if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
+  return {
+    init: () => null,
+    update: (updates, state) =>
+      noGrad(() => {
+        const total = Math.sqrt(
+          Object.values(updates).reduce((sum, g) => sum + g.to('float64').pow(2).sum().item(), 0),
+        );
+        const coef = Math.min(1, maxNorm / (total + 1e-6));
+        return {
+          updates: Object.fromEntries(Object.entries(updates).map(([name, g]) => [name, g.mul(coef)])),
+          state,
+        };
+      }),
+  };
+}
+
+/** L2 norm over every dim but the first (the whole tensor for ndim <= 1), keepdim. */
+function unitwiseNorm(x: Tensor): Tensor {
+  if (x.ndim <= 1) return x.pow(2).sum().sqrt();
+  const dims = x.shape.slice(1).map((_, i) => i + 1);
+  return x.pow(2).sum(dims, true).sqrt();
+}
+
+/**
+ * Adaptive Gradient Clipping (Brock et al., NFNets, 2021), unit-wise in PyTorch's layout:
+ *     maxNorm_i = clipping * max(||W_i||, eps)
+ *     G_i <- G_i * maxNorm_i / max(||G_i||, 1e-6)   where ||G_i|| > maxNorm_i
+ */
+export function adaptiveGradClip(clipping: number, eps = 1e-3): GradientTransformation<null> {
+  if (!(clipping > 0)) throw new RangeError(`adaptiveGradClip: clipping must be > 0, got ${clipping}`);
+  if (!(eps > 0)) throw new RangeError(`adaptiveGradClip: eps must be > 0, got ${eps}`);
+  return stateless((g, param) => {
+    const maxNorm = unitwiseNorm(param).maximum(eps).mul(clipping);
+    const gradNorm = unitwiseNorm(g);
+    const clipped = g.mul(maxNorm.div(gradNorm.maximum(1e-6)));
+    return where(gradNorm.gt(maxNorm), clipped, g);
+  });
+}
