@@ -45,8 +45,10 @@ export function agr(options: AgrOptions = {}): GradientTransformation<null> {
 export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
   if (g.size < exemptSmallerThan) return g;
   const l1 = g.abs().to('float64').sum().item();
-  if (l1 === 0 || !Number.isFinite(l1)) return l1 === 0 ? g : g.mul(Number.NaN);
-  return g.sub(g.mul(g.abs()).div(l1));
+  if (l1 === 0) return g;
+  // g * (1 - |g|/s) is the official g - alpha*g regrouped: since |g_i| <= s, the factor lies in
+  // [0, 1] exactly in floating point, so sign preservation and ||g'|| <= ||g|| hold bit for bit.
+  return g.mul(g.abs().div(l1).neg().add(1));
 }
 
 /** The coefficients alpha = |g| / sum|g| of one tensor (for plots of what AGR does). */
