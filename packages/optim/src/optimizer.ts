@@ -51,7 +51,7 @@ export class Optimizer {
 
   constructor(
     params: ParamSource,
-    readonly transform: GradientTransformation<any>,
+    readonly transform: GradientTransformation<unknown>,
     readonly options: OptimizerOptions = {},
   ) {
     this.params = toRecord(params);

@@ -29,7 +29,7 @@ export function toSchedule(lr: LearningRate): Schedule {
 }
 
 /** Runs transforms in order, each one's output updates feeding the next. */
-export function chain(...transforms: GradientTransformation<any>[]): GradientTransformation<unknown[]> {
+export function chain(...transforms: GradientTransformation<unknown>[]): GradientTransformation<unknown[]> {
   return {
     init: (params) => transforms.map((t) => t.init(params)),
     update: (updates, state, params) => {

@@ -22,6 +22,8 @@ import fixture from './fixtures/trajectories.json' with { type: 'json' };
  * algorithm and Lion's paper written out, AGR as the official code. With AGR in front this is the
  * official AdamW_AGR / Adan_AGR; with clip first it is the paper's training recipe.
  */
+// The fixture's options objects are each optimizer's own options type.
+// biome-ignore lint/suspicious/noExplicitAny: options are checked by the optimizers at run time
 const factories: Record<string, (options: any) => GradientTransformation> = {
   sgd,
   adam,

@@ -48,7 +48,7 @@ const transforms: [string, () => GradientTransformation][] = [
   ['masked', () => masked(agr(), (p) => p.ndim > 1)],
 ];
 
-function problem() {
+function problem(): { params: Record<string, Tensor>; grads: Record<string, Tensor> } {
   const params = {
     'layer.weight': randn([3, 4], { dtype: 'float64' }),
     'layer.bias': randn([4], { dtype: 'float64' }),
@@ -82,7 +82,12 @@ describe('every transform', () => {
 
   it('chain equals applying its transforms one after another', () => {
     const { params, grads } = problem();
-    const parts = [agr(), scaleByAdam(), addDecayedWeights(0.01), scaleByLearningRate(0.1)];
+    const parts: GradientTransformation<unknown>[] = [
+      agr(),
+      scaleByAdam(),
+      addDecayedWeights(0.01),
+      scaleByLearningRate(0.1),
+    ];
     const chained = chain(...parts);
     const viaChain = chained.update(grads, chained.init(params), params).updates;
     let manual: Record<string, Tensor> = grads;
@@ -93,8 +98,9 @@ describe('every transform', () => {
   it('advances only the state of parameters that got an update', () => {
     const { params, grads } = problem();
     const t = adam();
-    const state = t.init(params) as any;
-    const next = t.update({ 'layer.weight': grads['layer.weight'] }, state, params).state as any;
+    type AdamChainState = [null, Record<string, { step: number }>, Record<string, { step: number }>];
+    const state = t.init(params) as AdamChainState;
+    const next = t.update({ 'layer.weight': grads['layer.weight'] }, state, params).state as AdamChainState;
     expect(next[1]['layer.weight'].step).toBe(1);
     expect(next[1]['layer.bias']).toBe(state[1]['layer.bias']);
   });
