@@ -101,4 +101,5 @@ export {
   type GradcheckReport,
   gradcheck,
 } from './gradcheck.js';
+export { fold, unfold } from './primitives/window.js';
 export { type Dims, type GradHook, type NestedArray, Tensor, type TensorLike } from './tensor.js';

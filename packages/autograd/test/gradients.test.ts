@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cat,
+  fold,
   Generator,
   gather,
   indexSelect,
@@ -11,6 +12,7 @@ import {
   stack,
   type Tensor,
   tensor,
+  unfold,
   where,
 } from '../src/index.js';
 import { broadcastPairArb, expectGradients, shapeArb, tensorArb } from '../src/testing/index.js';
@@ -369,3 +371,40 @@ function onGrid(t: Tensor, offset: number): Tensor {
 function generatorFrom(seed: number): Generator {
   return new Generator(seed);
 }
+
+describe('window primitives match finite differences', () => {
+  it('unfold and fold (adjoint pair) over random windows', () => {
+    const arb = fc
+      .tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 3, max: 6 }),
+        fc.integer({ min: 3, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 1, max: 2 }),
+      )
+      .filter(([, , h, w, kh, kw, , p, d]) => h + 2 * p >= d * (kh - 1) + 1 && w + 2 * p >= d * (kw - 1) + 1)
+      .chain(([n, c, h, w, kh, kw, s, p, d]) =>
+        fc.tuple(
+          tensorArb([n, c, h, w]),
+          fc.constant({
+            kernel: [kh, kw] as [number, number],
+            stride: [s, s] as [number, number],
+            padding: [p, p] as [number, number],
+            dilation: [d, d] as [number, number],
+          }),
+        ),
+      );
+    fc.assert(
+      fc.property(arb, ([x, window]) => {
+        expectGradients((a) => unfold(a, window).pow(2), [x]);
+        const cols = unfold(x, window);
+        expectGradients((c) => fold(c, x.shape, window).pow(2), [cols]);
+      }),
+      runs,
+    );
+  });
+});

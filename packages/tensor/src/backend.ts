@@ -68,4 +68,16 @@ export interface Backend {
   indexSelect(a: NDArray, dim: number, index: NDArray): NDArray;
   /** zeros(shape) with slice i of source added at slice index[i] along `dim`. */
   indexAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray;
+  /** im2col: [N,C,H,W] -> [N, C*kh*kw, outH*outW]; padding reads `padValue`. */
+  unfold(x: NDArray, window: Window, padValue: number): NDArray;
+  /** col2im, the adjoint of unfold: [N, C*kh*kw, L] -> `shape` [N,C,H,W], summing overlaps. */
+  fold(cols: NDArray, shape: readonly number[], window: Window): NDArray;
+}
+
+/** A sliding window over the last two dims: [height, width] pairs. */
+export interface Window {
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
 }

@@ -11,6 +11,7 @@ export type {
   ReduceOp,
   Storage,
   UnaryOp,
+  Window,
 } from './backend.js';
 export { CpuBackend, CpuStorage, cpuBackend } from './cpu/backend.js';
 export * as cpuKernels from './cpu/kernels.js';

@@ -1,5 +1,6 @@
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, UnaryOp, Window } from './backend.js';
 import { cpuBackend } from './cpu/backend.js';
+import { outputSize } from './cpu/unfold.js';
 import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { defaultGenerator, type Generator } from './random.js';
@@ -156,6 +157,44 @@ export function indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
 
 export function indexAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
   return sameBackend('indexAdd', [index, source]).indexAdd(shape, dim, index, source);
+}
+
+/** Checks a window against a [N,C,H,W] input and returns the output's spatial size. */
+export function windowOutput(op: string, shape: readonly number[], window: Window): [number, number] {
+  if (shape.length !== 4)
+    throw new RangeError(`${op}: expected a 4-D input [N,C,H,W], got ${formatShape(shape)}`);
+  const sizes = [0, 1].map((d) => {
+    const [k, s, p, dl] = [window.kernel[d], window.stride[d], window.padding[d], window.dilation[d]];
+    if (!(k >= 1 && s >= 1 && p >= 0 && dl >= 1) || ![k, s, p, dl].every(Number.isInteger)) {
+      throw new RangeError(
+        `${op}: kernel ${k}, stride ${s}, padding ${p}, dilation ${dl} must be integers (kernel, stride, dilation >= 1; padding >= 0)`,
+      );
+    }
+    const out = outputSize(shape[2 + d], k, s, p, dl);
+    if (out < 1) {
+      throw new RangeError(
+        `${op}: input ${formatShape(shape)} is too small for kernel ${formatShape(window.kernel)} with padding ${formatShape(window.padding)} and dilation ${formatShape(window.dilation)}`,
+      );
+    }
+    return out;
+  });
+  return [sizes[0], sizes[1]];
+}
+
+export function unfold(x: NDArray, window: Window, padValue = 0): NDArray {
+  windowOutput('unfold', x.shape, window);
+  return x.backend.unfold(x, window, padValue);
+}
+
+export function fold(cols: NDArray, shape: readonly number[], window: Window): NDArray {
+  const [outH, outW] = windowOutput('fold', shape, window);
+  const expected = [shape[0], shape[1] * window.kernel[0] * window.kernel[1], outH * outW];
+  if (!shapesEqual(cols.shape, expected)) {
+    throw new RangeError(
+      `fold: columns have shape ${formatShape(cols.shape)}, expected ${formatShape(expected)} for output ${formatShape(shape)}`,
+    );
+  }
+  return cols.backend.fold(cols, shape, window);
 }
 
 // Random arrays are drawn on the host from the seeded generator, so every backend sees the same

@@ -1,4 +1,4 @@
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from '../backend.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { contiguousStrides } from '../shape.js';
@@ -6,6 +6,7 @@ import { type ArrayOperand, fastBinary, fastCopy, fastUnary, fastWhere } from '.
 import * as indexing from './indexing.js';
 import { blockedMatmul } from './matmul.js';
 import { argReduce, fastReduce } from './reduce.js';
+import { fold as foldKernel, outputSize, unfold as unfoldKernel } from './unfold.js';
 
 /** CPU storage: one typed array. */
 export class CpuStorage implements Storage {
@@ -142,6 +143,22 @@ export class CpuBackend implements Backend {
   indexAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray {
     const { array, data } = this.output(source.dtype, shape);
     indexing.indexAdd(shape, dim, operand(index), operand(source), data);
+    return array;
+  }
+
+  unfold(x: NDArray, window: Window, padValue: number): NDArray {
+    const [N, C, H, W] = x.shape;
+    const [kh, kw] = window.kernel;
+    const outH = outputSize(H, kh, window.stride[0], window.padding[0], window.dilation[0]);
+    const outW = outputSize(W, kw, window.stride[1], window.padding[1], window.dilation[1]);
+    const { array, data } = this.output(x.dtype, [N, C * kh * kw, outH * outW]);
+    unfoldKernel(operand(x), window, padValue, data);
+    return array;
+  }
+
+  fold(cols: NDArray, shape: readonly number[], window: Window): NDArray {
+    const { array, data } = this.output(cols.dtype, shape);
+    foldKernel(operand(cols), shape, window, data);
     return array;
   }
 }
