@@ -8,7 +8,7 @@
  * loss.backward();
  * w.grad?.toArray(); // [[6, 6], [14, 14]]
  */
-export { type DType, Generator, manualSeed } from '@agrad/tensor';
+export { type DType, formatShape, Generator, isFloating, manualSeed, type Shape } from '@agrad/tensor';
 export {
   arange,
   eye,

@@ -1,5 +1,54 @@
 /**
- * @agrad/nn: layers, losses and checkpoints. Filled in by the nn issue; for now it re-exports the
- * autograd surface the layers will build on.
+ * @agrad/nn: modules and layers with PyTorch's names, layouts, initialisations and state-dict
+ * keys; the functional namespace F; losses; safetensors checkpoints.
+ *
+ * @example
+ * import { Linear, ReLU, Sequential, F } from '@agrad/nn';
+ * const model = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+ * const loss = F.crossEntropy(model.forward(x), labels);
  */
-export { Tensor } from '@agrad/autograd';
+
+export { loadCheckpoint, type Stateful, saveCheckpoint } from './checkpoint.js';
+export * as F from './functional.js';
+export * as init from './init.js';
+export {
+  GELU,
+  LeakyReLU,
+  LogSoftmax,
+  ReLU,
+  Sigmoid,
+  SiLU,
+  Softmax,
+  Softplus,
+  Tanh,
+} from './layers/activation.js';
+export {
+  MultiheadAttention,
+  type MultiheadAttentionCall,
+  type MultiheadAttentionOptions,
+  TransformerEncoderLayer,
+  type TransformerEncoderLayerOptions,
+} from './layers/attention.js';
+export {
+  Dropout,
+  Embedding,
+  type EmbeddingOptions,
+  Flatten,
+  Identity,
+  Layer,
+  Linear,
+  type LinearOptions,
+} from './layers/basic.js';
+export { ModuleList, Sequential } from './layers/container.js';
+export { AvgPool2d, Conv2d, type Conv2dOptions, MaxPool2d } from './layers/conv.js';
+export {
+  BatchNorm1d,
+  BatchNorm2d,
+  type BatchNormOptions,
+  GroupNorm,
+  LayerNorm,
+  type LayerNormOptions,
+  RMSNorm,
+} from './layers/norm.js';
+export { Module, Parameter } from './module.js';
+export { deserialize, load, loadFile, type SafetensorsFile, save, serialize } from './safetensors.js';
