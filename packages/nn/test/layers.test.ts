@@ -135,6 +135,17 @@ interface Encoded {
   data: number[];
 }
 
+interface GoldenCase {
+  train: boolean;
+  state_before: Record<string, Encoded>;
+  inputs: Encoded[];
+  output: Encoded;
+  weight: Encoded;
+  input_grads: (number[] | null)[];
+  param_grads: Record<string, number[]>;
+  state_after: Record<string, Encoded>;
+}
+
 const decode = (e: Encoded, requiresGrad = false) =>
   tensor(
     e.dtype === 'float64'
@@ -158,7 +169,7 @@ function expectClose(actual: ArrayLike<number>, expected: number[], what: string
 }
 
 describe('layers and losses match PyTorch (float64)', () => {
-  const entries = Object.entries(fixture.cases as Record<string, any>);
+  const entries = Object.entries(fixture.cases as unknown as Record<string, GoldenCase>);
   it('covers every case the generator wrote', () => {
     expect(Object.keys(cases).sort()).toEqual(entries.map(([name]) => name).sort());
   });
@@ -166,26 +177,24 @@ describe('layers and losses match PyTorch (float64)', () => {
     it(name, () => {
       const module = cases[name].make();
       module.train(c.train);
-      const state = Object.fromEntries(
-        Object.entries(c.state_before as Record<string, Encoded>).map(([k, v]) => [k, decode(v)]),
-      );
+      const state = Object.fromEntries(Object.entries(c.state_before).map(([k, v]) => [k, decode(v)]));
       module.loadStateDict(state);
-      const inputs = (c.inputs as Encoded[]).map((e) => decode(e, true));
+      const inputs = c.inputs.map((e) => decode(e, true));
       const call = cases[name].call ?? ((m: Module, xs: Tensor[]) => (m as Fn).forward(...xs));
       const output = call(module, inputs);
       expect(output.shape).toEqual(c.output.shape);
       expectClose(output.data, c.output.data, `${name} output`);
       output.mul(decode(c.weight)).sum().backward();
-      (c.input_grads as (number[] | null)[]).forEach((expected, i) => {
+      c.input_grads.forEach((expected, i) => {
         if (expected) expectClose(inputs[i].grad!.data, expected, `${name} gradient of input ${i}`);
       });
       const params = Object.fromEntries(module.namedParameters());
-      for (const [key, expected] of Object.entries(c.param_grads as Record<string, number[]>)) {
+      for (const [key, expected] of Object.entries(c.param_grads)) {
         expect(params[key]?.grad, `${name}: ${key} got no gradient`).toBeTruthy();
         expectClose(params[key].grad!.data, expected, `${name} gradient of ${key}`);
       }
       const after = module.stateDict();
-      for (const [key, expected] of Object.entries(c.state_after as Record<string, Encoded>)) {
+      for (const [key, expected] of Object.entries(c.state_after)) {
         expectClose(after[key].data, expected.data, `${name} state ${key} after the call`);
       }
     });

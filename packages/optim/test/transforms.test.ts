@@ -273,7 +273,7 @@ describe('the Optimizer wrapper', () => {
     const p = tensor([1], { requiresGrad: true });
     const optimizer = new Optimizer([p], adam());
     const dict = optimizer.stateDict();
-    const { ['1/0/expAvg']: _dropped, ...rest } = dict;
+    const { '1/0/expAvg': _dropped, ...rest } = dict;
     expect(() => optimizer.loadStateDict({ ...rest, bogus: zerosLike(p) })).toThrow(
       'Optimizer.loadStateDict: missing keys [1/0/expAvg], unexpected keys [bogus]',
     );
