@@ -400,9 +400,9 @@ export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Red
 }
 
 /**
- * Binary cross-entropy on logits, in the stable form
- *     (1 - y) x + (1 + (w - 1) y) (log(1 + e^-|x|) + max(-x, 0))
- * with w = posWeight (1 by default), as PyTorch computes it.
+ * Binary cross-entropy on logits, (1 - y) x + (1 + (w - 1) y) softplus(-x), with w = posWeight
+ * (1 by default), as PyTorch computes it. softplus keeps exp from overflowing and has the right
+ * slope at x = 0, where log1p(e^-|x|) + max(-x, 0) would meet two kinks.
  */
 export function binaryCrossEntropyWithLogits(
   logits: Tensor,
@@ -410,7 +410,7 @@ export function binaryCrossEntropyWithLogits(
   options: { reduction?: Reduction; posWeight?: Tensor | null } = {},
 ): Tensor {
   checkSameShape('binaryCrossEntropyWithLogits', logits, target);
-  const logSigmoidNeg = logits.abs().neg().exp().log1p().add(logits.neg().relu());
+  const logSigmoidNeg = logits.neg().softplus();
   const weight = options.posWeight ? options.posWeight.sub(1).mul(target).add(1) : null;
   const loss = target
     .neg()
