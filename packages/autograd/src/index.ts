@@ -8,7 +8,15 @@
  * loss.backward();
  * w.grad?.toArray(); // [[6, 6], [14, 14]]
  */
-export { type DType, formatShape, Generator, isFloating, manualSeed, type Shape } from '@agrad/tensor';
+export {
+  type DType,
+  defaultGenerator,
+  formatShape,
+  Generator,
+  isFloating,
+  manualSeed,
+  type Shape,
+} from '@agrad/tensor';
 export {
   arange,
   eye,

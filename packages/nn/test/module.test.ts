@@ -282,3 +282,36 @@ describe('bad input to layers', () => {
     );
   });
 });
+
+describe('layers match finite differences (float64)', () => {
+  it('Linear and Embedding through F, with respect to weights too', () => {
+    fc.assert(
+      fc.property(
+        tensorArb([3, 4]),
+        tensorArb([2, 4]),
+        tensorArb([2]),
+        tensorArb([5, 3]),
+        (x, w, b, table) => {
+          expectGradients((xx, ww, bb) => F.linear(xx, ww, bb), [x, w, b]);
+          const ids = tensor([[0, 4, 4]], { dtype: 'int32' });
+          expectGradients((t) => F.embedding(ids, t).pow(2), [table]);
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+  it('MultiheadAttention (with a causal mask) and TransformerEncoderLayer, with respect to the input', () => {
+    manualSeed(3);
+    const mha = new MultiheadAttention(8, 2, { batchFirst: true, dtype: 'float64' });
+    const layer = new TransformerEncoderLayer(8, 2, {
+      dimFeedforward: 12,
+      dropout: 0,
+      normFirst: true,
+      batchFirst: true,
+      dtype: 'float64',
+    });
+    const x = randn([2, 3, 8], { dtype: 'float64' });
+    expectGradients((a) => mha.forward(a, a, a, { isCausal: true })[0], [x]);
+    expectGradients((a) => layer.forward(a), [x]);
+  });
+});
