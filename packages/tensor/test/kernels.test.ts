@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { operand } from '../src/cpu/backend.js';
@@ -11,6 +13,7 @@ import {
   typedArrayFor,
   type UnaryOp,
 } from '../src/index.js';
+import { wasmGemm } from '../src/wasm/gemm.js';
 
 /**
  * Every fast CPU kernel is checked against its plain reference version, on random shapes with
@@ -247,5 +250,61 @@ describe('erf', () => {
       ),
       runs,
     );
+  });
+});
+
+describe('matmul: the WebAssembly SIMD GEMM equals the triple loop (float32)', () => {
+  it('is available here', () => {
+    expect(wasmGemm).not.toBeNull();
+  });
+  it('on odd sizes, tails past the block sizes, transposed and batch-broadcast operands', () => {
+    const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 300 }));
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 1, max: 3 }),
+          dim,
+          dim,
+          fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 250, max: 1100 })),
+          fc.boolean(),
+          fc.boolean(),
+          fc.boolean(),
+        ),
+        ([batch, m, k, n, transposeA, transposeB, broadcastA]) => {
+          const make = (b: number, rows: number, cols: number, transposed: boolean) => {
+            const data = new Float32Array(b * rows * cols);
+            for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) * 2;
+            return transposed
+              ? ops.fromTypedArray(data, [b, cols, rows]).permute([0, 2, 1])
+              : ops.fromTypedArray(data, [b, rows, cols]);
+          };
+          const a = broadcastA
+            ? make(1, m, k, transposeA).expand([batch, m, k])
+            : make(batch, m, k, transposeA);
+          const b = make(batch, k, n, transposeB);
+          const fast = new Float32Array(batch * m * n);
+          const reference = new Float32Array(batch * m * n);
+          wasmGemm!.matmul(operand(a), operand(b), fast);
+          cpuKernels.referenceMatmul(operand(a), operand(b), reference);
+          fast.forEach((v, i) =>
+            expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(reference[i]))),
+          );
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('the committed WebAssembly module', () => {
+  it('is what scripts/build-wasm.mjs makes from wasm/gemm.ts', () => {
+    const output = execFileSync(
+      process.execPath,
+      [join(import.meta.dirname, '..', 'scripts', 'build-wasm.mjs'), '--check'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(output).toContain('up to date');
   });
 });

@@ -2,6 +2,7 @@ import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { contiguousStrides } from '../shape.js';
+import { wasmGemm } from '../wasm/gemm.js';
 import { type ArrayOperand, fastBinary, fastCopy, fastUnary, fastWhere } from './elementwise.js';
 import * as indexing from './indexing.js';
 import { blockedMatmul } from './matmul.js';
@@ -115,7 +116,9 @@ export class CpuBackend implements Backend {
 
   matmul(a: NDArray, b: NDArray): NDArray {
     const { array, data } = this.output(a.dtype, [a.shape[0], a.shape[1], b.shape[2]]);
-    blockedMatmul(operand(a), operand(b), data);
+    if (data instanceof Float32Array && wasmGemm && a.size > 0 && b.size > 0)
+      wasmGemm.matmul(operand(a), operand(b), data);
+    else blockedMatmul(operand(a), operand(b), data);
     return array;
   }
 

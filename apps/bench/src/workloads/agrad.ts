@@ -1,0 +1,87 @@
+import { manualSeed, randn, type Tensor, tensor } from '@agrad/autograd';
+import { Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential, TransformerEncoderLayer } from '@agrad/nn';
+import { adam, adamw, agr, chain, Optimizer } from '@agrad/optim';
+import { CNN, fixedLabels, fixedValues, MLP, TRANSFORMER } from './shapes.js';
+
+/** Each workload returns a function doing one unit of work (one matmul, one training step). */
+
+export function matmul(n: number): () => void {
+  const a = randn([n, n]);
+  const b = randn([n, n]);
+  return () => void a.matmul(b);
+}
+
+export function mlpModel() {
+  const [i, h1, h2, o] = MLP.sizes;
+  return new Sequential(new Linear(i, h1), new ReLU(), new Linear(h1, h2), new ReLU(), new Linear(h2, o));
+}
+
+function trainer(model: Sequential, x: Tensor, y: Tensor) {
+  const optimizer = new Optimizer(model, adam({ lr: 1e-3 }));
+  return () => {
+    const loss = F.crossEntropy(model.forward(x), y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss;
+  };
+}
+
+export function mlpStep(): () => void {
+  manualSeed(0);
+  const x = tensor(fixedValues(MLP.batch * MLP.sizes[0], 1), { shape: [MLP.batch, MLP.sizes[0]] });
+  const y = tensor(fixedLabels(MLP.batch, 10, 2));
+  const step = trainer(mlpModel(), x, y);
+  return () => void step();
+}
+
+export function cnnStep(): () => void {
+  manualSeed(0);
+  const model = new Sequential(
+    new Conv2d(1, 32, 3),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(32, 64, 3),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(1600, 128),
+    new ReLU(),
+    new Linear(128, 10),
+  );
+  const x = tensor(fixedValues(CNN.batch * CNN.image * CNN.image, 3), {
+    shape: [CNN.batch, 1, CNN.image, CNN.image],
+  });
+  const y = tensor(fixedLabels(CNN.batch, 10, 4));
+  const step = trainer(model, x, y);
+  return () => void step();
+}
+
+export function transformerStep(): () => void {
+  manualSeed(0);
+  const { batch, sequence, width, heads, feedforward } = TRANSFORMER;
+  const block = new TransformerEncoderLayer(width, heads, {
+    dimFeedforward: feedforward,
+    dropout: 0,
+    batchFirst: true,
+    normFirst: true,
+  });
+  const x = tensor(fixedValues(batch * sequence * width, 5), { shape: [batch, sequence, width] });
+  const optimizer = new Optimizer(block, adam({ lr: 1e-3 }));
+  return () => {
+    const loss = block.forward(x).pow(2).mean();
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+  };
+}
+
+/** One optimizer step on the MLP's parameters with fixed gradients (the optimizer's own cost). */
+export function optimizerStep(withAgr: boolean): () => void {
+  manualSeed(0);
+  const model = mlpModel();
+  for (const p of model.parameters()) p.grad = randn(p.shape);
+  const transform = withAgr ? chain(agr(), adamw({ lr: 1e-3 })) : adamw({ lr: 1e-3 });
+  const optimizer = new Optimizer(model, transform);
+  return () => void optimizer.step();
+}

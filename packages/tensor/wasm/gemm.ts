@@ -1,0 +1,171 @@
+// AssemblyScript source of agrad's WebAssembly SIMD GEMM (float32). Compiled by
+// scripts/build-wasm.mjs into src/wasm/gemm-binary.ts; the readable JavaScript reference is
+// src/cpu/matmul.ts (referenceMatmul), and the tests check one against the other.
+//
+// C[M,N] = A[M,K] @ B[K,N], all row-major and contiguous in linear memory. The layout is
+// GotoBLAS's: a KC x NC panel of B is packed into NR-wide column strips, an MC x KC block of A
+// into MR-tall row strips (k-major, zero-padded), and a 4x8 micro-kernel keeps 8 f32x4
+// accumulators in registers across the shared k loop: per k, two B vectors, four broadcast A
+// values, eight multiply-adds.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 64;
+const NC: i32 = 1024;
+
+// B[k0.., j0..] (ldb = row stride in floats) -> strips of NR columns, each kc rows of NR floats.
+function packB(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let js: i32 = 0; js < nc; js += NR) {
+    const width = min(NR, nc - js);
+    for (let k: i32 = 0; k < kc; k++) {
+      const src = b + ((<usize>(k * ldb + js)) << 2);
+      if (width == NR) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      } else {
+        for (let j: i32 = 0; j < NR; j++)
+          store<f32>(dst + ((<usize>j) << 2), j < width ? load<f32>(src + ((<usize>j) << 2)) : 0);
+      }
+      dst += <usize>(NR << 2);
+    }
+  }
+}
+
+// A[i0.., k0..] (lda = row stride) -> strips of MR rows, each kc columns of MR floats.
+function packA(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let is: i32 = 0; is < mc; is += MR) {
+    const height = min(MR, mc - is);
+    for (let k: i32 = 0; k < kc; k++) {
+      for (let i: i32 = 0; i < MR; i++) {
+        store<f32>(
+          dst + ((<usize>i) << 2),
+          i < height ? load<f32>(a + ((<usize>((is + i) * lda + k)) << 2)) : 0,
+        );
+      }
+      dst += <usize>(MR << 2);
+    }
+  }
+}
+
+// Scratch for edge tiles (MR x NR floats), placed by the host at `scratch`.
+function microKernel(
+  kc: i32,
+  pa: usize,
+  pb: usize,
+  c: usize,
+  ldc: i32,
+  mr: i32,
+  nr: i32,
+  scratch: usize,
+): void {
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
+  for (let k: i32 = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    pa += 16;
+    pb += 32;
+  }
+  const ldcBytes = <usize>(ldc << 2);
+  if (mr == MR && nr == NR) {
+    let row = c;
+    v128.store(row, f32x4.add(v128.load(row), c00));
+    v128.store(row, f32x4.add(v128.load(row, 16), c01), 16);
+    row += ldcBytes;
+    v128.store(row, f32x4.add(v128.load(row), c10));
+    v128.store(row, f32x4.add(v128.load(row, 16), c11), 16);
+    row += ldcBytes;
+    v128.store(row, f32x4.add(v128.load(row), c20));
+    v128.store(row, f32x4.add(v128.load(row, 16), c21), 16);
+    row += ldcBytes;
+    v128.store(row, f32x4.add(v128.load(row), c30));
+    v128.store(row, f32x4.add(v128.load(row, 16), c31), 16);
+    return;
+  }
+  // Edge tile: spill to scratch, add back only the rows and columns that exist.
+  v128.store(scratch, c00);
+  v128.store(scratch, c01, 16);
+  v128.store(scratch, c10, 32);
+  v128.store(scratch, c11, 48);
+  v128.store(scratch, c20, 64);
+  v128.store(scratch, c21, 80);
+  v128.store(scratch, c30, 96);
+  v128.store(scratch, c31, 112);
+  for (let i: i32 = 0; i < mr; i++) {
+    for (let j: i32 = 0; j < nr; j++) {
+      const at = c + <usize>i * ldcBytes + ((<usize>j) << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(scratch + ((<usize>(i * NR + j)) << 2)));
+    }
+  }
+}
+
+/** Bytes of workspace gemm needs at `work` (packed A, packed B, edge scratch). */
+export function workspaceBytes(): i32 {
+  return (MC * KC + KC * (NC + NR) + MR * NR) << 2;
+}
+
+/**
+ * C = A @ B for rows [rowStart, rowEnd) of C, so two threads can split one product by rows and
+ * each output element is computed in the same order whatever the split. C rows must be zeroed.
+ */
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  rowStart: i32,
+  rowEnd: i32,
+  work: usize,
+): void {
+  const packedA = work;
+  const packedB = work + ((<usize>(MC * KC)) << 2);
+  const scratch = packedB + ((<usize>(KC * (NC + NR))) << 2);
+  for (let jc: i32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc: i32 = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packB(b + ((<usize>(pc * N + jc)) << 2), N, kc, nc, packedB);
+      for (let ic: i32 = rowStart; ic < rowEnd; ic += MC) {
+        const mc = min(MC, rowEnd - ic);
+        packA(a + ((<usize>(ic * K + pc)) << 2), K, mc, kc, packedA);
+        for (let jr: i32 = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          for (let ir: i32 = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            microKernel(
+              kc,
+              packedA + ((<usize>(ir * kc)) << 2),
+              packedB + ((<usize>(jr * kc)) << 2),
+              c + ((<usize>((ic + ir) * N + jc + jr)) << 2),
+              N,
+              mr,
+              nr,
+              scratch,
+            );
+          }
+        }
+      }
+    }
+  }
+}
