@@ -118,7 +118,8 @@ export function tensor(
   }
   const dtype = dtypeOption('tensor', options, inferred);
   const values = typedArrayFor(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) values[i] = Number(flat[i]);
+  if (ArrayBuffer.isView(flat) && dtype !== 'bool') values.set(flat as TypedArray);
+  else for (let i = 0; i < flat.length; i++) values[i] = Number(flat[i]);
   return finish(new Tensor(ops.fromTypedArray(values, shape)), options);
 }
 
@@ -211,6 +212,14 @@ export function randint(
 ): Tensor {
   assertValidShape('randint', shape);
   return new Tensor(ops.randint(low, high, shape, options.generator ?? defaultGenerator));
+}
+
+/**
+ * Wraps a typed array as a tensor without copying (the tensor owns it from now on). For code
+ * that computes values in its own loops, such as fused optimizer kernels.
+ */
+export function fromTypedArray(data: TypedArray, shape: Shape): Tensor {
+  return new Tensor(ops.fromTypedArray(data, shape));
 }
 
 /** A 0-d tensor holding a scalar operand of a binary op. */

@@ -20,6 +20,7 @@ export {
 export {
   arange,
   eye,
+  fromTypedArray,
   full,
   fullLike,
   linspace,

@@ -39,6 +39,7 @@ export {
 export { type AgrOptions, agr, agrCoefficients, regularize } from './transforms/agr.js';
 export { centralize } from './transforms/centralize.js';
 export { adaptiveGradClip, clipByGlobalNorm } from './transforms/clipping.js';
+export * as reference from './transforms/reference.js';
 export {
   addDecayedWeights,
   scale,

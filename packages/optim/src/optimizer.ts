@@ -1,4 +1,5 @@
 import { noGrad, Tensor, tensor } from '@agrad/autograd';
+import { cpuBackend } from '@agrad/tensor';
 import type { GradientTransformation } from './transform.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
@@ -30,7 +31,7 @@ export interface OptimizerOptions {
 
 export interface StepReport {
   skipped: boolean;
-  /** Names of parameters whose gradient was not finite. */
+  /** Names of parameters whose gradient was not finite (checked only with skipNonFinite). */
   nonFinite: string[];
 }
 
@@ -77,16 +78,15 @@ export class Optimizer {
   step(): StepReport {
     const grads: Record<string, Tensor> = {};
     for (const [name, p] of Object.entries(this.params)) if (p.grad) grads[name] = p.grad;
-    const nonFinite = Object.entries(grads)
-      .filter(([, g]) => !allFinite(g))
-      .map(([name]) => name);
-    if (nonFinite.length > 0 && this.options.skipNonFinite) return { skipped: true, nonFinite };
+    const nonFinite = this.options.skipNonFinite
+      ? Object.entries(grads)
+          .filter(([, g]) => !allFinite(g))
+          .map(([name]) => name)
+      : [];
+    if (nonFinite.length > 0) return { skipped: true, nonFinite };
     noGrad(() => {
       const { updates, state } = this.transform.update(grads, this.state, this.params);
-      for (const [name, u] of Object.entries(updates)) {
-        const p = this.params[name];
-        p.copy_(p.add(u));
-      }
+      for (const [name, u] of Object.entries(updates)) addInPlace(this.params[name], u);
       this.state = state;
     });
     this.steps++;
@@ -126,8 +126,20 @@ export class Optimizer {
 }
 
 function allFinite(t: Tensor): boolean {
-  for (const v of t.data) if (!Number.isFinite(v)) return false;
+  const data = t.data;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
   return true;
+}
+
+/** p <- p + u, in place: straight into the storage when it is a contiguous CPU array. */
+function addInPlace(p: Tensor, u: Tensor): void {
+  if (p.array.backend === cpuBackend && p.array.isContiguous() && u.dtype === p.dtype) {
+    const target = p.data;
+    const source = u.data;
+    for (let i = 0; i < target.length; i++) target[i] += source[i];
+  } else {
+    p.copy_(p.add(u));
+  }
 }
 
 const SEPARATOR = '/';

@@ -1,4 +1,5 @@
 import type { Tensor } from '@agrad/autograd';
+import { agrUpdate } from '../fused.js';
 import { type GradientTransformation, stateless } from '../transform.js';
 
 export interface AgrOptions {
@@ -38,10 +39,11 @@ export interface AgrOptions {
  */
 export function agr(options: AgrOptions = {}): GradientTransformation<null> {
   const exemptSmallerThan = options.exemptSmallerThan ?? 0;
-  return stateless((g) => regularize(g, exemptSmallerThan));
+  // The fused loop (../fused.ts) computes exactly `regularize` below, in two passes over g.
+  return stateless((g) => (g.size < exemptSmallerThan ? g : agrUpdate(g)));
 }
 
-/** AGR of one gradient tensor (exported for tests and for readers). */
+/** AGR of one gradient tensor, composed from tensor ops: the reference for the fused agr(). */
 export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
   if (g.size < exemptSmallerThan) return g;
   const l1 = g.abs().to('float64').sum().item();

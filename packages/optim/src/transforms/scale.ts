@@ -1,4 +1,5 @@
-import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
+import { type Tensor, zerosLike } from '@agrad/autograd';
+import { adamUpdate, adanUpdate, momentumUpdate, scaleAndDecay } from '../fused.js';
 import {
   type GradientTransformation,
   type LearningRate,
@@ -6,22 +7,21 @@ import {
   stateless,
   toSchedule,
 } from '../transform.js';
+import type { AdamState, AdanState } from './reference.js';
 
 /**
  * The building blocks optimizers are chained from. Each keeps its own per-parameter state,
- * including PyTorch's per-parameter `step` where the rule needs it. Comments give the rule
- * line for line with the code; `g` is the incoming update (the gradient at a chain's head).
+ * including PyTorch's per-parameter `step` where the rule needs it. The rules are written out,
+ * line for line, as composed tensor ops in ./reference.ts; the hot ones here run the same rules
+ * as fused loops (../fused.ts), and the tests check each against its reference.
  */
-
-/** u <- factor * u */
-export function scale(factor: number): GradientTransformation<null> {
-  return stateless((u) => u.mul(factor));
-}
+export { scale, scaleByAdagrad, scaleByLearningRateProximal, scaleByLion, scaleByRms } from './reference.js';
+export type { AdamState, AdanState };
 
 /** u <- u + wd * p (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW). */
 export function addDecayedWeights(weightDecay: number): GradientTransformation<null> {
   if (weightDecay === 0) return stateless((u) => u);
-  return stateless((u, p) => u.add(p.mul(weightDecay)));
+  return stateless((u, p) => scaleAndDecay(u, 1, p, weightDecay));
 }
 
 /** u <- -lr(step) * u, with the step counted per parameter from 0. */
@@ -31,7 +31,7 @@ export function scaleByLearningRate(
   const schedule = toSchedule(lr);
   return perParameter(
     () => ({ step: 0 }),
-    (u, state) => [u.mul(-schedule(state.step)), { step: state.step + 1 }],
+    (u, state) => [scaleAndDecay(u, -schedule(state.step), null, 0), { step: state.step + 1 }],
     schedule,
   );
 }
@@ -47,17 +47,10 @@ export function trace(options: { momentum: number; dampening?: number; nesterov?
   return perParameter<{ buffer: Tensor | null }>(
     () => ({ buffer: null }),
     (g, state) => {
-      const buffer = state.buffer === null ? g : state.buffer.mul(momentum).add(g.mul(1 - dampening));
-      return [nesterov ? g.add(buffer.mul(momentum)) : buffer, { buffer }];
+      const { update, buffer } = momentumUpdate(g, state.buffer, momentum, dampening, nesterov);
+      return [update, { buffer }];
     },
   );
-}
-
-export interface AdamState {
-  step: number;
-  expAvg: Tensor;
-  expAvgSq: Tensor;
-  maxExpAvgSq: Tensor | null;
 }
 
 /**
@@ -81,24 +74,10 @@ export function scaleByAdam(options: { betas?: [number, number]; eps?: number; a
     }),
     (g, s) => {
       const step = s.step + 1;
-      const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
-      const expAvgSq = s.expAvgSq.mul(b2).add(g.mul(g).mul(1 - b2));
-      const maxExpAvgSq = s.maxExpAvgSq ? maximum(s.maxExpAvgSq, expAvgSq) : null;
-      const denom = (maxExpAvgSq ?? expAvgSq)
-        .sqrt()
-        .div(Math.sqrt(1 - b2 ** step))
-        .add(eps);
-      return [expAvg.div(1 - b1 ** step).div(denom), { step, expAvg, expAvgSq, maxExpAvgSq }];
+      const { update, ...moments } = adamUpdate(g, s.expAvg, s.expAvgSq, s.maxExpAvgSq, b1, b2, eps, step);
+      return [update, { step, ...moments }];
     },
   );
-}
-
-export interface AdanState {
-  step: number;
-  expAvg: Tensor;
-  expAvgDiff: Tensor;
-  expAvgSq: Tensor;
-  previousGrad: Tensor | null;
 }
 
 /**
@@ -109,12 +88,11 @@ export interface AdanState {
  *     m <- b1 m + (1 - b1) g
  *     v <- b2 v + (1 - b2) d
  *     n <- b3 n + (1 - b3) (g + b2 d)^2
- *     denom = sqrt(n) / sqrt(1 - b3^k) + eps
- *     u <- (m / (1 - b1^k) + b2 * v / (1 - b2^k)) / denom
+ *     u <- (m / (1 - b1^k) + b2 * v / (1 - b2^k)) / (sqrt(n) / sqrt(1 - b3^k) + eps)
  * Note: optax's scale_by_adan weights d by (1 - b2) in n; the official code (followed here) by b2.
  */
 export function scaleByAdan(options: { betas?: [number, number, number]; eps?: number } = {}) {
-  const [b1, b2, b3] = options.betas ?? [0.98, 0.92, 0.99];
+  const betas = options.betas ?? [0.98, 0.92, 0.99];
   const eps = options.eps ?? 1e-8;
   return perParameter<AdanState>(
     (p) => ({
@@ -126,91 +104,8 @@ export function scaleByAdan(options: { betas?: [number, number, number]; eps?: n
     }),
     (g, s) => {
       const step = s.step + 1;
-      const diff = s.previousGrad === null ? zerosLike(g) : g.sub(s.previousGrad);
-      const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
-      const expAvgDiff = s.expAvgDiff.mul(b2).add(diff.mul(1 - b2));
-      const corrected = g.add(diff.mul(b2));
-      const expAvgSq = s.expAvgSq.mul(b3).add(corrected.mul(corrected).mul(1 - b3));
-      const denom = expAvgSq
-        .sqrt()
-        .div(Math.sqrt(1 - b3 ** step))
-        .add(eps);
-      const u = expAvg
-        .div(1 - b1 ** step)
-        .add(expAvgDiff.div(1 - b2 ** step).mul(b2))
-        .div(denom);
-      return [u, { step, expAvg, expAvgDiff, expAvgSq, previousGrad: g }];
-    },
-  );
-}
-
-/**
- * Adan's default (proximal) weight decay, applied after the learning rate would be:
- *     p_new = (p - lr * u) / (1 + lr * wd),   so the update is p_new - p.
- */
-export function scaleByLearningRateProximal(lr: LearningRate, weightDecay: number) {
-  const schedule = toSchedule(lr);
-  return perParameter<{ step: number }>(
-    () => ({ step: 0 }),
-    (u, state, p) => {
-      const rate = schedule(state.step);
-      const next = p.sub(u.mul(rate)).div(1 + rate * weightDecay);
-      return [next.sub(p), { step: state.step + 1 }];
-    },
-    schedule,
-  );
-}
-
-/**
- * Lion's scaling (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"):
- *     c <- b1 m + (1 - b1) g;   u <- sign(c)
- *     m <- b2 m + (1 - b2) g
- */
-export function scaleByLion(options: { betas?: [number, number] } = {}) {
-  const [b1, b2] = options.betas ?? [0.9, 0.99];
-  return perParameter<{ expAvg: Tensor }>(
-    (p) => ({ expAvg: zerosLike(p) }),
-    (g, s) => {
-      const u = s.expAvg
-        .mul(b1)
-        .add(g.mul(1 - b1))
-        .sign();
-      return [u, { expAvg: s.expAvg.mul(b2).add(g.mul(1 - b2)) }];
-    },
-  );
-}
-
-/**
- * RMSprop's scaling (Hinton), as torch.optim.RMSprop computes it:
- *     sq <- alpha sq + (1 - alpha) g^2
- *     centered:  ga <- alpha ga + (1 - alpha) g;  avg = sqrt(sq - ga^2) + eps
- *     otherwise: avg = sqrt(sq) + eps
- *     u <- g / avg
- */
-export function scaleByRms(options: { alpha?: number; eps?: number; centered?: boolean } = {}) {
-  const { alpha = 0.99, eps = 1e-8, centered = false } = options;
-  return perParameter<{ squareAvg: Tensor; gradAvg: Tensor | null }>(
-    (p) => ({ squareAvg: zerosLike(p), gradAvg: centered ? zerosLike(p) : null }),
-    (g, s) => {
-      const squareAvg = s.squareAvg.mul(alpha).add(g.mul(g).mul(1 - alpha));
-      const gradAvg = s.gradAvg ? s.gradAvg.mul(alpha).add(g.mul(1 - alpha)) : null;
-      const variance = gradAvg ? squareAvg.sub(gradAvg.mul(gradAvg)) : squareAvg;
-      return [g.div(variance.sqrt().add(eps)), { squareAvg, gradAvg }];
-    },
-  );
-}
-
-/**
- * Adagrad's scaling (Duchi et al., 2011), as torch.optim.Adagrad computes it:
- *     sum <- sum + g^2;   u <- g / (sqrt(sum) + eps)
- */
-export function scaleByAdagrad(options: { initialAccumulatorValue?: number; eps?: number } = {}) {
-  const { initialAccumulatorValue = 0, eps = 1e-10 } = options;
-  return perParameter<{ sum: Tensor }>(
-    (p) => ({ sum: zerosLike(p).add(initialAccumulatorValue) }),
-    (g, s) => {
-      const sum = s.sum.add(g.mul(g));
-      return [g.div(sum.sqrt().add(eps)), { sum }];
+      const { update, ...moments } = adanUpdate(g, s, betas, eps, step);
+      return [update, { step, ...moments, previousGrad: g }];
     },
   );
 }
