@@ -308,3 +308,96 @@ describe('the committed WebAssembly module', () => {
     expect(output).toContain('up to date');
   });
 });
+
+describe('unfold: the row-copy kernel equals the reference, and fold is its adjoint', () => {
+  it('on random windows over strided inputs', () => {
+    const arb = fc
+      .record({
+        n: fc.integer({ min: 1, max: 2 }),
+        c: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 1, max: 7 }),
+        w: fc.integer({ min: 1, max: 7 }),
+        kh: fc.integer({ min: 1, max: 3 }),
+        kw: fc.integer({ min: 1, max: 3 }),
+        sh: fc.integer({ min: 1, max: 3 }),
+        sw: fc.integer({ min: 1, max: 3 }),
+        p: fc.integer({ min: 0, max: 2 }),
+        d: fc.integer({ min: 1, max: 2 }),
+        permuted: fc.boolean(),
+        dtype: dtypeArb,
+      })
+      .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
+    fc.assert(
+      fc.property(arb, (r) => {
+        const size = r.n * r.c * r.h * r.w;
+        const data = typedArrayFor(r.dtype, size);
+        for (let i = 0; i < size; i++) data[i] = Math.cos(i * 1.7);
+        const x = r.permuted
+          ? ops.fromTypedArray(data, [r.n, r.h, r.w, r.c]).permute([0, 3, 1, 2])
+          : ops.fromTypedArray(data, [r.n, r.c, r.h, r.w]);
+        const window = {
+          kernel: [r.kh, r.kw] as const,
+          stride: [r.sh, r.sw] as const,
+          padding: [r.p, r.p] as const,
+          dilation: [r.d, r.d] as const,
+        };
+        const fast = ops.unfold(x, window, -7).read();
+        const reference = typedArrayFor(r.dtype, fast.length);
+        cpuKernels.referenceUnfold(operand(x), window, -7, reference);
+        expectSame(fast, reference);
+        // <unfold(x), y> = <x, fold(y)> for any y: fold is unfold's adjoint.
+        const y = ops.fromTypedArray(
+          Float64Array.from({ length: fast.length }, (_, i) => Math.sin(i)),
+          [r.n, r.c * r.kh * r.kw, fast.length / (r.n * r.c * r.kh * r.kw)],
+        );
+        const x64 = ops.cast(x, 'float64');
+        const left = ops
+          .reduce('sum', ops.binary('mul', ops.unfold(x64, window, 0), y), [0, 1, 2], false)
+          .read()[0];
+        const right = ops
+          .reduce('sum', ops.binary('mul', x64, ops.fold(y, x.shape, window)), [0, 1, 2, 3], false)
+          .read()[0];
+        expect(left).toBeCloseTo(right, 9);
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
+
+describe('gather and scatterAdd kernels', () => {
+  it('equal their definitions on strided operands', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(1000),
+        (rows, cols, picks, seed) => {
+          const a = ops
+            .fromTypedArray(
+              Float64Array.from({ length: rows * cols }, (_, i) => i * 1.5),
+              [cols, rows],
+            )
+            .permute([1, 0]);
+          const idx = Int32Array.from({ length: rows * picks }, (_, i) => (i * 7 + seed) % cols);
+          const index = ops.fromTypedArray(idx, [rows, picks]);
+          const got = ops.gather(a, 1, index).read();
+          const full = a.read();
+          for (let r = 0; r < rows; r++)
+            for (let k = 0; k < picks; k++)
+              expect(got[r * picks + k]).toBe(full[r * cols + idx[r * picks + k]]);
+          const source = ops.fromTypedArray(
+            Float64Array.from({ length: rows * picks }, (_, i) => i + 1),
+            [rows, picks],
+          );
+          const scattered = ops.scatterAdd([rows, cols], 1, index, source).read();
+          const expected = new Float64Array(rows * cols);
+          for (let r = 0; r < rows; r++)
+            for (let k = 0; k < picks; k++) expected[r * cols + idx[r * picks + k]] += r * picks + k + 1;
+          expect(Array.from(scattered)).toEqual(Array.from(expected));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

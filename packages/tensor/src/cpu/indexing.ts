@@ -1,7 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { contiguousStrides as contiguous, formatShape } from '../shape.js';
 import type { ArrayOperand } from './elementwise.js';
-import { collapseDims, forEachRow, offsetOf } from './iterate.js';
+import { collapseDims, forEachRow } from './iterate.js';
 
 /** Every index is checked before use: a bad index throws instead of reading another element. */
 function checkIndex(op: string, value: number, size: number, dim: number): void {
@@ -10,24 +10,49 @@ function checkIndex(op: string, value: number, size: number, dim: number): void 
   }
 }
 
-function unravel(flat: number, shape: readonly number[], into: Int32Array): void {
-  for (let d = shape.length - 1; d >= 0; d--) {
-    into[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
+/**
+ * Walks every position p of `shape` in row-major order with an odometer, calling
+ * visit(flat, offsets) where offsets[k] is operand k's element offset at p (dim `skip` of operand
+ * k is left out, for the operand the index selects into).
+ */
+function walk(
+  shape: readonly number[],
+  operands: readonly { strides: readonly number[]; offset: number }[],
+  visit: (flat: number, offsets: Float64Array, position: Int32Array) => void,
+): void {
+  const ndim = shape.length;
+  const count = shape.reduce((p, d) => p * d, 1);
+  const offsets = Float64Array.from(operands, (o) => o.offset);
+  const position = new Int32Array(ndim);
+  for (let flat = 0; flat < count; flat++) {
+    visit(flat, offsets, position);
+    for (let d = ndim - 1; d >= 0; d--) {
+      position[d]++;
+      if (position[d] < shape[d]) {
+        for (let k = 0; k < operands.length; k++) offsets[k] += operands[k].strides[d];
+        break;
+      }
+      position[d] = 0;
+      for (let k = 0; k < operands.length; k++) offsets[k] -= operands[k].strides[d] * (shape[d] - 1);
+    }
   }
+}
+
+/** The strides of `strides` with dim `dim` zeroed (the index supplies that coordinate). */
+function without(strides: readonly number[], dim: number): number[] {
+  return strides.map((s, i) => (i === dim ? 0 : s));
 }
 
 /** out[p] = a[p with p[dim] := index[p]]; out has index's shape. */
 export function gather(a: ArrayOperand, dim: number, index: ArrayOperand, out: TypedArray): void {
-  const position = new Int32Array(index.shape.length);
-  for (let i = 0; i < out.length; i++) {
-    unravel(i, index.shape, position);
-    const at = index.data[offsetOf(i, index.shape, index.strides, index.offset)];
-    checkIndex('gather', at, a.shape[dim], dim);
-    let offset = a.offset;
-    for (let d = 0; d < position.length; d++) offset += (d === dim ? at : position[d]) * a.strides[d];
-    out[i] = a.data[offset];
-  }
+  const size = a.shape[dim];
+  const step = a.strides[dim];
+  const base = { strides: without(a.strides, dim), offset: a.offset };
+  walk(index.shape, [index, base], (flat, offsets) => {
+    const at = index.data[offsets[0]];
+    if (at < 0 || at >= size) checkIndex('gather', at, size, dim);
+    out[flat] = a.data[offsets[1] + at * step];
+  });
 }
 
 /** out = zeros(shape); out[p with p[dim] := index[p]] += source[p]. */
@@ -38,17 +63,14 @@ export function scatterAdd(
   source: ArrayOperand,
   out: TypedArray,
 ): void {
-  const position = new Int32Array(index.shape.length);
   const outStrides = contiguous(shape);
-  const count = index.shape.reduce((p, d) => p * d, 1);
-  for (let i = 0; i < count; i++) {
-    unravel(i, index.shape, position);
-    const at = index.data[offsetOf(i, index.shape, index.strides, index.offset)];
-    checkIndex('scatterAdd', at, shape[dim], dim);
-    let offset = 0;
-    for (let d = 0; d < position.length; d++) offset += (d === dim ? at : position[d]) * outStrides[d];
-    out[offset] += source.data[offsetOf(i, source.shape, source.strides, source.offset)];
-  }
+  const size = shape[dim];
+  const step = outStrides[dim];
+  walk(index.shape, [index, source, { strides: without(outStrides, dim), offset: 0 }], (_, offsets) => {
+    const at = index.data[offsets[0]];
+    if (at < 0 || at >= size) checkIndex('scatterAdd', at, size, dim);
+    out[offsets[2] + at * step] += source.data[offsets[1]];
+  });
 }
 
 /** Checks a 1-D index against a dim and returns its values as numbers. */

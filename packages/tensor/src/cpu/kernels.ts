@@ -17,4 +17,4 @@ export { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 export { collapseDims, forEachRow, offsetOf } from './iterate.js';
 export { blockedMatmul, referenceMatmul } from './matmul.js';
 export { argReduce, fastReduce, referenceReduce } from './reduce.js';
-export { fold, outputSize, unfold } from './unfold.js';
+export { fold, outputSize, referenceUnfold, unfold } from './unfold.js';

@@ -120,20 +120,30 @@ export function argReduce(op: ArgReduceOp, a: ArrayOperand, axis: number, out: I
   const keptStrides = keptAxes.map((i) => a.strides[i]);
   const n = a.shape[axis];
   const stride = a.strides[axis];
-  const better =
-    op === 'argmax' ? (x: number, best: number) => x > best : (x: number, best: number) => x < best;
+  const data = a.data;
+  const sign = op === 'argmax' ? 1 : -1; // argmin is argmax of -x
+  const counter = new Int32Array(keptShape.length);
+  let base = a.offset;
   for (let o = 0; o < out.length; o++) {
-    let at = offsetOf(o, keptShape, keptStrides, a.offset);
-    let best = a.data[at];
+    let at = base;
+    let best = sign * data[at];
     let bestIndex = 0;
     for (let k = 1; k < n && best === best; k++) {
       at += stride;
-      const x = a.data[at];
-      if (better(x, best) || x !== x) {
+      const x = sign * data[at];
+      if (x > best || x !== x) {
         best = x;
         bestIndex = k;
       }
     }
     out[o] = bestIndex;
+    for (let d = keptShape.length - 1; d >= 0; d--) {
+      if (++counter[d] < keptShape[d]) {
+        base += keptStrides[d];
+        break;
+      }
+      counter[d] = 0;
+      base -= keptStrides[d] * (keptShape[d] - 1);
+    }
   }
 }

@@ -31,20 +31,28 @@ export function unfold(x: ArrayOperand, window: Window, padValue: number, out: T
   const outW = outputSize(W, kw, sw, pw, dw);
   const [sn, sc, sy, sx] = x.strides;
   const data = x.data;
+  const contiguousRows = sw === 1 && sx === 1;
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = x.offset + n * sn + c * sc;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          for (let oh = 0; oh < outH; oh++) {
+          // Output columns ow whose input column ow*sw - pw + j*dw lies inside [0, W).
+          const shift = j * dw - pw;
+          const first = Math.min(outW, Math.max(0, Math.ceil(-shift / sw)));
+          const last = Math.max(first, Math.min(outW, Math.ceil((W - shift) / sw)));
+          for (let oh = 0; oh < outH; oh++, o += outW) {
             const y = oh * sh - ph + i * dh;
-            const rowInside = y >= 0 && y < H;
-            const row = plane + y * sy;
-            for (let ow = 0; ow < outW; ow++, o++) {
-              const xx = ow * sw - pw + j * dw;
-              out[o] = rowInside && xx >= 0 && xx < W ? data[row + xx * sx] : padValue;
+            if (y < 0 || y >= H) {
+              out.fill(padValue, o, o + outW);
+              continue;
             }
+            if (first > 0) out.fill(padValue, o, o + first);
+            if (last < outW) out.fill(padValue, o + last, o + outW);
+            const row = plane + y * sy + shift * sx;
+            if (contiguousRows) out.set(data.subarray(row + first, row + last), o + first);
+            else for (let ow = first; ow < last; ow++) out[o + ow] = data[row + ow * sw * sx];
           }
         }
       }
@@ -68,12 +76,43 @@ export function fold(cols: ArrayOperand, shape: readonly number[], window: Windo
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const rowBase = cols.offset + n * sn + ((c * kh + i) * kw + j) * sr;
+          const shift = j * dw - pw;
+          const first = Math.min(outW, Math.max(0, Math.ceil(-shift / sw)));
+          const last = Math.max(first, Math.min(outW, Math.ceil((W - shift) / sw)));
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * sh - ph + i * dh;
             if (y < 0 || y >= H) continue;
-            for (let ow = 0; ow < outW; ow++) {
-              const xx = ow * sw - pw + j * dw;
-              if (xx >= 0 && xx < W) out[plane + y * W + xx] += data[rowBase + (oh * outW + ow) * sl];
+            const target = plane + y * W + shift;
+            let source = rowBase + (oh * outW + first) * sl;
+            for (let ow = first; ow < last; ow++, source += sl) out[target + ow * sw] += data[source];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Reference unfold: one bounds-checked read per column entry, straight from the definition. */
+export function referenceUnfold(x: ArrayOperand, window: Window, padValue: number, out: TypedArray): void {
+  const [N, C, H, W] = x.shape;
+  const [kh, kw] = window.kernel;
+  const outH = outputSize(H, kh, window.stride[0], window.padding[0], window.dilation[0]);
+  const outW = outputSize(W, kw, window.stride[1], window.padding[1], window.dilation[1]);
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let oh = 0; oh < outH; oh++) {
+            for (let ow = 0; ow < outW; ow++, o++) {
+              const y = oh * window.stride[0] - window.padding[0] + i * window.dilation[0];
+              const xx = ow * window.stride[1] - window.padding[1] + j * window.dilation[1];
+              const inside = y >= 0 && y < H && xx >= 0 && xx < W;
+              out[o] = inside
+                ? x.data[
+                    x.offset + n * x.strides[0] + c * x.strides[1] + y * x.strides[2] + xx * x.strides[3]
+                  ]
+                : padValue;
             }
           }
         }
