@@ -124,10 +124,8 @@ export const tanh = (x: Tensor) => unaryPrimitives.tanh(floating(x));
 export const sigmoid = (x: Tensor) => unaryPrimitives.sigmoid(floating(x));
 export const erf = (x: Tensor) => unaryPrimitives.erf(floating(x));
 
-/** max(x, 0); the gradient at 0 is 0, as in PyTorch. */
-export function relu(x: Tensor): Tensor {
-  return where(x.gt(0), x, 0);
-}
+/** max(x, 0); the gradient at 0 is 0, as in PyTorch. A primitive: it is on every hot path. */
+export const relu = (x: Tensor) => unaryPrimitives.relu(x.dtype === 'bool' ? movement.cast(x, 'int32') : x);
 
 /** x for x > 0, negativeSlope * x otherwise. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {

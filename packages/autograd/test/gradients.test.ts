@@ -37,6 +37,7 @@ describe('unary primitives match finite differences', () => {
     ['cos', (x) => x.cos(), {}],
     ['tanh', (x) => x.tanh(), {}],
     ['sigmoid', (x) => x.sigmoid(), { min: -8, max: 8 }],
+    ['relu', (x) => x.relu(), { awayFromZero: 1e-3 }],
     ['erf', (x) => x.erf(), {}],
   ];
   for (const [name, fn, domain] of table) {

@@ -21,6 +21,7 @@ export type UnaryOp =
   | 'sign'
   | 'tanh'
   | 'sigmoid'
+  | 'relu'
   | 'erf'
   | 'sin'
   | 'cos'

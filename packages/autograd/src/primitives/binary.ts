@@ -1,5 +1,5 @@
 import { type ArithmeticOp, ops } from '@agrad/tensor';
-import { zerosLike } from '../creation.js';
+import { scalarTensor } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './where.js';
@@ -36,7 +36,9 @@ export const div = (a: Tensor, b: Tensor) =>
 export const pow = (a: Tensor, b: Tensor) =>
   binary('pow', a, b, (g, out) => [
     a.requiresGrad ? g.mul(b).mul(a.pow(b.sub(1))) : null,
-    b.requiresGrad ? where(a.eq(0).logicalAnd(b.ge(0)), zerosLike(g), g.mul(out).mul(a.log())) : null,
+    b.requiresGrad
+      ? where(a.eq(0).logicalAnd(b.ge(0)), scalarTensor(0, g.dtype), g.mul(out).mul(a.log()))
+      : null,
   ]);
 // d max(a,b): the larger input gets the gradient; on a tie each gets half (as torch.maximum)
 export const maximum = (a: Tensor, b: Tensor) =>
@@ -46,7 +48,7 @@ export const minimum = (a: Tensor, b: Tensor) =>
   binary('minimum', a, b, (g) => splitByComparison(g, a.lt(b), a.eq(b)));
 
 function splitByComparison(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
-  const zero = zerosLike(g);
+  const zero = scalarTensor(0, g.dtype);
   const half = g.mul(0.5);
   return [where(aWins, g, where(tie, half, zero)), where(aWins, zero, where(tie, half, g))];
 }

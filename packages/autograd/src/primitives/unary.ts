@@ -1,7 +1,8 @@
 import { ops, type UnaryOp } from '@agrad/tensor';
-import { zerosLike } from '../creation.js';
+import { scalarTensor, zerosLike } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
+import { where } from './where.js';
 
 /**
  * Elementwise unary primitives. Each line states the derivative it implements; `out` is the
@@ -32,6 +33,8 @@ export const sin = (x: Tensor) => unary('sin', x, (g) => g.mul(x.cos()));
 export const cos = (x: Tensor) => unary('cos', x, (g) => g.mul(x.sin()).neg());
 // d tanh(x)/dx = 1 - tanh(x)^2
 export const tanh = (x: Tensor) => unary('tanh', x, (g, out) => g.mul(out.mul(out).neg().add(1)));
+// d relu(x)/dx = 1 for x > 0, else 0 (0 at 0, as PyTorch)
+export const relu = (x: Tensor) => unary('relu', x, (g) => where(x.gt(0), g, scalarTensor(0, g.dtype)));
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
 export const sigmoid = (x: Tensor) => unary('sigmoid', x, (g, out) => g.mul(out.mul(out.neg().add(1))));
 // d erf(x)/dx = 2/sqrt(pi) e^(-x^2)

@@ -39,6 +39,8 @@ export const unaryOps: Record<UnaryOp, UnaryDefinition> = {
     expression: '(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))',
   },
   erf: { reference: erf, expression: 'erf(x)' },
+  // NaN passes through, as torch.relu.
+  relu: { reference: (x) => (x > 0 || x !== x ? x : 0), expression: '(x > 0 || x !== x ? x : 0)' },
   sin: { reference: Math.sin, expression: 'Math.sin(x)' },
   cos: { reference: Math.cos, expression: 'Math.cos(x)' },
   not: { reference: (x) => (x === 0 ? 1 : 0), expression: '(x === 0 ? 1 : 0)' },
@@ -170,6 +172,32 @@ export function fastCopy(
   const aStride = strides[1][last];
   const toBool = out instanceof Uint8Array && !(a.data instanceof Uint8Array);
   const src = a.data;
+  // A transposed matrix (source contiguous down the columns): copy in tiles, so both the reads
+  // and the writes stay within a few cache lines instead of striding through memory.
+  if (
+    !toBool &&
+    last >= 1 &&
+    aStride !== 1 &&
+    strides[1][last - 1] === 1 &&
+    oStride === 1 &&
+    shape[last] >= 16
+  ) {
+    const rows = shape[last - 1];
+    const outerShape = shape.slice(0, last - 1);
+    const outerStrides = strides.map((s) => s.slice(0, last - 1));
+    const outRowStride = strides[0][last - 1];
+    const visit = (offsets: ArrayLike<number>) =>
+      transposeTiles(src, offsets[1], aStride, out, offsets[0], outRowStride, rows, shape[last]);
+    if (outerShape.length === 0) visit([outOperand.offset, a.offset]);
+    else
+      forEachRow(
+        [...outerShape, 1],
+        outerStrides.map((s) => [...s, 0]),
+        [outOperand.offset, a.offset],
+        visit,
+      );
+    return;
+  }
   forEachRow(shape, strides, [outOperand.offset, a.offset], (offsets, n) => {
     let o = offsets[0];
     let i = offsets[1];
@@ -178,20 +206,71 @@ export function fastCopy(
   });
 }
 
+const TILE = 32;
+
+/** out[r, c] = src[r + c * colStride] for a rows x cols block, tile by tile. */
+function transposeTiles(
+  src: TypedArray,
+  srcOffset: number,
+  colStride: number,
+  out: TypedArray,
+  outOffset: number,
+  outRowStride: number,
+  rows: number,
+  cols: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
+      for (let c = c0; c < c1; c++) {
+        const column = srcOffset + c * colStride;
+        for (let r = r0; r < r1; r++) out[outOffset + r * outRowStride + c] = src[column + r];
+      }
+    }
+  }
+}
+
+type WhereRow = (
+  out: TypedArray,
+  o: number,
+  c: TypedArray,
+  ci: number,
+  cs: number,
+  a: TypedArray,
+  ai: number,
+  as: number,
+  b: TypedArray,
+  bi: number,
+  bs: number,
+  n: number,
+) => void;
+
+const whereRows = new Map<string, WhereRow>();
+
+// One compiled copy per combination of array types keeps the loop monomorphic for V8.
+function whereRow(out: TypedArray, c: TypedArray, a: TypedArray, b: TypedArray): WhereRow {
+  const key = `${out.constructor.name}:${c.constructor.name}:${a.constructor.name}:${b.constructor.name}`;
+  let row = whereRows.get(key);
+  if (!row) {
+    const body =
+      'for (let k = 0; k < n; k++, ci += cs, ai += as, bi += bs) out[o + k] = c[ci] !== 0 ? a[ai] : b[bi];';
+    row = new Function(
+      `return function whereRow(out, o, c, ci, cs, a, ai, as, b, bi, bs, n) { ${body} };`,
+    )() as WhereRow;
+    whereRows.set(key, row);
+  }
+  return row;
+}
+
 export function fastWhere(condition: ArrayOperand, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
   if (out.length === 0) return;
   const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
   const { shape, strides } = collapseDims(a.shape, [outOperand, condition, a, b]);
   const last = shape.length - 1;
   const [cs, as, bs] = [strides[1][last], strides[2][last], strides[3][last]];
-  const c = condition.data;
-  const x = a.data;
-  const y = b.data;
-  forEachRow(shape, strides, [0, condition.offset, a.offset, b.offset], (offsets, n) => {
-    let o = offsets[0];
-    let ci = offsets[1];
-    let ai = offsets[2];
-    let bi = offsets[3];
-    for (let k = 0; k < n; k++, o++, ci += cs, ai += as, bi += bs) out[o] = c[ci] !== 0 ? x[ai] : y[bi];
-  });
+  const row = whereRow(out, condition.data, a.data, b.data);
+  forEachRow(shape, strides, [0, condition.offset, a.offset, b.offset], (offsets, n) =>
+    row(out, offsets[0], condition.data, offsets[1], cs, a.data, offsets[2], as, b.data, offsets[3], bs, n),
+  );
 }
