@@ -22,7 +22,11 @@ import { wasmGemm } from '../src/wasm/gemm.js';
  */
 const runs = { numRuns: 60 };
 const dtypeArb = fc.constantFrom<DType>('float32', 'float64');
-const shapeArb = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 0, maxLength: 4 });
+// Sizes up to 40 so the tiled transposed copy (rows of 16 or more) is exercised too.
+const shapeArb = fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 16, max: 40 })), {
+  minLength: 0,
+  maxLength: 3,
+});
 
 /** A random array of `shape`, seen through a random view: permuted, or narrowed, or expanded. */
 function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
@@ -34,7 +38,7 @@ function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
   return fc
     .tuple(
       fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: widest + 8, maxLength: widest + 8 }),
-      fc.constantFrom('contiguous', 'permuted', 'narrowed', 'expanded'),
+      fc.constantFrom('contiguous', 'permuted', 'narrowed', 'expanded', 'expandedLast'),
     )
     .map(([values, kind]) => {
       const data = typedArrayFor(dtype, values.length);
@@ -55,6 +59,18 @@ function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
           wider,
         );
         return base.narrow(0, 1, shape[0]);
+      }
+      if (kind === 'expandedLast' && shape.length > 0) {
+        // Broadcast along the innermost dim: the kernels' scalar (stride 0) row variant.
+        const one = shape.map((d, i) => (i === shape.length - 1 ? 1 : d));
+        const base = ops.fromTypedArray(
+          data.slice(
+            0,
+            one.reduce((p, d) => p * d, 1),
+          ),
+          one,
+        );
+        return base.expand(shape);
       }
       if (kind === 'expanded' && shape.length > 0) {
         const one = shape.map((d, i) => (i === 0 ? 1 : d));

@@ -18,11 +18,11 @@ function checkIndex(op: string, value: number, size: number, dim: number): void 
 function walk(
   shape: readonly number[],
   operands: readonly { strides: readonly number[]; offset: number }[],
-  visit: (flat: number, offsets: Float64Array, position: Int32Array) => void,
+  visit: (flat: number, offsets: Int32Array, position: Int32Array) => void,
 ): void {
   const ndim = shape.length;
   const count = shape.reduce((p, d) => p * d, 1);
-  const offsets = Float64Array.from(operands, (o) => o.offset);
+  const offsets = Int32Array.from(operands, (o) => o.offset);
   const position = new Int32Array(ndim);
   for (let flat = 0; flat < count; flat++) {
     visit(flat, offsets, position);

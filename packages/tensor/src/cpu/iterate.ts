@@ -47,11 +47,13 @@ export function forEachRow(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
   startOffsets: readonly number[],
-  row: (offsets: Int32Array | Float64Array, length: number) => void,
+  row: (offsets: Int32Array, length: number) => void,
 ): void {
   const ndim = shape.length;
   const count = strides.length;
-  const offsets = new Float64Array(startOffsets);
+  // Int32 offsets keep the kernels' index arithmetic in small integers (a double index slows V8's
+  // typed-array access several times over).
+  const offsets = new Int32Array(startOffsets);
   const rowLength = shape[ndim - 1];
   if (rowLength === 0) return;
   let rows = 1;
