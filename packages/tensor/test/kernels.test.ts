@@ -31,10 +31,11 @@ const shapeArb = fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ 
 /** A random array of `shape`, seen through a random view: permuted, or narrowed, or expanded. */
 function viewArb(shape: number[], dtype: DType): fc.Arbitrary<NDArray> {
   const size = shape.reduce((p, d) => p * d, 1);
-  const widest =
-    shape.length > 0
-      ? ((shape[0] + 2) * size) / Math.max(1, shape[0]) + shape.slice(1).reduce((p, d) => p * d, 2)
-      : 1;
+  // Enough values for every view below: at most 3x the shape with empty dims counted as 1.
+  const widest = 3 * shape.reduce((p, d) => p * Math.max(d, 1), 1);
+  shape.length > 0
+    ? ((shape[0] + 2) * size) / Math.max(1, shape[0]) + shape.slice(1).reduce((p, d) => p * d, 2)
+    : 1;
   return fc
     .tuple(
       fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: widest + 8, maxLength: widest + 8 }),
