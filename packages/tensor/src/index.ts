@@ -42,3 +42,4 @@ export {
   shapesEqual,
   sizeOf,
 } from './shape.js';
+export { getNumThreads, setNumThreads } from './wasm/gemm.js';

@@ -13,7 +13,7 @@ import {
   typedArrayFor,
   type UnaryOp,
 } from '../src/index.js';
-import { wasmGemm } from '../src/wasm/gemm.js';
+import { getNumThreads, setNumThreads, wasmGemm } from '../src/wasm/gemm.js';
 
 /**
  * Every fast CPU kernel is checked against its plain reference version, on random shapes with
@@ -416,5 +416,21 @@ describe('gather and scatterAdd kernels', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('matmul on two threads', () => {
+  it('gives bit-identical results on one and on two threads', async () => {
+    const a = ops.randn([3, 200, 300]);
+    const b = ops.randn([3, 300, 170]);
+    setNumThreads(2);
+    // The helper announces itself asynchronously; give it a moment so the split path runs.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const two = ops.matmul3d(a, b).read();
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    const one = ops.matmul3d(a, b).read();
+    setNumThreads(2);
+    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
   });
 });

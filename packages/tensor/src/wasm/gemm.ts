@@ -4,9 +4,11 @@ import { gemmWasmBase64 } from './gemm-binary.js';
 
 /**
  * The float32 matmul fast path: a WebAssembly SIMD GEMM (source: wasm/gemm.ts, AssemblyScript).
- * Operands are copied (and so made contiguous) into the module's memory, multiplied there, and
- * the product copied out. When WebAssembly SIMD is missing, `wasmGemm` is null and the CPU
- * backend uses its JavaScript blocked GEMM.
+ * Operands are copied (and so made contiguous) into the module's shared memory and multiplied
+ * there; in Node a second thread (worker_threads) computes half of the rows of C in the same
+ * memory. Each element of C is computed in the same order whatever the split, so results do not
+ * depend on the thread count. Without WebAssembly SIMD, `wasmGemm` is null and the CPU backend
+ * uses its JavaScript blocked GEMM.
  */
 interface GemmExports {
   gemm(
@@ -24,24 +26,98 @@ interface GemmExports {
 }
 
 const PAGE = 65536;
+// Products smaller than this many multiply-adds run on one thread: a hand-off costs more.
+const PARALLEL_THRESHOLD = 1 << 18;
+
+// Control block at the start of memory (Int32 slots): the worker sleeps on GENERATION and
+// signals DONE; PARAMS holds the call's arguments.
+const GENERATION = 0;
+const DONE = 1;
+const READY = 11;
+const PARAMS = 2;
+const CONTROL_BYTES = 64;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return Uint8Array.from(Buffer.from(text, 'base64'));
-  const binary = atob(text);
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
 }
+
+// The helper thread: instantiates the same module over the same memory and runs gemm on the rows
+// it is handed, forever (it is unref'd, so it never keeps a process alive).
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { memory, module } = workerData;
+const { exports } = new WebAssembly.Instance(module, { env: { memory, abort() {} } });
+const control = new Int32Array(memory.buffer, 0, 16);
+let seen = Atomics.load(control, ${GENERATION});
+Atomics.store(control, ${READY}, 1);
+for (;;) {
+  Atomics.wait(control, ${GENERATION}, seen);
+  seen = Atomics.load(control, ${GENERATION});
+  const p = new Int32Array(memory.buffer, 0, 16);
+  exports.gemm(p[${PARAMS}], p[${PARAMS + 1}], p[${PARAMS + 2}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+  Atomics.store(control, ${DONE}, seen);
+  Atomics.notify(control, ${DONE});
+}
+`;
+
+interface WorkerLike {
+  unref(): void;
+  terminate(): unknown;
+}
+type WorkerConstructor = new (
+  source: string,
+  options: { eval: true; workerData: unknown; execArgv: string[] },
+) => WorkerLike;
+
+// worker_threads exists only in Node; elsewhere the GEMM runs on one thread.
+const NodeWorker: WorkerConstructor | null = await (async () => {
+  if (typeof process === 'undefined' || !process.versions?.node) return null;
+  try {
+    return (await import('node:worker_threads')).Worker as unknown as WorkerConstructor;
+  } catch {
+    return null;
+  }
+})();
 
 class WasmGemm {
   readonly memory: WebAssembly.Memory;
+  private readonly module: WebAssembly.Module;
   private readonly exports: GemmExports;
   private readonly workBytes: number;
+  private helper: WorkerLike | null = null;
+  private threads = 1;
 
   constructor() {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-    const module = new WebAssembly.Module(decodeBase64(gemmWasmBase64));
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => {} } });
+    this.module = new WebAssembly.Module(decodeBase64(gemmWasmBase64));
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => {} } });
     this.exports = instance.exports as unknown as GemmExports;
     this.workBytes = align(this.exports.workspaceBytes());
+  }
+
+  /** How many threads multiply (1 or 2); 2 needs Node's worker_threads. */
+  get threadCount(): number {
+    return this.threads;
+  }
+
+  setThreads(count: number): void {
+    const wanted = count >= 2 && NodeWorker ? 2 : 1;
+    if (wanted === this.threads) return;
+    if (wanted === 2 && NodeWorker) {
+      // No execArgv: the helper needs no loader hooks (a TypeScript runner's, say) of the parent.
+      this.helper = new NodeWorker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { memory: this.memory, module: this.module },
+        execArgv: [],
+      });
+      this.helper.unref();
+    } else {
+      this.helper?.terminate();
+      this.helper = null;
+      Atomics.store(new Int32Array(this.memory.buffer, 0, 16), READY, 0);
+    }
+    this.threads = wanted;
   }
 
   private ensure(bytes: number): void {
@@ -53,23 +129,37 @@ class WasmGemm {
   matmul(a: ArrayOperand, b: ArrayOperand, out: Float32Array): void {
     const [batch, M, K] = a.shape;
     const N = b.shape[2];
-    const aBytes = align(M * K * 4);
-    const bBytes = align(K * N * 4);
-    const cBytes = align(M * N * 4);
-    const aPtr = this.workBytes;
-    const bPtr = aPtr + aBytes;
-    const cPtr = bPtr + bBytes;
-    this.ensure(cPtr + cBytes);
+    // Layout: control block, this thread's workspace, the helper's workspace, A, B, C.
+    const work = CONTROL_BYTES;
+    const helperWork = work + this.workBytes;
+    const aPtr = helperWork + this.workBytes;
+    const bPtr = aPtr + align(M * K * 4);
+    const cPtr = bPtr + align(K * N * 4);
+    this.ensure(cPtr + align(M * N * 4));
     const buffer = this.memory.buffer;
     const aView = new Float32Array(buffer, aPtr, M * K);
     const bView = new Float32Array(buffer, bPtr, K * N);
     const cView = new Float32Array(buffer, cPtr, M * N);
+    // The helper takes rows only once it has said it is ready, so this thread never blocks on a
+    // thread that is still starting.
+    const ready = this.helper !== null && Atomics.load(new Int32Array(buffer, 0, 16), READY) === 1;
+    const split = ready && M >= 8 && M * N * K >= PARALLEL_THRESHOLD ? Math.ceil(M / 8) * 4 : M;
     for (let p = 0; p < batch; p++) {
       // A broadcast over the batch (stride 0, as conv's weight) is copied once.
       if (p === 0 || a.strides[0] !== 0) fastCopy(matrix(a, p), aView);
       if (p === 0 || b.strides[0] !== 0) fastCopy(matrix(b, p), bView);
       cView.fill(0);
-      this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, M, 0);
+      if (split < M) {
+        const control = new Int32Array(buffer, 0, 16);
+        control.set([aPtr, bPtr, cPtr, M, N, K, split, M, helperWork], PARAMS);
+        const generation = Atomics.add(control, GENERATION, 1) + 1;
+        Atomics.notify(control, GENERATION);
+        this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, split, work);
+        while (Atomics.load(control, DONE) !== generation)
+          Atomics.wait(control, DONE, Atomics.load(control, DONE));
+      } else {
+        this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, M, work);
+      }
       out.set(cView, p * M * N);
     }
   }
@@ -89,12 +179,31 @@ function matrix(x: ArrayOperand, p: number): ArrayOperand {
   };
 }
 
+function defaultThreads(): number {
+  const fromEnvironment = typeof process !== 'undefined' ? Number(process.env?.AGRAD_THREADS) : Number.NaN;
+  return Number.isFinite(fromEnvironment) && fromEnvironment > 0 ? fromEnvironment : 2;
+}
+
 function create(): WasmGemm | null {
   try {
-    return new WasmGemm();
+    const gemm = new WasmGemm();
+    gemm.setThreads(defaultThreads());
+    return gemm;
   } catch {
     return null; // no WebAssembly SIMD or shared memory here: the JavaScript GEMM takes over
   }
 }
 
 export const wasmGemm: WasmGemm | null = create();
+
+/**
+ * Sets how many threads the float32 matmul uses (1 or 2; default 2, or AGRAD_THREADS). Results are
+ * bit-identical for any setting.
+ */
+export function setNumThreads(count: number): void {
+  wasmGemm?.setThreads(count);
+}
+
+export function getNumThreads(): number {
+  return wasmGemm?.threadCount ?? 1;
+}
