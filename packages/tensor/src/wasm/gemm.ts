@@ -101,6 +101,11 @@ class WasmGemm {
     return this.threads;
   }
 
+  /** Whether the helper thread is up and taking rows. */
+  get helperReady(): boolean {
+    return this.helper !== null && Atomics.load(new Int32Array(this.memory.buffer, 0, 16), READY) === 1;
+  }
+
   setThreads(count: number): void {
     const wanted = count >= 2 && NodeWorker ? 2 : 1;
     if (wanted === this.threads) return;
@@ -142,8 +147,7 @@ class WasmGemm {
     const cView = new Float32Array(buffer, cPtr, M * N);
     // The helper takes rows only once it has said it is ready, so this thread never blocks on a
     // thread that is still starting.
-    const ready = this.helper !== null && Atomics.load(new Int32Array(buffer, 0, 16), READY) === 1;
-    const split = ready && M >= 8 && M * N * K >= PARALLEL_THRESHOLD ? Math.ceil(M / 8) * 4 : M;
+    const split = this.helperReady && M >= 8 && M * N * K >= PARALLEL_THRESHOLD ? Math.ceil(M / 8) * 4 : M;
     for (let p = 0; p < batch; p++) {
       // A broadcast over the batch (stride 0, as conv's weight) is copied once.
       if (p === 0 || a.strides[0] !== 0) fastCopy(matrix(a, p), aView);
