@@ -1,8 +1,7 @@
-import { getNumThreads, ops } from '@agrad/tensor';
+import { measure } from './measure.js';
+import * as agrad from './workloads/agrad.js';
 
-console.log('threads', getNumThreads());
-const a = ops.randn([1, 256, 256]);
-const b = ops.randn([1, 256, 256]);
-const t = performance.now();
-ops.matmul3d(a, b);
-console.log('one matmul', performance.now() - t);
+for (const n of [128, 256, 512, 1024]) {
+  const m = measure(agrad.matmul(n), { budgetSeconds: 1 });
+  console.log(n, ((2 * n ** 3) / m.seconds / 1e9).toFixed(1));
+}

@@ -41,10 +41,10 @@ export function agrUpdate(g: Tensor): Tensor {
   for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]);
   if (l1 === 0) return g;
   const out = like(g);
-  const inverse = 1 / l1;
+  // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
   for (let i = 0; i < G.length; i++) {
     const x = G[i];
-    out[i] = x * (1 - Math.abs(x) * inverse);
+    out[i] = x * (1 - Math.abs(x) / l1);
   }
   return wrap(out, g);
 }

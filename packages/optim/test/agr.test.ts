@@ -144,3 +144,14 @@ describe('AGR: g - g * |g| / sum|g|, per tensor', () => {
     regularize(g).data.forEach((v, i) => expect(u[i]).toBeCloseTo(-v, 6));
   });
 });
+
+describe('AGR on extreme gradients', () => {
+  it('stays finite when the L1 sum is subnormal (fused and reference agree)', () => {
+    const p = tensor([0, 0, 0, 0], { dtype: 'float64', requiresGrad: true });
+    const g = tensor([0, 0, 0, -5e-324], { dtype: 'float64' });
+    const t = agr();
+    const fused = t.update({ p: g }, t.init({ p }), { p }).updates.p.data;
+    expect(Array.from(fused)).toEqual(Array.from(regularize(g).data));
+    for (const v of fused) expect(Number.isFinite(v)).toBe(true);
+  });
+});

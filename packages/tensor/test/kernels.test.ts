@@ -425,7 +425,8 @@ describe('matmul on two threads', () => {
     const b = ops.randn([3, 300, 170]);
     setNumThreads(2);
     // The helper announces itself asynchronously; give it a moment so the split path runs.
-    for (let i = 0; i < 50 && !wasmGemm!.helperReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 50 && !wasmGemm!.helperReady; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(wasmGemm!.helperReady).toBe(true);
     const two = ops.matmul3d(a, b).read();
     setNumThreads(1);

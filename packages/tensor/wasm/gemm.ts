@@ -4,15 +4,15 @@
 //
 // C[M,N] = A[M,K] @ B[K,N], all row-major and contiguous in linear memory. The layout is
 // GotoBLAS's: a KC x NC panel of B is packed into NR-wide column strips, an MC x KC block of A
-// into MR-tall row strips (k-major, zero-padded), and a 4x8 micro-kernel keeps 8 f32x4
-// accumulators in registers across the shared k loop: per k, two B vectors, four broadcast A
-// values, eight multiply-adds.
+// into MR-tall row strips (k-major, zero-padded), and a 6x8 micro-kernel keeps 12 f32x4
+// accumulators in registers across the shared k loop (12 + 2 B vectors + 1 A value fit the 16
+// SIMD registers): per k, two B vectors, six broadcast A values, twelve multiply-adds.
 
-const MR: i32 = 4;
+const MR: i32 = 6;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 64;
-const NC: i32 = 1024;
+const MC: i32 = 72;
+const NC: i32 = 256;
 
 // B[k0.., j0..] (ldb = row stride in floats) -> strips of NR columns, each kc rows of NR floats.
 function packB(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
@@ -67,6 +67,10 @@ function microKernel(
     c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0),
     c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0),
+    c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0),
+    c51 = f32x4.splat(0);
   for (let k: i32 = 0; k < kc; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -82,7 +86,13 @@ function microKernel(
     a = v128.load32_splat(pa, 12);
     c30 = f32x4.add(c30, f32x4.mul(a, b0));
     c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    pa += 16;
+    a = v128.load32_splat(pa, 16);
+    c40 = f32x4.add(c40, f32x4.mul(a, b0));
+    c41 = f32x4.add(c41, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 20);
+    c50 = f32x4.add(c50, f32x4.mul(a, b0));
+    c51 = f32x4.add(c51, f32x4.mul(a, b1));
+    pa += 24;
     pb += 32;
   }
   const ldcBytes = <usize>(ldc << 2);
@@ -99,6 +109,12 @@ function microKernel(
     row += ldcBytes;
     v128.store(row, f32x4.add(v128.load(row), c30));
     v128.store(row, f32x4.add(v128.load(row, 16), c31), 16);
+    row += ldcBytes;
+    v128.store(row, f32x4.add(v128.load(row), c40));
+    v128.store(row, f32x4.add(v128.load(row, 16), c41), 16);
+    row += ldcBytes;
+    v128.store(row, f32x4.add(v128.load(row), c50));
+    v128.store(row, f32x4.add(v128.load(row, 16), c51), 16);
     return;
   }
   // Edge tile: spill to scratch, add back only the rows and columns that exist.
@@ -110,6 +126,10 @@ function microKernel(
   v128.store(scratch, c21, 80);
   v128.store(scratch, c30, 96);
   v128.store(scratch, c31, 112);
+  v128.store(scratch, c40, 128);
+  v128.store(scratch, c41, 144);
+  v128.store(scratch, c50, 160);
+  v128.store(scratch, c51, 176);
   for (let i: i32 = 0; i < mr; i++) {
     for (let j: i32 = 0; j < nr; j++) {
       const at = c + <usize>i * ldcBytes + ((<usize>j) << 2);

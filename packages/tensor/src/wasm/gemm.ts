@@ -33,8 +33,10 @@ const PARALLEL_THRESHOLD = 1 << 18;
 // signals DONE; PARAMS holds the call's arguments.
 const GENERATION = 0;
 const DONE = 1;
-const READY = 11;
-const PARAMS = 2;
+const PARAMS = 2; // 9 slots
+const FAILED = 11;
+const READY = 12;
+const REQUIRED_BYTES = 13;
 const CONTROL_BYTES = 64;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -52,10 +54,19 @@ const control = new Int32Array(memory.buffer, 0, 16);
 let seen = Atomics.load(control, ${GENERATION});
 Atomics.store(control, ${READY}, 1);
 for (;;) {
-  Atomics.wait(control, ${GENERATION}, seen);
+  // Short waits, so that terminating this thread at process exit never meets an endless wait.
+  if (Atomics.wait(control, ${GENERATION}, seen, 100) === 'timed-out') continue;
   seen = Atomics.load(control, ${GENERATION});
   const p = new Int32Array(memory.buffer, 0, 16);
-  exports.gemm(p[${PARAMS}], p[${PARAMS + 1}], p[${PARAMS + 2}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+  let failed = 0;
+  try {
+    // Memory grown by the other thread becomes visible here once this thread looks at it again.
+    for (let i = 0; i < 1000 && memory.buffer.byteLength < p[${REQUIRED_BYTES}]; i++) Atomics.wait(p, ${GENERATION}, seen, 1);
+    exports.gemm(p[${PARAMS}], p[${PARAMS + 1}], p[${PARAMS + 2}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+  } catch {
+    failed = 1;
+  }
+  Atomics.store(control, ${FAILED}, failed);
   Atomics.store(control, ${DONE}, seen);
   Atomics.notify(control, ${DONE});
 }
@@ -117,6 +128,8 @@ class WasmGemm {
         execArgv: [],
       });
       this.helper.unref();
+      const helper = this.helper;
+      process.once('exit', () => void helper.terminate());
     } else {
       this.helper?.terminate();
       this.helper = null;
@@ -140,7 +153,8 @@ class WasmGemm {
     const aPtr = helperWork + this.workBytes;
     const bPtr = aPtr + align(M * K * 4);
     const cPtr = bPtr + align(K * N * 4);
-    this.ensure(cPtr + align(M * N * 4));
+    const requiredBytes = cPtr + align(M * N * 4);
+    this.ensure(requiredBytes);
     const buffer = this.memory.buffer;
     const aView = new Float32Array(buffer, aPtr, M * K);
     const bView = new Float32Array(buffer, bPtr, K * N);
@@ -156,6 +170,7 @@ class WasmGemm {
       if (split < M) {
         const control = new Int32Array(buffer, 0, 16);
         control.set([aPtr, bPtr, cPtr, M, N, K, split, M, helperWork], PARAMS);
+        Atomics.store(control, REQUIRED_BYTES, requiredBytes);
         const generation = Atomics.add(control, GENERATION, 1) + 1;
         Atomics.notify(control, GENERATION);
         this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, split, work);
