@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { manualSeed } from '@agrad/autograd';
 import { getNumThreads } from '@agrad/tensor';
 import { measure } from './measure.js';
+import { loadTfjs } from './tfjs-loader.js';
 import * as agrad from './workloads/agrad.js';
 import { CNN, MATMUL_SIZES, MLP, TRANSFORMER } from './workloads/shapes.js';
-import * as tfjs from './workloads/tfjs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +36,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
+const tfjs = await loadTfjs();
 const log = (text: string) => {
   if (!args.json) process.stderr.write(`${text}\n`);
 };

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients are registered separately from the ops (the tfjs union package does this import).
+// Gradients are registered separately from the ops (the tfjs union package does this import);
+// this module is bundled by ../tfjs-loader.ts so the ES-module build below resolves.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';

@@ -29,15 +29,19 @@ const PAGE = 65536;
 // Products smaller than this many multiply-adds run on one thread: a hand-off costs more.
 const PARALLEL_THRESHOLD = 1 << 18;
 
-// Control block at the start of memory (Int32 slots): the worker sleeps on GENERATION and
-// signals DONE; PARAMS holds the call's arguments.
+// Control block, a small SharedArrayBuffer of its own (Int32 slots): the helper sleeps on
+// GENERATION, claims a job by moving CLAIM from generation-1 to generation (so exactly one thread
+// runs it), and signals DONE; PARAMS holds the call's arguments.
 const GENERATION = 0;
 const DONE = 1;
 const PARAMS = 2; // 9 slots
 const FAILED = 11;
 const READY = 12;
 const REQUIRED_BYTES = 13;
+const CLAIM = 14;
 const CONTROL_BYTES = 64;
+// If the helper has not claimed a job after this long, this thread runs it.
+const CLAIM_TIMEOUT_MS = 2000;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return Uint8Array.from(Buffer.from(text, 'base64'));
@@ -48,20 +52,21 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 // it is handed, forever (it is unref'd, so it never keeps a process alive).
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, module } = workerData;
+const { memory, module, controlBuffer } = workerData;
 const { exports } = new WebAssembly.Instance(module, { env: { memory, abort() {} } });
-const control = new Int32Array(memory.buffer, 0, 16);
+const control = new Int32Array(controlBuffer);
 let seen = Atomics.load(control, ${GENERATION});
 Atomics.store(control, ${READY}, 1);
 for (;;) {
   // Short waits, so that terminating this thread at process exit never meets an endless wait.
   if (Atomics.wait(control, ${GENERATION}, seen, 100) === 'timed-out') continue;
   seen = Atomics.load(control, ${GENERATION});
-  const p = new Int32Array(memory.buffer, 0, 16);
+  if (Atomics.compareExchange(control, ${CLAIM}, seen - 1, seen) !== seen - 1) continue; // the caller took it
   let failed = 0;
   try {
     // Memory grown by the other thread becomes visible here once this thread looks at it again.
-    for (let i = 0; i < 1000 && memory.buffer.byteLength < p[${REQUIRED_BYTES}]; i++) Atomics.wait(p, ${GENERATION}, seen, 1);
+    for (let i = 0; i < 1000 && memory.buffer.byteLength < control[${REQUIRED_BYTES}]; i++) Atomics.wait(control, ${FAILED}, 0, 1);
+    const p = control;
     exports.gemm(p[${PARAMS}], p[${PARAMS + 1}], p[${PARAMS + 2}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
   } catch {
     failed = 1;
@@ -98,6 +103,7 @@ class WasmGemm {
   private readonly workBytes: number;
   private helper: WorkerLike | null = null;
   private threads = 1;
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
 
   constructor() {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
@@ -114,7 +120,7 @@ class WasmGemm {
 
   /** Whether the helper thread is up and taking rows. */
   get helperReady(): boolean {
-    return this.helper !== null && Atomics.load(new Int32Array(this.memory.buffer, 0, 16), READY) === 1;
+    return this.helper !== null && Atomics.load(this.control, READY) === 1;
   }
 
   setThreads(count: number): void {
@@ -124,7 +130,7 @@ class WasmGemm {
       // No execArgv: the helper needs no loader hooks (a TypeScript runner's, say) of the parent.
       this.helper = new NodeWorker(WORKER_SOURCE, {
         eval: true,
-        workerData: { memory: this.memory, module: this.module },
+        workerData: { memory: this.memory, module: this.module, controlBuffer: this.control.buffer },
         execArgv: [],
       });
       this.helper.unref();
@@ -133,7 +139,7 @@ class WasmGemm {
     } else {
       this.helper?.terminate();
       this.helper = null;
-      Atomics.store(new Int32Array(this.memory.buffer, 0, 16), READY, 0);
+      Atomics.store(this.control, READY, 0);
     }
     this.threads = wanted;
   }
@@ -143,12 +149,31 @@ class WasmGemm {
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
   }
 
+  /**
+   * Waits for the helper to finish job `generation`; false when it failed, or never claimed the
+   * job within CLAIM_TIMEOUT_MS (this thread then claims it, so the helper will skip it).
+   */
+  private awaitHelper(generation: number): boolean {
+    const control = this.control;
+    const started = Date.now();
+    while (Atomics.load(control, DONE) !== generation) {
+      Atomics.wait(control, DONE, Atomics.load(control, DONE), 50);
+      if (
+        Date.now() - started > CLAIM_TIMEOUT_MS &&
+        Atomics.compareExchange(control, CLAIM, generation - 1, generation) === generation - 1
+      ) {
+        return false;
+      }
+    }
+    return Atomics.load(control, FAILED) === 0;
+  }
+
   /** out[b] = a[b] @ b[b] for [batch, M, K] @ [batch, K, N] float32 operands of any strides. */
   matmul(a: ArrayOperand, b: ArrayOperand, out: Float32Array): void {
     const [batch, M, K] = a.shape;
     const N = b.shape[2];
-    // Layout: control block, this thread's workspace, the helper's workspace, A, B, C.
-    const work = CONTROL_BYTES;
+    // Layout: this thread's workspace, the helper's workspace, A, B, C.
+    const work = 0;
     const helperWork = work + this.workBytes;
     const aPtr = helperWork + this.workBytes;
     const bPtr = aPtr + align(M * K * 4);
@@ -168,14 +193,18 @@ class WasmGemm {
       if (p === 0 || b.strides[0] !== 0) fastCopy(matrix(b, p), bView);
       cView.fill(0);
       if (split < M) {
-        const control = new Int32Array(buffer, 0, 16);
+        const control = this.control;
         control.set([aPtr, bPtr, cPtr, M, N, K, split, M, helperWork], PARAMS);
         Atomics.store(control, REQUIRED_BYTES, requiredBytes);
         const generation = Atomics.add(control, GENERATION, 1) + 1;
         Atomics.notify(control, GENERATION);
         this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, split, work);
-        while (Atomics.load(control, DONE) !== generation)
-          Atomics.wait(control, DONE, Atomics.load(control, DONE));
+        if (!this.awaitHelper(generation)) {
+          // The helper did not take (or could not finish) its rows: compute them here and stop using it.
+          cView.fill(0, split * N);
+          this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, split, M, work);
+          this.setThreads(1);
+        }
       } else {
         this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, M, work);
       }
