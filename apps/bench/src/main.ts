@@ -1,16 +1,18 @@
 /**
  * `pnpm bench`: agrad and TensorFlow.js (cpu and wasm backends) on the same work in one run, with
- * absolute figures and ratios. `--json` prints machine-readable results for comparing commits;
- * `--quick` shortens every measurement; `--slow` also runs TensorFlow.js cpu on the CNN (one step
- * takes about a minute there). Medians after warm-up; compare ratios taken in one run, not
- * absolute numbers across machines.
+ * absolute figures and ratios. Each system is measured in a process of its own (as in
+ * shared/PERF.md), so one system's heap and JIT state cannot slow another's; the rows are joined
+ * into one table. `--json` prints machine-readable results for comparing commits; `--quick`
+ * shortens every measurement; `--slow` also runs TensorFlow.js cpu on the CNN (about a minute per
+ * step). Medians after warm-up; compare ratios taken in one run, not numbers across machines.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { manualSeed } from '@agrad/autograd';
 import { getNumThreads } from '@agrad/tensor';
 import { measure } from './measure.js';
-import { loadTfjs } from './tfjs-loader.js';
 import * as agrad from './workloads/agrad.js';
 import { CNN, MATMUL_SIZES, MLP, TRANSFORMER } from './workloads/shapes.js';
 
@@ -20,6 +22,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
     'soak-steps': { type: 'string' },
+    // Internal: measure one system only and print its results as JSON.
+    only: { type: 'string' },
   },
 });
 const budgetSeconds = args.quick ? 0.3 : 1.5;
@@ -34,146 +38,206 @@ interface Row {
   /** Figure per system, or a note saying why there is none. */
   results: Partial<Record<System, number | string>>;
 }
+interface Optimizer {
+  parameters: number;
+  adamwMs: number;
+  adamwAgrMs: number;
+  agrOverheadPercent: number;
+}
+interface Memory {
+  steps: number;
+  gcExposed: boolean;
+  heapStartMB: number;
+  heapEndMB: number;
+  heapTrendBytesPerStep: number;
+  externalMB: number;
+  peakRssMB: number;
+}
+interface Results {
+  rows: Row[];
+  optimizer?: Optimizer;
+  memory?: Memory;
+}
 
-const rows: Row[] = [];
-const tfjs = await loadTfjs();
 const log = (text: string) => {
   if (!args.json) process.stderr.write(`${text}\n`);
 };
 
-/** Runs one cell: a workload maker, turned into a rate by `perCall` units of work per call. */
-async function cell(
-  system: System,
-  make: () => () => void,
-  perCall: number,
-  slow = false,
-): Promise<number | string> {
-  try {
-    if (system !== 'agrad') await tfjs.useBackend(system === 'tfjs-cpu' ? 'cpu' : 'wasm');
-    const run = make();
-    const m = measure(run, slow ? { warmup: 1, minRuns: 2, budgetSeconds } : { budgetSeconds });
-    return perCall / m.seconds;
-  } catch (error) {
-    const message = (error as Error).message.split('\n')[0];
-    return `cannot run: ${message}`;
-  }
+type Maker = () => () => void;
+interface Workload {
+  name: string;
+  unit: string;
+  perCall: number;
+  makers: Partial<Record<System, Maker>>;
+  /** Systems slow enough to get one warm-up and two timed runs. */
+  slow?: System[];
+  notes?: Partial<Record<System, string>>;
 }
 
-async function workload(
-  name: string,
-  unit: string,
-  perCall: number,
-  makers: Partial<Record<System, () => () => void>>,
-  slow: System[] = [],
-) {
-  const row: Row = { workload: name, unit, results: {} };
-  for (const system of SYSTEMS) {
-    const make = makers[system];
-    if (!make) continue;
-    log(`  ${name}: ${system} ...`);
-    row.results[system] = await cell(system, make, perCall, slow.includes(system));
-  }
-  rows.push(row);
+async function workloads(): Promise<Workload[]> {
+  // Loaded only in the TensorFlow.js processes: merely importing esbuild (which bundles it) slows
+  // agrad's own workloads in the same process by about a third.
+  const tfjs = args.only === 'agrad' ? null : await (await import('./tfjs-loader.js')).loadTfjs();
+  const tf = <K extends 'mlpStep' | 'cnnStep' | 'transformerStep'>(name: K) => (() => tfjs![name]()) as Maker;
+  const list: Workload[] = MATMUL_SIZES.map((n) => ({
+    name: `matmul float32 ${n}x${n}`,
+    unit: 'GFLOP/s',
+    perCall: (2 * n ** 3) / 1e9,
+    makers: {
+      agrad: () => agrad.matmul(n),
+      'tfjs-cpu': () => tfjs!.matmul(n),
+      'tfjs-wasm': () => tfjs!.matmul(n),
+    },
+    slow: ['tfjs-cpu'],
+  }));
+  list.push({
+    name: `MLP ${MLP.sizes.join('-')} train step, batch ${MLP.batch}, Adam`,
+    unit: 'samples/s',
+    perCall: MLP.batch,
+    makers: { agrad: agrad.mlpStep, 'tfjs-cpu': tf('mlpStep'), 'tfjs-wasm': tf('mlpStep') },
+  });
+  list.push({
+    name: `CNN train step (PERF.md), batch ${CNN.batch}, Adam`,
+    unit: 'samples/s',
+    perCall: CNN.batch,
+    makers: {
+      agrad: agrad.cnnStep,
+      ...(args.slow ? { 'tfjs-cpu': tf('cnnStep') } : {}),
+      'tfjs-wasm': tf('cnnStep'),
+    },
+    slow: ['tfjs-cpu'],
+    notes: args.slow ? {} : { 'tfjs-cpu': 'skipped: about a minute per step (run with --slow)' },
+  });
+  list.push({
+    name: `transformer block train step (batch ${TRANSFORMER.batch}, seq ${TRANSFORMER.sequence}, width ${TRANSFORMER.width}, ${TRANSFORMER.heads} heads)`,
+    unit: 'sequences/s',
+    perCall: TRANSFORMER.batch,
+    makers: {
+      agrad: agrad.transformerStep,
+      'tfjs-cpu': tf('transformerStep'),
+      'tfjs-wasm': tf('transformerStep'),
+    },
+    slow: ['tfjs-cpu'],
+  });
+  if (tfjs && args.only && args.only !== 'agrad')
+    await tfjs.useBackend(args.only === 'tfjs-cpu' ? 'cpu' : 'wasm');
+  return list;
 }
 
-manualSeed(0);
-log(
-  `agrad benchmarks: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, agrad matmul threads ${getNumThreads()}`,
-);
+/** Measures every workload for one system (in this process). */
+async function measureSystem(system: System): Promise<Results> {
+  manualSeed(0);
+  const rows: Row[] = [];
+  for (const w of await workloads()) {
+    const row: Row = { workload: w.name, unit: w.unit, results: {} };
+    const make = w.makers[system];
+    if (make) {
+      log(`  ${w.name}: ${system} ...`);
+      try {
+        const slow = w.slow?.includes(system);
+        const m = measure(make(), slow ? { warmup: 1, minRuns: 2, budgetSeconds } : { budgetSeconds });
+        row.results[system] = w.perCall / m.seconds;
+      } catch (error) {
+        row.results[system] = `cannot run: ${(error as Error).message.split('\n')[0]}`;
+      }
+    } else if (w.notes?.[system]) {
+      row.results[system] = w.notes[system];
+    }
+    rows.push(row);
+  }
+  if (system !== 'agrad') return { rows };
+  return { rows, optimizer: measureOptimizer(), memory: soak() };
+}
 
-for (const n of MATMUL_SIZES) {
-  const flop = (2 * n ** 3) / 1e9;
-  await workload(
-    `matmul float32 ${n}x${n}`,
-    'GFLOP/s',
-    flop,
-    { agrad: () => agrad.matmul(n), 'tfjs-cpu': () => tfjs.matmul(n), 'tfjs-wasm': () => tfjs.matmul(n) },
-    ['tfjs-cpu'],
+/** AdamW with and without AGR in front, on the MLP's parameters. */
+function measureOptimizer(): Optimizer {
+  log('  optimizer step ...');
+  const adamw = measure(agrad.optimizerStep(false), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
+  const adamwAgr = measure(agrad.optimizerStep(true), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
+  return {
+    parameters: agrad.mlpModel().numParameters(),
+    adamwMs: adamw.seconds * 1000,
+    adamwAgrMs: adamwAgr.seconds * 1000,
+    agrOverheadPercent: (adamwAgr.seconds / adamw.seconds - 1) * 100,
+  };
+}
+
+/** Heap after garbage collection over many MLP training steps. */
+function soak(): Memory {
+  log(`  memory over ${soakSteps} MLP steps ...`);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const step = agrad.mlpStep();
+  const samples: [number, number][] = [];
+  let peakRss = 0;
+  for (let i = 0; i <= soakSteps; i++) {
+    if (i > 0) step();
+    if (i % Math.max(1, Math.floor(soakSteps / 20)) === 0) {
+      gc?.();
+      samples.push([i, process.memoryUsage().heapUsed]);
+    }
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }
+  // The trend is fitted to the second half of the run, after the JIT and caches have warmed up.
+  const late = samples.slice(Math.floor(samples.length / 2));
+  const mx = late.reduce((s, [x]) => s + x, 0) / late.length;
+  const my = late.reduce((s, [, y]) => s + y, 0) / late.length;
+  const slope =
+    late.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / late.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return {
+    steps: soakSteps,
+    gcExposed: gc !== undefined,
+    heapStartMB: samples[1][1] / 2 ** 20,
+    heapEndMB: samples[samples.length - 1][1] / 2 ** 20,
+    heapTrendBytesPerStep: slope,
+    externalMB: process.memoryUsage().external / 2 ** 20,
+    peakRssMB: peakRss / 2 ** 20,
+  };
+}
+
+/** Runs this script for one system in a fresh process and returns what it measured. */
+function runIsolated(system: System): Results {
+  const passThrough = [
+    ...(args.quick ? ['--quick'] : []),
+    ...(args.slow ? ['--slow'] : []),
+    ...(args['soak-steps'] ? ['--soak-steps', args['soak-steps']] : []),
+  ];
+  const output = execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--only', system, ...passThrough],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', args.json ? 'ignore' : 'inherit'],
+      maxBuffer: 1 << 24,
+    },
   );
+  return JSON.parse(output.slice(output.indexOf('{')));
 }
-await workload(`MLP ${MLP.sizes.join('-')} train step, batch ${MLP.batch}, Adam`, 'samples/s', MLP.batch, {
-  agrad: agrad.mlpStep,
-  'tfjs-cpu': tfjs.mlpStep,
-  'tfjs-wasm': tfjs.mlpStep,
-});
-await workload(
-  `CNN train step (PERF.md), batch ${CNN.batch}, Adam`,
-  'samples/s',
-  CNN.batch,
-  { agrad: agrad.cnnStep, ...(args.slow ? { 'tfjs-cpu': tfjs.cnnStep } : {}), 'tfjs-wasm': tfjs.cnnStep },
-  ['tfjs-cpu'],
-);
-if (!args.slow)
-  rows[rows.length - 1].results['tfjs-cpu'] = 'skipped: about a minute per step (run with --slow)';
-await workload(
-  `transformer block train step (batch ${TRANSFORMER.batch}, seq ${TRANSFORMER.sequence}, width ${TRANSFORMER.width}, ${TRANSFORMER.heads} heads)`,
-  'sequences/s',
-  TRANSFORMER.batch,
-  { agrad: agrad.transformerStep, 'tfjs-cpu': tfjs.transformerStep, 'tfjs-wasm': tfjs.transformerStep },
-  ['tfjs-cpu'],
-);
 
-// Optimizer cost: AdamW with and without AGR in front, on the MLP's parameters.
-log('  optimizer step ...');
-const adamw = measure(agrad.optimizerStep(false), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
-const adamwAgr = measure(agrad.optimizerStep(true), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
-const parameterCount = agrad.mlpModel().numParameters();
-
-// Memory: heap after garbage collection over many MLP training steps.
-log(`  memory over ${soakSteps} MLP steps ...`);
-const gc = (globalThis as { gc?: () => void }).gc;
-const step = agrad.mlpStep();
-const samples: [number, number][] = [];
-let peakRss = 0;
-for (let i = 0; i <= soakSteps; i++) {
-  if (i > 0) step();
-  if (i % Math.max(1, Math.floor(soakSteps / 20)) === 0) {
-    gc?.();
-    samples.push([i, process.memoryUsage().heapUsed]);
-  }
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+if (args.only) {
+  const results = await measureSystem(args.only as System);
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+  process.exit(0);
 }
-const slope = (() => {
-  const n = samples.length;
-  const mx = samples.reduce((s, [x]) => s + x, 0) / n;
-  const my = samples.reduce((s, [, y]) => s + y, 0) / n;
-  const sxy = samples.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const sxx = samples.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  return sxy / sxx;
-})();
-const memory = {
-  steps: soakSteps,
-  gcExposed: gc !== undefined,
-  heapStartMB: samples[1][1] / 2 ** 20,
-  heapEndMB: samples[samples.length - 1][1] / 2 ** 20,
-  heapTrendBytesPerStep: slope,
-  peakRssMB: peakRss / 2 ** 20,
-};
 
-const optimizer = {
-  parameters: parameterCount,
-  adamwMs: adamw.seconds * 1000,
-  adamwAgrMs: adamwAgr.seconds * 1000,
-  agrOverheadPercent: (adamwAgr.seconds / adamw.seconds - 1) * 100,
-};
+log(
+  `agrad benchmarks: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, agrad matmul threads ${getNumThreads()}; one process per system`,
+);
+const perSystem = SYSTEMS.map((system) => runIsolated(system));
+const rows: Row[] = perSystem[0].rows.map((row, i) => ({
+  ...row,
+  results: Object.assign({}, ...perSystem.map((r) => r.rows[i].results)),
+}));
+const { optimizer, memory } = perSystem[0];
 
 if (args.json) {
-  console.log(
-    JSON.stringify(
-      {
-        node: process.version,
-        cpu: cpus()[0]?.model,
-        cores: cpus().length,
-        threads: getNumThreads(),
-        date: new Date().toISOString(),
-        rows,
-        optimizer,
-        memory,
-      },
-      null,
-      2,
-    ),
-  );
+  const info = {
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    threads: getNumThreads(),
+    date: new Date().toISOString(),
+  };
+  console.log(JSON.stringify({ ...info, rows, optimizer, memory }, null, 2));
 } else {
   const format = (v: number | string | undefined) =>
     v === undefined ? '-' : typeof v === 'string' ? v : v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -182,19 +246,24 @@ if (args.json) {
     return typeof a === 'number' && typeof w === 'number' ? `${(a / w).toFixed(1)}x` : '-';
   };
   console.log(
-    `\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm |\n|---|---|---|---|---|---|`,
+    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm |\n|---|---|---|---|---|---|',
   );
   for (const r of rows) {
     console.log(
       `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r)} |`,
     );
   }
-  console.log(
-    `\nOptimizer step on the MLP's ${parameterCount} parameters: AdamW ${optimizer.adamwMs.toFixed(2)} ms, ` +
-      `AGR + AdamW ${optimizer.adamwAgrMs.toFixed(2)} ms (AGR adds ${optimizer.agrOverheadPercent.toFixed(1)}%)`,
-  );
-  console.log(
-    `Memory over ${soakSteps} MLP steps: heap after GC ${memory.heapStartMB.toFixed(1)} MB -> ${memory.heapEndMB.toFixed(1)} MB ` +
-      `(trend ${memory.heapTrendBytesPerStep.toFixed(1)} bytes/step${memory.gcExposed ? '' : ', GC not exposed'}), peak RSS ${memory.peakRssMB.toFixed(0)} MB`,
-  );
+  if (optimizer) {
+    console.log(
+      `\nOptimizer step on the MLP's ${optimizer.parameters} parameters: AdamW ${optimizer.adamwMs.toFixed(2)} ms, ` +
+        `AGR + AdamW ${optimizer.adamwAgrMs.toFixed(2)} ms (AGR adds ${optimizer.agrOverheadPercent.toFixed(1)}%)`,
+    );
+  }
+  if (memory) {
+    console.log(
+      `Memory over ${memory.steps} MLP steps: heap after GC ${memory.heapStartMB.toFixed(1)} MB -> ${memory.heapEndMB.toFixed(1)} MB ` +
+        `(trend over the second half ${memory.heapTrendBytesPerStep.toFixed(1)} bytes/step${memory.gcExposed ? '' : ', GC not exposed'}), ` +
+        `typed arrays ${memory.externalMB.toFixed(1)} MB, peak RSS ${memory.peakRssMB.toFixed(0)} MB`,
+    );
+  }
 }
