@@ -37,8 +37,17 @@ export function scaleAndDecay(u: Tensor, factor: number, p: Tensor | null, decay
 /** AGR: s = sum|g| accumulated in double, then g * (1 - |g| / s); unchanged when s = 0. */
 export function agrUpdate(g: Tensor): Tensor {
   const G = values(g);
-  let l1 = 0;
-  for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]);
+  // Four running sums (in double): one sum is a chain of dependent additions, latency-bound.
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  const body = G.length - (G.length % 4);
+  for (let i = 0; i < body; i += 4) {
+    s0 += Math.abs(G[i]);
+    s1 += Math.abs(G[i + 1]);
+    s2 += Math.abs(G[i + 2]);
+    s3 += Math.abs(G[i + 3]);
+  }
+  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
+  const l1 = s0 + s1 + (s2 + s3);
   if (l1 === 0) return g;
   const out = like(g);
   // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
