@@ -50,8 +50,41 @@ export function referenceReduce(
   }
 }
 
+/**
+ * Sum over leading dims of a contiguous array (bias gradients, sums over a batch): whole rows are
+ * added into a float64 accumulator, so memory is read in order. Each output element still adds
+ * its inputs in the same order as the reference, so the result is identical.
+ */
+function sumLeadingRows(a: ArrayOperand, leading: number, out: TypedArray): void {
+  const inner = out.length;
+  const accumulator = new Float64Array(inner);
+  const data = a.data;
+  for (let r = 0, at = a.offset; r < leading; r++, at += inner) {
+    for (let j = 0; j < inner; j++) accumulator[j] += data[at + j];
+  }
+  out.set(accumulator);
+}
+
+function isContiguous(a: ArrayOperand): boolean {
+  let expected = 1;
+  for (let i = a.shape.length - 1; i >= 0; i--) {
+    if (a.shape[i] !== 1 && a.strides[i] !== expected) return false;
+    expected *= a.shape[i];
+  }
+  return true;
+}
+
 /** Fast: the block is collapsed to as few strided rows as possible and summed row by row. */
 export function fastReduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void {
+  const leadingOnly = axes.every((axis, i) => axis === i) && axes.length < a.shape.length;
+  if (op === 'sum' && leadingOnly && isContiguous(a) && out.length > 1) {
+    sumLeadingRows(
+      a,
+      axes.reduce((p, axis) => p * a.shape[axis], 1),
+      out,
+    );
+    return;
+  }
   const { keptAxes, reducedAxes } = splitAxes(a.shape, axes);
   const keptShape = keptAxes.map((i) => a.shape[i]);
   const keptStrides = keptAxes.map((i) => a.strides[i]);
