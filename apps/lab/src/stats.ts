@@ -1,0 +1,106 @@
+/**
+ * The statistics the lab reports: mean and sample standard deviation per arm, and the paired
+ * difference between two arms run on the same seeds, with a two-sided 95% Student-t interval
+ * (the paper gives no error bars; these are ours).
+ */
+
+export function mean(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('mean: no values');
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+/** Sample standard deviation (n - 1 in the denominator); 0 for a single value. */
+export function std(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+function logGamma(x: number): number {
+  // Lanczos approximation (g = 7, n = 9), accurate to about 1e-15 for x > 0.
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0];
+  for (let i = 1; i < 9; i++) sum += c[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** Continued fraction of the regularized incomplete beta function (modified Lentz). */
+function betaFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  d = 1 / (Math.abs(d) < tiny ? tiny : d);
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let term = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 / (Math.abs(1 + term * d) < tiny ? tiny : 1 + term * d);
+    c = Math.abs(1 + term / c) < tiny ? tiny : 1 + term / c;
+    h *= d * c;
+    term = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 / (Math.abs(1 + term * d) < tiny ? tiny : 1 + term * d);
+    c = Math.abs(1 + term / c) < tiny ? tiny : 1 + term / c;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** I_x(a, b), the regularized incomplete beta function. */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaFraction(a, b, x)) / a
+    : 1 - (front * betaFraction(b, a, 1 - x)) / b;
+}
+
+/** P(T <= t) for Student's t with `df` degrees of freedom. */
+export function studentTCdf(t: number, df: number): number {
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** The t with P(T <= t) = p, by bisection on the CDF. */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1) || !(df > 0))
+    throw new RangeError(`studentTQuantile: need 0 < p < 1 and df > 0, got p=${p}, df=${df}`);
+  let lo = -1e3;
+  let hi = 1e3;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+export interface PairedDifference {
+  /** Mean of b - a over the pairs. */
+  mean: number;
+  std: number;
+  n: number;
+  /** Two-sided 95% interval for the mean difference (null with fewer than 2 pairs). */
+  low: number | null;
+  high: number | null;
+}
+
+/** b - a for runs paired by seed: mean, std and a 95% Student-t interval. */
+export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference {
+  if (a.length !== b.length)
+    throw new RangeError(`pairedDifference: ${a.length} and ${b.length} values do not pair up`);
+  const d = b.map((x, i) => x - a[i]);
+  const m = mean(d);
+  const s = std(d);
+  if (d.length < 2) return { mean: m, std: s, n: d.length, low: null, high: null };
+  const half = studentTQuantile(0.975, d.length - 1) * (s / Math.sqrt(d.length));
+  return { mean: m, std: s, n: d.length, low: m - half, high: m + half };
+}
