@@ -1,4 +1,5 @@
 import { arange, type DType, formatShape, noGrad, rand, type Tensor, unfold, where } from '@agrad/autograd';
+import { ops } from '@agrad/tensor';
 
 /**
  * torch.nn.functional, composed from autograd's primitives (no gradient is defined here).
@@ -7,7 +8,8 @@ import { arange, type DType, formatShape, noGrad, rand, type Tensor, unfold, whe
  */
 
 export type Pair = number | readonly [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+/** A number or an [h, w] pair as an [h, w] pair. */
+export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 /** y = x W^T + b. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -36,7 +38,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   if (x.ndim !== 4) throw new RangeError(`conv2d: expected input [N,C,H,W], got ${formatShape(x.shape)}`);
   if (weight.ndim !== 4)
     throw new RangeError(`conv2d: expected weight [out,in/groups,kH,kW], got ${formatShape(weight.shape)}`);
-  const [n, c, h] = x.shape;
+  const [n, c] = x.shape;
   const [out, inPerGroup, kh, kw] = weight.shape;
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || out % groups !== 0) {
     throw new RangeError(
@@ -56,9 +58,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   };
   const cols = unfold(x, window); // [N, C*kh*kw, L]
   const L = cols.shape[2];
-  const outH =
-    Math.floor((h + 2 * window.padding[0] - window.dilation[0] * (kh - 1) - 1) / window.stride[0]) + 1;
-  const outW = L / outH;
+  const [outH, outW] = ops.windowOutput('conv2d', x.shape, window);
   let y: Tensor;
   if (groups === 1) {
     y = weight.reshape([out, c * kh * kw]).matmul(cols); // [N, out, L]
@@ -92,9 +92,8 @@ function poolColumns(op: string, x: Tensor, kernel: Pair, options: PoolOptions, 
     );
   }
   const cols = unfold(x.reshape([n * c, 1, h, x.shape[3]]), window, padValue); // [N*C, kh*kw, L]
-  const outH =
-    Math.floor((h + 2 * window.padding[0] - window.dilation[0] * (k[0] - 1) - 1) / window.stride[0]) + 1;
-  return { cols, shape: [n, c, outH, cols.shape[2] / outH] };
+  const [outH, outW] = ops.windowOutput(op, x.shape, window);
+  return { cols, shape: [n, c, outH, outW] };
 }
 
 /** Max over each window; the gradient goes to the first maximum (as PyTorch). Padding is -inf. */

@@ -12,7 +12,7 @@ export interface Conv2dOptions {
   dtype?: DType;
 }
 
-const pair = (v: F.Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const { pair } = F;
 
 /**
  * 2-D convolution over NCHW input; weight [out, in/groups, kH, kW] initialised as PyTorch
