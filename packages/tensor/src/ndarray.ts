@@ -1,6 +1,6 @@
 import type { Backend, Storage } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
-import { contiguousStrides, formatShape, normalizeDim, type Shape, sizeOf } from './shape.js';
+import { contiguousStrides, formatShape, isRowMajor, normalizeDim, type Shape, sizeOf } from './shape.js';
 
 /**
  * An n-dimensional view of a backend's storage: shape, strides and offset, in elements.
@@ -37,12 +37,7 @@ export class NDArray {
 
   /** True when the elements are laid out row-major without gaps (offset may be non-zero). */
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
-      expected *= this.shape[i];
-    }
-    return true;
+    return isRowMajor(this.shape, this.strides);
   }
 
   /** Row-major elements on the host (a copy; cheap for the CPU backend's contiguous arrays). */

@@ -21,6 +21,16 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/** True when strides lay the elements out row-major without gaps (size-1 dims may have any stride). */
+export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -1,5 +1,6 @@
 import type { ArgReduceOp, ReduceOp } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
+import { isRowMajor } from '../shape.js';
 import type { ArrayOperand } from './elementwise.js';
 import { collapseDims, offsetOf } from './iterate.js';
 
@@ -65,19 +66,10 @@ function sumLeadingRows(a: ArrayOperand, leading: number, out: TypedArray): void
   out.set(accumulator);
 }
 
-function isContiguous(a: ArrayOperand): boolean {
-  let expected = 1;
-  for (let i = a.shape.length - 1; i >= 0; i--) {
-    if (a.shape[i] !== 1 && a.strides[i] !== expected) return false;
-    expected *= a.shape[i];
-  }
-  return true;
-}
-
 /** Fast: the block is collapsed to as few strided rows as possible and summed row by row. */
 export function fastReduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void {
   const leadingOnly = axes.every((axis, i) => axis === i) && axes.length < a.shape.length;
-  if (op === 'sum' && leadingOnly && isContiguous(a) && out.length > 1) {
+  if (op === 'sum' && leadingOnly && isRowMajor(a.shape, a.strides) && out.length > 1) {
     sumLeadingRows(
       a,
       axes.reduce((p, axis) => p * a.shape[axis], 1),
