@@ -33,20 +33,33 @@ export function mlp(): Sequential {
   );
 }
 
-/** Two conv-BatchNorm-ReLU-pool blocks and a linear head. */
+/**
+ * Two conv-BatchNorm-ReLU-pool blocks, a 64-unit hidden layer and a linear head. The hidden
+ * layer's activations are the features `generate` computes its FID on (see cnnFeatures).
+ */
 export function cnn(): Sequential {
   return new Sequential(
-    new Conv2d(1, 16, 3, { padding: 1 }),
+    new Conv2d(1, 8, 3, { padding: 1 }),
+    new BatchNorm2d(8),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(8, 16, 3, { padding: 1 }),
     new BatchNorm2d(16),
     new ReLU(),
     new MaxPool2d(2),
-    new Conv2d(16, 32, 3, { padding: 1 }),
-    new BatchNorm2d(32),
-    new ReLU(),
-    new MaxPool2d(2),
     new Flatten(),
-    new Linear(32 * 7 * 7, 10),
+    new Linear(16 * 7 * 7, CNN_FEATURES),
+    new ReLU(),
+    new Linear(CNN_FEATURES, 10),
   );
+}
+
+/** Width of the CNN's penultimate layer. */
+export const CNN_FEATURES = 64;
+
+/** The CNN's penultimate activations, [N, 64]: every layer but the classification head. */
+export function cnnFeatures(model: Sequential, images: Tensor): Tensor {
+  return model.layers.slice(0, -1).reduce((h, layer) => layer.forward(h), images);
 }
 
 /**

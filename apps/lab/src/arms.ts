@@ -1,0 +1,69 @@
+import {
+  adamw,
+  adan,
+  agr,
+  chain,
+  clipByGlobalNorm,
+  type GradientTransformation,
+  type Schedule,
+  sgd,
+  warmupCosineDecay,
+} from '@agrad/optim';
+
+/** The optimizers the lab compares, each run with and without AGR in front. */
+export const OPTIMIZERS = ['adamw', 'adan', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** One arm of a comparison: an optimizer, with or without AGR, and its hyperparameters. */
+export interface Arm {
+  optimizer: OptimizerName;
+  agr: boolean;
+  lr: number;
+  weightDecay: number;
+  /** Clip the global gradient norm to this before AGR (the paper's DDPM setting); none if absent. */
+  clip?: number;
+}
+
+/** "adamw" or "adamw+agr": how arms are named in tables, plots and metrics.json. */
+export function armName(arm: Pick<Arm, 'optimizer' | 'agr'>): string {
+  return arm.agr ? `${arm.optimizer}+agr` : arm.optimizer;
+}
+
+/** Parses `--optimizers adamw,sgd`; each named optimizer is run with and without AGR. */
+export function parseOptimizers(list: string): OptimizerName[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(OPTIMIZERS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new RangeError(
+      `--optimizers: unknown optimizer '${unknown.join(',') || list}' (expected a comma-separated list of ${OPTIMIZERS.join(', ')}; each runs with and without AGR)`,
+    );
+  }
+  return [...new Set(names as OptimizerName[])];
+}
+
+/**
+ * The arm's gradient transformation: [clip] -> [AGR] -> optimizer, with a linear warm-up over the
+ * first 5% of steps and cosine decay to zero, the same schedule for every arm.
+ */
+export function makeTransform(arm: Arm, totalSteps: number): GradientTransformation {
+  const warmupSteps = Math.max(1, Math.round(0.05 * totalSteps));
+  const lr: Schedule = warmupCosineDecay({
+    peak: arm.lr,
+    warmupSteps,
+    decaySteps: Math.max(totalSteps, warmupSteps + 1),
+  });
+  const base =
+    arm.optimizer === 'adamw'
+      ? adamw({ lr, weightDecay: arm.weightDecay })
+      : arm.optimizer === 'adan'
+        ? adan({ lr, weightDecay: arm.weightDecay })
+        : sgd({ lr, momentum: 0.9, weightDecay: arm.weightDecay });
+  return chain(
+    ...(arm.clip !== undefined ? [clipByGlobalNorm(arm.clip)] : []),
+    ...(arm.agr ? [agr()] : []),
+    base,
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The AGR lab: `pnpm lab <experiment> [options]`. Each experiment trains every arm (an optimizer
+ * with and without AGR) for several seeds, then writes report.md, metrics.json and plots.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { getNumThreads, setNumThreads } from '@agrad/tensor';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseOptimizers } from './arms.js';
+import { EXPERIMENTS, type ExperimentName, type LabOptions } from './experiments/index.js';
+import { BarProgress, LineProgress } from './run/progress.js';
+import { Interrupted, stopSignal } from './run/runner.js';
+
+function positiveInteger(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+/** Default results folder: results/<experiment>-<preset>-<time>, so runs never overwrite each other. */
+function defaultOut(experiment: string, preset: string, resume: boolean): string {
+  const prefix = `${experiment}-${preset}-`;
+  if (resume) {
+    // --resume without --out continues the newest run of this experiment and preset.
+    const candidates = existsSync('results')
+      ? readdirSync('results')
+          .filter((d) => d.startsWith(prefix) && existsSync(join('results', d, 'metrics.json')))
+          .sort((a, b) => statSync(join('results', b)).mtimeMs - statSync(join('results', a)).mtimeMs)
+      : [];
+    if (candidates.length === 0) {
+      throw new InvalidArgumentError(
+        `--resume: no earlier '${experiment} --preset ${preset}' run in results/; pass --out DIR`,
+      );
+    }
+    return join('results', candidates[0]);
+  }
+  return join('results', `${prefix}${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}`);
+}
+
+function installInterruptHandler(): void {
+  process.on('SIGINT', () => {
+    if (stopSignal.requested) {
+      process.stderr.write('\nSecond Ctrl-C: exiting now; the last periodic checkpoint is kept.\n');
+      process.exit(130);
+    }
+    stopSignal.requested = true;
+    process.stderr.write('\nCtrl-C: saving a checkpoint after this step (Ctrl-C again to quit at once)...\n');
+  });
+}
+
+async function runExperiment(
+  name: ExperimentName,
+  raw: Record<string, unknown>,
+  argv: string[],
+): Promise<void> {
+  const options = raw as unknown as LabOptions;
+  const experiment = EXPERIMENTS[name];
+  if (options.threads) setNumThreads(options.threads);
+  const out = options.out ?? defaultOut(name, options.preset, options.resume);
+  const progress = process.stderr.isTTY && !options.quiet ? undefined : new LineProgress();
+  installInterruptHandler();
+  const command = `pnpm lab ${argv.join(' ')}`;
+  try {
+    const summary = await experiment.run(
+      { ...options, out },
+      command,
+      getNumThreads(),
+      (jobs) => progress ?? new BarProgress(name, jobs),
+    );
+    process.stdout.write(`\n${summary}\n\nReport: ${join(out, 'report.md')}\n`);
+  } catch (error) {
+    if (error instanceof Interrupted) {
+      process.stderr.write(
+        `\nStopped. Checkpoint: ${error.checkpoint}\nContinue with: pnpm lab ${name} --out ${out} --resume ${argv
+          .slice(1)
+          .filter((a) => a !== '--resume')
+          .join(' ')}\n`,
+      );
+      process.exitCode = 130;
+      return;
+    }
+    throw error;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pnpm lab')
+    .description("AGR lab: the paper's three experiments at small scale, with error bars")
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`lab: ${text.replace(/^error: /, '')}`) });
+  for (const [name, experiment] of Object.entries(EXPERIMENTS) as Array<
+    [ExperimentName, (typeof EXPERIMENTS)[ExperimentName]]
+  >) {
+    const command = program
+      .command(name)
+      .description(experiment.description)
+      .addOption(
+        new Option('--preset <preset>', 'settings bundle')
+          .choices(Object.keys(experiment.presets))
+          .default('quick'),
+      )
+      .option(
+        '--optimizers <list>',
+        'comma-separated optimizers, each run with and without AGR',
+        parseOptimizersOption,
+      )
+      .option('--seeds <n>', 'seeds per arm (paired across arms)', positiveInteger('--seeds'))
+      .option('--epochs <n>', 'training epochs (overrides the preset)', positiveInteger('--epochs'))
+      .option(
+        '--data <dir>',
+        "data directory (default: Debian's full copy if installed, else the bundled subset)",
+      )
+      .option('--out <dir>', 'results folder (default: results/<experiment>-<preset>-<time>)')
+      .option(
+        '--resume',
+        'continue an interrupted run in --out (default: the newest run of this preset)',
+        false,
+      )
+      .option('--threads <n>', 'GEMM threads (default: AGRAD_THREADS or 2)', positiveInteger('--threads'))
+      .option('--quiet', 'one line per finished run instead of progress bars', false);
+    for (const extra of experiment.extraOptions ?? []) command.addOption(extra);
+    command.action(async (opts: Record<string, unknown>) => {
+      await runExperiment(name, opts, process.argv.slice(2));
+    });
+  }
+  return program;
+}
+
+function parseOptimizersOption(value: string) {
+  try {
+    return parseOptimizers(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
+  buildProgram()
+    .parseAsync()
+    .catch((error: Error) => {
+      process.stderr.write(`lab: ${error.message}\n`);
+      process.exitCode = 1;
+    });
+}

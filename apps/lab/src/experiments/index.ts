@@ -1,0 +1,143 @@
+import type { Option } from 'commander';
+import { Option as CommandOption } from 'commander';
+import type { OptimizerName } from '../arms.js';
+import { loadFashionMnist } from '../data/idx.js';
+import { writeClassifyReport } from '../report/classify-report.js';
+import { writeGenerateReport } from '../report/generate-report.js';
+import { startExperiment } from '../run/experiment.js';
+import type { Progress } from '../run/progress.js';
+import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
+import { featureExtractor, GENERATE_PRESETS, type GenerateConfig, realFid, runGenerate } from './generate.js';
+
+/** The parsed command line, shared by every experiment. */
+export interface LabOptions {
+  preset: string;
+  optimizers?: OptimizerName[];
+  seeds?: number;
+  epochs?: number;
+  data?: string;
+  out: string;
+  resume: boolean;
+  threads?: number;
+  quiet: boolean;
+  [extra: string]: unknown;
+}
+
+export interface ExperimentDefinition {
+  description: string;
+  presets: Record<string, unknown>;
+  extraOptions?: Option[];
+  /** Trains every job (resuming if asked), writes the report, and returns the summary table. */
+  run(
+    options: LabOptions,
+    command: string,
+    threads: number,
+    makeProgress: (jobs: number) => Progress,
+  ): Promise<string>;
+}
+
+/** A checkpoint every this many steps, besides the one written on Ctrl-C. */
+const CHECKPOINT_EVERY = 200;
+
+function classifyConfig(options: LabOptions): ClassifyConfig {
+  const preset = CLASSIFY_PRESETS[options.preset as keyof typeof CLASSIFY_PRESETS];
+  return {
+    ...preset,
+    optimizers: options.optimizers ?? preset.optimizers,
+    seeds: options.seeds ?? preset.seeds,
+    epochs: options.epochs
+      ? Object.fromEntries(preset.models.map((m) => [m, options.epochs as number]))
+      : preset.epochs,
+  };
+}
+
+const classify: ExperimentDefinition = {
+  description: 'Fashion-MNIST: MLP, CNN and ViT; AdamW, Adan and SGD, each with and without AGR',
+  presets: CLASSIFY_PRESETS,
+  async run(options, command, threads, makeProgress) {
+    const config = classifyConfig(options);
+    const loaded = loadClassifyData(config, options.data);
+    const jobCount = config.models.length * config.optimizers.length * 2 * config.seeds;
+    const progress = makeProgress(jobCount);
+    const { metrics, context } = startExperiment({
+      experiment: 'classify',
+      preset: options.preset,
+      config,
+      command,
+      out: options.out,
+      resume: options.resume,
+      progress,
+      checkpointEvery: CHECKPOINT_EVERY,
+      threads,
+    });
+    const { data } = loaded;
+    metrics.data = {
+      Dataset: `Fashion-MNIST, ${data.source === 'full' ? 'the full set' : 'the subset bundled with the repository'} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`,
+      Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
+    };
+    try {
+      runClassify(config, loaded, context);
+    } finally {
+      progress.stop();
+    }
+    metrics.finishedAt = new Date().toISOString();
+    context.save();
+    return writeClassifyReport(options.out, metrics);
+  },
+};
+
+const generate: ExperimentDefinition = {
+  description: 'DDPM with a tiny UNet on Fashion-MNIST: Adan vs Adan+AGR, FID on CNN features, DDIM samples',
+  presets: GENERATE_PRESETS,
+  extraOptions: [
+    new CommandOption(
+      '--features <file>',
+      "FID feature CNN (a classify run's fid-cnn.safetensors; default: train one first)",
+    ),
+  ],
+  async run(options, command, threads, makeProgress) {
+    const preset = GENERATE_PRESETS[options.preset as keyof typeof GENERATE_PRESETS];
+    const config: GenerateConfig = {
+      ...preset,
+      optimizers: options.optimizers ?? preset.optimizers,
+      seeds: options.seeds ?? preset.seeds,
+      epochs: options.epochs ?? preset.epochs,
+    };
+    const data = loadFashionMnist(options.data);
+    const featuresFile = options.features as string | undefined;
+    const jobCount = config.optimizers.length * 2 * config.seeds + (featuresFile ? 0 : 1);
+    const progress = makeProgress(jobCount);
+    const { metrics, context } = startExperiment({
+      experiment: 'generate',
+      preset: options.preset,
+      config,
+      command,
+      out: options.out,
+      resume: options.resume,
+      progress,
+      checkpointEvery: CHECKPOINT_EVERY,
+      threads,
+    });
+    try {
+      const trainCount = Math.min(data.trainCount, config.trainLimit ?? Number.POSITIVE_INFINITY);
+      const extractor = featureExtractor(config, data, context, featuresFile);
+      const fidCount = Math.min(config.fidSamples, data.testCount);
+      metrics.data = {
+        Dataset: `Fashion-MNIST, ${data.source === 'full' ? 'the full set' : 'the subset bundled with the repository'} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`,
+        Used: `the first ${trainCount} training images for the diffusion model; the first ${fidCount} test images for FID`,
+        'Feature CNN': `${extractor.source}; test accuracy ${extractor.accuracy.toFixed(2)}%`,
+        'FID, real vs real': realFid(extractor.model, data, fidCount).toFixed(2),
+      };
+      context.save();
+      runGenerate(config, data, extractor.model, context);
+    } finally {
+      progress.stop();
+    }
+    metrics.finishedAt = new Date().toISOString();
+    context.save();
+    return writeGenerateReport(options.out, metrics);
+  },
+};
+
+export const EXPERIMENTS = { classify, generate } satisfies Record<string, ExperimentDefinition>;
+export type ExperimentName = keyof typeof EXPERIMENTS;

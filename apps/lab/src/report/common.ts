@@ -1,0 +1,127 @@
+import type { Metrics } from '../run/experiment.js';
+import type { JobResult } from '../run/runner.js';
+import { lineChart, writePlot } from './plots.js';
+import { meanCurve } from './summary.js';
+
+/** The report's "Setup" section: command, data, machine and time, shared by all experiments. */
+export function setupSection(metrics: Metrics<unknown>, wallSeconds: number): string {
+  const data = Object.entries(metrics.data)
+    .map(([k, v]) => `- ${k}: ${v}`)
+    .join('\n');
+  const m = metrics.machine;
+  return [
+    '## Setup',
+    '',
+    `- Command: \`${metrics.command}\``,
+    `- Preset: ${metrics.preset}; configuration: \`${JSON.stringify(metrics.config)}\``,
+    data,
+    `- Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.threads} GEMM thread(s)`,
+    `- Started ${metrics.startedAt}; finished ${metrics.finishedAt ?? 'not yet'}; training time ${(wallSeconds / 60).toFixed(1)} min summed over runs`,
+  ].join('\n');
+}
+
+export function totalTrainSeconds(results: Record<string, JobResult>): number {
+  return Object.values(results).reduce((s, r) => s + r.log.trainSeconds, 0);
+}
+
+/**
+ * Curves every experiment draws: training loss, the global gradient norm before and after AGR,
+ * and AGR's alpha quantiles per layer (from the first seed of the first AGR arm in each group).
+ */
+export async function standardPlots(
+  out: string,
+  results: Record<string, JobResult>,
+  options: { groupField: string; groupTitle: string; logLoss?: boolean },
+): Promise<{ loss: string; gradNorm: string; alpha: string[] }> {
+  const jobs = Object.values(results);
+  const groups = [...new Set(jobs.map((j) => String(j.info[options.groupField])))];
+  const arms = [...new Set(jobs.map((j) => String(j.info.arm)))];
+  const lossRows: Array<Record<string, string | number>> = [];
+  const normRows: Array<Record<string, string | number>> = [];
+  for (const group of groups) {
+    for (const arm of arms) {
+      const selected = jobs.filter((j) => String(j.info[options.groupField]) === group && j.info.arm === arm);
+      if (selected.length === 0) continue;
+      for (const p of meanCurve(
+        selected,
+        (l) => l.losses,
+        (x) => x.loss,
+      ))
+        lossRows.push({ group, arm, step: p.step, loss: p.value });
+      const globalNorm = (which: 'before' | 'after') =>
+        meanCurve(
+          selected,
+          (l) => {
+            const bySteps = new Map<number, number>();
+            for (const g of l.gradNorms) bySteps.set(g.step, (bySteps.get(g.step) ?? 0) + g[which] ** 2);
+            return [...bySteps.entries()].map(([step, sq]) => ({ step, norm: Math.sqrt(sq) }));
+          },
+          (x) => x.norm,
+        );
+      for (const p of globalNorm('before'))
+        normRows.push({ group, arm, step: p.step, norm: p.value, gradient: 'raw' });
+      if (arm.includes('+agr'))
+        for (const p of globalNorm('after'))
+          normRows.push({ group, arm, step: p.step, norm: p.value, gradient: 'after AGR' });
+    }
+  }
+  const loss = await writePlot(
+    out,
+    'loss',
+    lineChart({
+      rows: lossRows,
+      x: 'step',
+      y: 'loss',
+      color: 'arm',
+      facet: 'group',
+      title: `Training loss (mean over seeds) per ${options.groupTitle}`,
+      logY: options.logLoss,
+    }),
+  );
+  const gradNorm = await writePlot(
+    out,
+    'grad-norm',
+    lineChart({
+      rows: normRows,
+      x: 'step',
+      y: 'norm',
+      color: 'arm',
+      dash: 'gradient',
+      facet: 'group',
+      title: 'Global gradient norm, raw and after AGR (mean over seeds)',
+      logY: true,
+    }),
+  );
+  const alpha: string[] = [];
+  for (const group of groups) {
+    const job = jobs
+      .filter((j) => String(j.info[options.groupField]) === group && String(j.info.arm).includes('+agr'))
+      .sort((a, b) => Number(a.info.seed) - Number(b.info.seed))[0];
+    if (!job) continue;
+    const rows = job.log.alpha.flatMap((a) =>
+      (['p50', 'p99', 'max'] as const).map((q) => ({
+        step: a.step,
+        layer: a.layer,
+        quantile: q === 'max' ? 'max' : q === 'p50' ? 'median' : '99th percentile',
+        value: a[q] / a.size,
+      })),
+    );
+    alpha.push(
+      await writePlot(
+        out,
+        `alpha-${group.replaceAll(/[^\w.-]+/g, '_')}`,
+        lineChart({
+          rows,
+          x: 'step',
+          y: 'value',
+          color: 'layer',
+          facet: 'quantile',
+          title: `AGR's alpha = |g|/sum|g| per layer (median, 99th percentile, max), ${job.label}`,
+          yTitle: 'alpha',
+          logY: true,
+        }),
+      ),
+    );
+  }
+  return { loss, gradNorm, alpha };
+}

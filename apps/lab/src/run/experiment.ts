@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { Progress } from './progress.js';
+import type { JobResult, RunnerContext } from './runner.js';
+import { readJson, writeFileAtomic } from './runner.js';
+
+/** What metrics.json holds: enough to rebuild the report and to resume. */
+export interface Metrics<C> {
+  experiment: string;
+  preset: string;
+  config: C;
+  command: string;
+  data: Record<string, string | number>;
+  machine: { cpu: string; cores: number; node: string; threads: number };
+  startedAt: string;
+  finishedAt?: string;
+  results: Record<string, JobResult>;
+}
+
+export interface StartOptions<C> {
+  experiment: string;
+  preset: string;
+  config: C;
+  command: string;
+  out: string;
+  resume: boolean;
+  progress: Progress;
+  checkpointEvery: number;
+  threads: number;
+}
+
+/**
+ * Opens (or with --resume, reopens) a results folder. Resuming with different settings would mix
+ * two experiments in one report, so it is refused with both configurations named.
+ */
+export function startExperiment<C>(options: StartOptions<C>): {
+  metrics: Metrics<C>;
+  context: RunnerContext;
+} {
+  const { out, resume } = options;
+  const path = join(out, 'metrics.json');
+  mkdirSync(out, { recursive: true });
+  let metrics: Metrics<C>;
+  if (resume) {
+    if (!existsSync(path)) {
+      throw new Error(
+        `--resume: ${path} not found; there is no run to resume in ${out} (drop --resume to start one)`,
+      );
+    }
+    metrics = readJson<Metrics<C>>(path);
+    if (metrics.experiment !== options.experiment) {
+      throw new Error(`--resume: ${out} holds a '${metrics.experiment}' run, not '${options.experiment}'`);
+    }
+    if (JSON.stringify(metrics.config) !== JSON.stringify(options.config)) {
+      throw new Error(
+        `--resume: ${out} was started with ${JSON.stringify(metrics.config)}, ` +
+          `but these options give ${JSON.stringify(options.config)}; repeat the original options or use a new --out`,
+      );
+    }
+  } else {
+    if (existsSync(path)) {
+      throw new Error(
+        `${out} already holds a run (metrics.json); pass --resume to continue it or choose another --out`,
+      );
+    }
+    metrics = {
+      experiment: options.experiment,
+      preset: options.preset,
+      config: options.config,
+      command: options.command,
+      data: {},
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        node: process.version,
+        threads: options.threads,
+      },
+      startedAt: new Date().toISOString(),
+      results: {},
+    };
+  }
+  const save = () => writeFileAtomic(path, `${JSON.stringify(metrics, null, 1)}\n`);
+  save();
+  const context: RunnerContext = {
+    out,
+    resume,
+    progress: options.progress,
+    checkpointEvery: options.checkpointEvery,
+    results: metrics.results,
+    save,
+  };
+  return { metrics, context };
+}
