@@ -1,13 +1,17 @@
 import type { Option } from 'commander';
-import { Option as CommandOption } from 'commander';
+import { Option as CommandOption, InvalidArgumentError } from 'commander';
 import type { OptimizerName } from '../arms.js';
+import { loadKjv } from '../data/corpus.js';
 import { loadFashionMnist } from '../data/idx.js';
+import { versePairs } from '../data/text.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
+import { writeLanguageReport } from '../report/language-report.js';
 import { startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
 import { featureExtractor, GENERATE_PRESETS, type GenerateConfig, realFid, runGenerate } from './generate.js';
+import { LANGUAGE_PRESETS, type LanguageConfig, runLanguage } from './language.js';
 
 /** The parsed command line, shared by every experiment. */
 export interface LabOptions {
@@ -139,5 +143,67 @@ const generate: ExperimentDefinition = {
   },
 };
 
-export const EXPERIMENTS = { classify, generate } satisfies Record<string, ExperimentDefinition>;
+function parseWeightDecays(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.length === 0 || list.some((x) => !Number.isFinite(x) || x < 0)) {
+    throw new InvalidArgumentError(`--weight-decays: expected comma-separated numbers >= 0, got '${value}'`);
+  }
+  return list;
+}
+
+const language: ExperimentDefinition = {
+  description:
+    'tiny ALBERT (MLM + sentence order) on the King James Bible: AdamW vs AdamW+AGR over weight decays',
+  presets: LANGUAGE_PRESETS,
+  extraOptions: [
+    new CommandOption('--weight-decays <list>', "AdamW weight decays (default: the preset's)").argParser(
+      parseWeightDecays,
+    ),
+  ],
+  async run(options, command, threads, makeProgress) {
+    const preset = LANGUAGE_PRESETS[options.preset as keyof typeof LANGUAGE_PRESETS];
+    const config: LanguageConfig = {
+      ...preset,
+      optimizers: options.optimizers ?? preset.optimizers,
+      seeds: options.seeds ?? preset.seeds,
+      epochs: options.epochs ?? preset.epochs,
+      weightDecays: (options.weightDecays as number[] | undefined) ?? preset.weightDecays,
+    };
+    const { verses, path } = loadKjv(options.data);
+    const corpus = versePairs(verses, { heldOutEvery: 10, vocabularySize: config.vocabularySize });
+    const jobCount = config.optimizers.length * 2 * config.seeds * config.weightDecays.length;
+    const progress = makeProgress(jobCount);
+    const { metrics, context } = startExperiment({
+      experiment: 'language',
+      preset: options.preset,
+      config,
+      command,
+      out: options.out,
+      resume: options.resume,
+      progress,
+      checkpointEvery: CHECKPOINT_EVERY,
+      threads,
+    });
+    const trainPairs = Math.min(corpus.train.length, config.trainLimit ?? Number.POSITIVE_INFINITY);
+    metrics.data = {
+      Corpus: `King James Bible (${path}): ${verses.length} verses in ${corpus.chapters.train + corpus.chapters.test} chapters; every 10th chapter held out`,
+      Pairs: `${corpus.train.length} training and ${corpus.test.length} held-out consecutive-verse pairs`,
+      Used: `the first ${trainPairs} training pairs; ${Math.min(config.evalPairs, corpus.test.length)} held-out pairs for accuracy`,
+    };
+    try {
+      runLanguage(
+        config,
+        { vocabSize: corpus.vocabulary.size, train: corpus.train, test: corpus.test },
+        context,
+      );
+    } finally {
+      progress.stop();
+    }
+    metrics.finishedAt = new Date().toISOString();
+    context.save();
+    return writeLanguageReport(options.out, metrics);
+  },
+};
+
+export const EXPERIMENTS = { classify, generate, language } satisfies Record<string, ExperimentDefinition>;
 export type ExperimentName = keyof typeof EXPERIMENTS;
