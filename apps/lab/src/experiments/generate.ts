@@ -52,8 +52,8 @@ export const GENERATE_PRESETS: Record<'quick' | 'full' | 'smoke', GenerateConfig
   full: {
     optimizers: ['adan'],
     seeds: 2,
-    epochs: 2,
-    trainLimit: 6000,
+    epochs: 3,
+    trainLimit: 10000,
     batchSize: 32,
     channels: 8,
     ddimSteps: 25,

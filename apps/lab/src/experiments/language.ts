@@ -56,7 +56,7 @@ export const LANGUAGE_PRESETS: Record<'quick' | 'full' | 'smoke', LanguageConfig
     weightDecays: [0, 2e-4, 5e-4, 1e-3, 1e-2],
     seeds: 2,
     epochs: 1,
-    trainLimit: 8960,
+    trainLimit: 19200,
     evalPairs: 1000,
     batchSize: 32,
     lr: 2e-3,
