@@ -5,5 +5,5 @@ const conditions = ['source', 'import', 'module', 'node', 'default'];
 export default defineProject({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
-  test: { name: 'lab', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+  test: { name: 'lab', include: ['test/**/*.test.ts'], testTimeout: 300_000 },
 });

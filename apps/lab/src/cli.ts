@@ -40,7 +40,11 @@ function defaultOut(experiment: string, preset: string, resume: boolean): string
   return join('results', `${prefix}${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}`);
 }
 
+let interruptHandlerInstalled = false;
+
 function installInterruptHandler(): void {
+  if (interruptHandlerInstalled) return;
+  interruptHandlerInstalled = true;
   process.on('SIGINT', () => {
     if (stopSignal.requested) {
       process.stderr.write('\nSecond Ctrl-C: exiting now; the last periodic checkpoint is kept.\n');
@@ -86,11 +90,22 @@ async function runExperiment(
   }
 }
 
-export function buildProgram(): Command {
+/**
+ * The command line. Tests pass `output` to capture what would be printed and to get usage errors
+ * as exceptions instead of process exits.
+ */
+export function buildProgram(output?: {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}): Command {
   const program = new Command('pnpm lab')
     .description("AGR lab: the paper's three experiments at small scale, with error bars")
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(`lab: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({
+      outputError: (text, write) => write(`lab: ${text.replace(/^error: /, '')}`),
+      ...(output ?? {}),
+    });
+  if (output) program.exitOverride();
   for (const [name, experiment] of Object.entries(EXPERIMENTS) as Array<
     [ExperimentName, (typeof EXPERIMENTS)[ExperimentName]]
   >) {
@@ -123,7 +138,7 @@ export function buildProgram(): Command {
       .option('--quiet', 'one line per finished run instead of progress bars', false);
     for (const extra of experiment.extraOptions ?? []) command.addOption(extra);
     command.action(async (opts: Record<string, unknown>) => {
-      await runExperiment(name, opts, process.argv.slice(2));
+      await runExperiment(name, opts, invocation);
     });
   }
   return program;
@@ -137,11 +152,21 @@ function parseOptimizersOption(value: string) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
-  buildProgram()
-    .parseAsync()
-    .catch((error: Error) => {
-      process.stderr.write(`lab: ${error.message}\n`);
-      process.exitCode = 1;
-    });
+/** The arguments of this invocation, recorded in the report as the command that produced it. */
+let invocation: string[] = [];
+
+/** Runs `pnpm lab <args>`; with `output`, usage errors throw (commander's CommanderError). */
+export async function runCli(
+  args: string[],
+  output?: { writeOut(text: string): void; writeErr(text: string): void },
+): Promise<void> {
+  invocation = args;
+  await buildProgram(output).parseAsync(args, { from: 'user' });
+}
+
+if (process.argv[1]?.endsWith('cli.ts')) {
+  runCli(process.argv.slice(2)).catch((error: Error) => {
+    process.stderr.write(`lab: ${error.message}\n`);
+    process.exitCode = 1;
+  });
 }

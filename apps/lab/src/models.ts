@@ -15,7 +15,8 @@ import {
 } from '@agrad/nn';
 
 /** The three Fashion-MNIST classifiers of `pnpm lab classify`; each maps [N, 1, 28, 28] to [N, 10] logits. */
-export type ClassifierName = 'mlp' | 'cnn' | 'vit';
+export const CLASSIFIERS = ['mlp', 'cnn', 'vit'] as const;
+export type ClassifierName = (typeof CLASSIFIERS)[number];
 
 export interface Classifier extends Module {
   forward(images: Tensor): Tensor;

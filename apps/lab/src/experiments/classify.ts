@@ -118,12 +118,12 @@ export function evaluateClassifier(
 }
 
 /** Runs every model x optimizer x {without, with AGR} x seed job of the configuration. */
-export function runClassify(
+export async function runClassify(
   config: ClassifyConfig,
   loaded: ClassifyData,
   context: RunnerContext,
   agrArms: readonly boolean[] = [false, true],
-): JobResult[] {
+): Promise<JobResult[]> {
   const { data, trainCount, testCount } = loaded;
   const results: JobResult[] = [];
   for (const modelName of config.models) {
@@ -144,7 +144,7 @@ export function runClassify(
           };
           const info = { model: modelName, arm: name, optimizer, agr: withAgr, seed };
           results.push(
-            runJob(context, spec, info, () => {
+            await runJob(context, spec, info, () => {
               manualSeed(seed);
               const model = makeClassifier(modelName);
               const optim = new Optimizer(model, makeTransform(arm, totalSteps));

@@ -95,12 +95,12 @@ const HELD_OUT = 256;
 const toSigned = (x: Float32Array) => Float32Array.from(x, (v) => 2 * v - 1);
 
 /** The FID feature extractor: the --features file if given, else a CNN trained here by classify's code. */
-export function featureExtractor(
+export async function featureExtractor(
   config: GenerateConfig,
   data: FashionMnist,
   context: RunnerContext,
   featuresPath: string | undefined,
-): { model: Sequential; source: string; accuracy: number } {
+): Promise<{ model: Sequential; source: string; accuracy: number }> {
   const model = cnn();
   let source: string;
   if (featuresPath) {
@@ -124,7 +124,7 @@ export function featureExtractor(
     };
     if (!existsSync(path)) {
       const trainCount = Math.min(data.trainCount, config.featureTrainLimit ?? Number.POSITIVE_INFINITY);
-      runClassify(classifyConfig, { data, trainCount, testCount: data.testCount }, context, [false]);
+      await runClassify(classifyConfig, { data, trainCount, testCount: data.testCount }, context, [false]);
     }
     model.loadStateDict(load(path));
     source = `a CNN trained by classify's code in this run (AdamW, ${config.featureEpochs} epoch(s) on the first ${Math.min(data.trainCount, config.featureTrainLimit ?? Number.POSITIVE_INFINITY)} training images)`;
@@ -152,12 +152,12 @@ export function realFid(extractor: Sequential, data: FashionMnist, count: number
   return fid(a, count, b, count, CNN_FEATURES);
 }
 
-export function runGenerate(
+export async function runGenerate(
   config: GenerateConfig,
   data: FashionMnist,
   extractor: Sequential,
   context: RunnerContext,
-): JobResult[] {
+): Promise<JobResult[]> {
   const trainCount = Math.min(data.trainCount, config.trainLimit ?? Number.POSITIVE_INFINITY);
   const train = toSigned(data.trainImages.subarray(0, trainCount * PIXELS));
   const heldOut = toSigned(data.testImages.subarray(0, HELD_OUT * PIXELS));
@@ -184,7 +184,7 @@ export function runGenerate(
         const spec = { key: `unet/${name}/seed${seed}`, label: `unet · ${name} · seed ${seed}`, totalSteps };
         const info = { model: 'unet', arm: name, optimizer, agr: withAgr, seed };
         results.push(
-          runJob(context, spec, info, () => {
+          await runJob(context, spec, info, () => {
             manualSeed(seed);
             const model = new TinyUNet(config.channels);
             const ema = new TinyUNet(config.channels);

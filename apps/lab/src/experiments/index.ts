@@ -4,6 +4,7 @@ import type { OptimizerName } from '../arms.js';
 import { loadKjv } from '../data/corpus.js';
 import { loadFashionMnist } from '../data/idx.js';
 import { versePairs } from '../data/text.js';
+import { CLASSIFIERS, type ClassifierName } from '../models.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
@@ -43,21 +44,40 @@ export interface ExperimentDefinition {
 /** A checkpoint every this many steps, besides the one written on Ctrl-C. */
 const CHECKPOINT_EVERY = 200;
 
+function parseModels(value: string): ClassifierName[] {
+  const list = value.split(',').map((s) => s.trim());
+  const unknown = list.filter((m) => !CLASSIFIERS.includes(m as ClassifierName));
+  if (unknown.length > 0) {
+    throw new InvalidArgumentError(
+      `--models: unknown model '${unknown.join(',')}' (expected a comma-separated list of ${CLASSIFIERS.join(', ')})`,
+    );
+  }
+  return [...new Set(list as ClassifierName[])];
+}
+
 function classifyConfig(options: LabOptions): ClassifyConfig {
   const preset = CLASSIFY_PRESETS[options.preset as keyof typeof CLASSIFY_PRESETS];
+  const models = (options.models as ClassifierName[] | undefined) ?? preset.models;
   return {
     ...preset,
+    models,
     optimizers: options.optimizers ?? preset.optimizers,
     seeds: options.seeds ?? preset.seeds,
     epochs: options.epochs
-      ? Object.fromEntries(preset.models.map((m) => [m, options.epochs as number]))
-      : preset.epochs,
+      ? Object.fromEntries(models.map((m) => [m, options.epochs as number]))
+      : Object.fromEntries(models.map((m) => [m, preset.epochs[m] ?? 1])),
   };
 }
 
 const classify: ExperimentDefinition = {
   description: 'Fashion-MNIST: MLP, CNN and ViT; AdamW, Adan and SGD, each with and without AGR',
   presets: CLASSIFY_PRESETS,
+  extraOptions: [
+    new CommandOption(
+      '--models <list>',
+      `comma-separated models (${CLASSIFIERS.join(', ')}; default: the preset's)`,
+    ).argParser(parseModels),
+  ],
   async run(options, command, threads, makeProgress) {
     const config = classifyConfig(options);
     const loaded = loadClassifyData(config, options.data);
@@ -80,7 +100,7 @@ const classify: ExperimentDefinition = {
       Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
     };
     try {
-      runClassify(config, loaded, context);
+      await runClassify(config, loaded, context);
     } finally {
       progress.stop();
     }
@@ -124,7 +144,7 @@ const generate: ExperimentDefinition = {
     });
     try {
       const trainCount = Math.min(data.trainCount, config.trainLimit ?? Number.POSITIVE_INFINITY);
-      const extractor = featureExtractor(config, data, context, featuresFile);
+      const extractor = await featureExtractor(config, data, context, featuresFile);
       const fidCount = Math.min(config.fidSamples, data.testCount);
       metrics.data = {
         Dataset: `Fashion-MNIST, ${data.source === 'full' ? 'the full set' : 'the subset bundled with the repository'} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`,
@@ -133,7 +153,7 @@ const generate: ExperimentDefinition = {
         'FID, real vs real': realFid(extractor.model, data, fidCount).toFixed(2),
       };
       context.save();
-      runGenerate(config, data, extractor.model, context);
+      await runGenerate(config, data, extractor.model, context);
     } finally {
       progress.stop();
     }
@@ -191,7 +211,7 @@ const language: ExperimentDefinition = {
       Used: `the first ${trainPairs} training pairs; ${Math.min(config.evalPairs, corpus.test.length)} held-out pairs for accuracy`,
     };
     try {
-      runLanguage(
+      await runLanguage(
         config,
         { vocabSize: corpus.vocabulary.size, train: corpus.train, test: corpus.test },
         context,

@@ -56,7 +56,7 @@ export const LANGUAGE_PRESETS: Record<'quick' | 'full' | 'smoke', LanguageConfig
     weightDecays: [0, 2e-4, 5e-4, 1e-3, 1e-2],
     seeds: 2,
     epochs: 1,
-    trainLimit: 19200,
+    trainLimit: 9600,
     evalPairs: 1000,
     batchSize: 32,
     lr: 2e-3,
@@ -123,11 +123,11 @@ export function evaluateAlbert(model: TinyAlbert, batches: PretrainingBatch[]): 
   });
 }
 
-export function runLanguage(
+export async function runLanguage(
   config: LanguageConfig,
   corpus: { vocabSize: number; train: VersePair[]; test: VersePair[] },
   context: RunnerContext,
-): JobResult[] {
+): Promise<JobResult[]> {
   const train = corpus.train.slice(0, config.trainLimit ?? undefined);
   // Held-out batches are built once, with their own generator: the same swaps and masks for every arm.
   const evalGenerator = new Generator(31_102);
@@ -164,7 +164,7 @@ export function runLanguage(
             seed,
           };
           results.push(
-            runJob(context, spec, info, () => {
+            await runJob(context, spec, info, () => {
               manualSeed(seed);
               const model = new TinyAlbert(modelOptions);
               const optim = new Optimizer(model, makeTransform(arm, totalSteps));

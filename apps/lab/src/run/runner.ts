@@ -77,12 +77,12 @@ let stepsThisProcess = 0;
  * order and all random draws come from generators whose state is in the checkpoint, so a resumed
  * job continues exactly as an uninterrupted one would.
  */
-export function runJob(
+export async function runJob(
   context: RunnerContext,
   spec: JobSpec,
   info: JobResult['info'],
   makeTask: () => TrainingTask,
-): JobResult {
+): Promise<JobResult> {
   const done = context.results[spec.key];
   if (done) return done;
   const task = makeTask();
@@ -111,6 +111,9 @@ export function runJob(
       log.evals.push({ step, ...task.evaluate(step, log) });
     context.progress.update(step, log.smoothedLoss);
     stepsThisProcess += 1;
+    // Training is synchronous; yielding to the event loop between steps lets the SIGINT handler
+    // (and the progress bar's timer) run.
+    await new Promise((resolve) => setImmediate(resolve));
     if (stopSignal.requested || stepsThisProcess >= stopSignal.afterSteps) {
       save(step);
       context.progress.stop();

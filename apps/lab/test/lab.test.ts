@@ -1,0 +1,217 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.js';
+import type { Metrics } from '../src/run/experiment.js';
+import { resetStepCounter, stopSignal } from '../src/run/runner.js';
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function capture() {
+  const text = { out: '', err: '' };
+  return {
+    text,
+    output: { writeOut: (s: string) => void (text.out += s), writeErr: (s: string) => void (text.err += s) },
+  };
+}
+
+const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'agrad-lab-')), name);
+const readMetrics = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as Metrics<unknown>;
+
+function expectPlots(dir: string, names: string[]) {
+  for (const name of names) {
+    expect(readFileSync(join(dir, `${name}.svg`), 'utf8')).toContain('<svg');
+    expect([...readFileSync(join(dir, `${name}.png`)).subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+  }
+}
+
+afterEach(() => {
+  stopSignal.requested = false;
+  stopSignal.afterSteps = Number.POSITIVE_INFINITY;
+  resetStepCounter();
+});
+
+describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
+  it('classify writes metrics, a report with paired differences, plots and the FID feature CNN', async () => {
+    const out = fresh('classify');
+    await runCli(['classify', '--preset', 'smoke', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    expect(Object.keys(metrics.results)).toHaveLength(3 * 2 * 2); // models x {adamw, adamw+agr} x seeds
+    for (const result of Object.values(metrics.results)) {
+      expect(result.final.testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(result.final.testAccuracy).toBeLessThanOrEqual(100);
+      expect(result.log.losses.length).toBeGreaterThan(0);
+      expect(result.log.alpha.length).toBeGreaterThan(0);
+    }
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('# AGR lab: Fashion-MNIST classification');
+    expect(report).toContain('adamw+agr − adamw');
+    expect(report).toMatch(/Used: the first \d+ training and \d+ test images/);
+    expectPlots(out, ['loss', 'test-accuracy', 'grad-norm', 'alpha-mlp']);
+    expect(existsSync(join(out, 'fid-cnn.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'checkpoints', 'mlp_adamw_seed0.safetensors'))).toBe(false);
+  });
+
+  it('generate trains the UNet arms, names its FID honestly and writes sample grids', async () => {
+    const out = fresh('generate');
+    await runCli(['generate', '--preset', 'smoke', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    const unet = Object.values(metrics.results).filter((r) => r.info.model === 'unet');
+    expect(unet).toHaveLength(2 * 2);
+    for (const r of unet) expect(r.final.fid).toBeGreaterThan(0);
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('FID, FMNIST-CNN features');
+    expect(report).toContain('not Inception FID');
+    expect([...readFileSync(join(out, 'samples-adan+agr.png')).subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+    expectPlots(out, ['loss', 'held-out-loss', 'grad-norm']);
+  });
+
+  it('language sweeps the weight decays and reports SOP and MLM accuracy', async () => {
+    const out = fresh('language');
+    await runCli(['language', '--preset', 'smoke', '--out', out, '--quiet', '--weight-decays', '0,0.001']);
+    const metrics = readMetrics(out);
+    expect(Object.keys(metrics.results).sort()).toEqual(
+      [
+        'wd0.001/adamw+agr/seed0',
+        'wd0.001/adamw+agr/seed1',
+        'wd0.001/adamw/seed0',
+        'wd0.001/adamw/seed1',
+        'wd0/adamw+agr/seed0',
+        'wd0/adamw+agr/seed1',
+        'wd0/adamw/seed0',
+        'wd0/adamw/seed1',
+      ].sort(),
+    );
+    for (const r of Object.values(metrics.results)) {
+      expect(r.final.sopAccuracy).toBeGreaterThanOrEqual(0);
+      expect(r.final.mlmAccuracy).toBeLessThanOrEqual(100);
+    }
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('paper SOP (WikiText-2)');
+    expectPlots(out, ['loss', 'sop-accuracy']);
+  });
+});
+
+describe('pnpm lab: interrupt and resume', () => {
+  it('a run stopped mid-job and resumed ends with exactly the numbers of an uninterrupted run', async () => {
+    const args = ['classify', '--preset', 'smoke', '--models', 'mlp,cnn', '--seeds', '1', '--quiet'];
+    const straight = fresh('straight');
+    await runCli([...args, '--out', straight]);
+
+    const interrupted = fresh('interrupted');
+    stopSignal.afterSteps = 12; // 8 steps per job: stops at the second job's 4th step
+    resetStepCounter();
+    await runCli([...args, '--out', interrupted]);
+    expect(process.exitCode).toBe(130);
+    process.exitCode = undefined;
+    expect(readdirSync(join(interrupted, 'checkpoints'))).toEqual(['mlp_adamw+agr_seed0.safetensors']);
+    expect(Object.keys(readMetrics(interrupted).results)).toEqual(['mlp/adamw/seed0']);
+
+    stopSignal.afterSteps = Number.POSITIVE_INFINITY;
+    await runCli([...args, '--out', interrupted, '--resume']);
+    const a = readMetrics(straight).results;
+    const b = readMetrics(interrupted).results;
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const key of Object.keys(a)) {
+      expect(b[key].final).toEqual(a[key].final);
+      expect(b[key].log.losses).toEqual(a[key].log.losses);
+      expect(b[key].log.gradNorms).toEqual(a[key].log.gradNorms);
+    }
+  });
+
+  it('refuses to resume with different settings, or to overwrite a run without --resume', async () => {
+    const out = fresh('settings');
+    await runCli([
+      'classify',
+      '--preset',
+      'smoke',
+      '--optimizers',
+      'adamw',
+      '--seeds',
+      '1',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    await expect(
+      runCli(['classify', '--preset', 'smoke', '--seeds', '2', '--out', out, '--resume']),
+    ).rejects.toThrow(/--resume: .* was started with .*"seeds":1.*but these options give .*"seeds":2/);
+    await expect(
+      runCli(['classify', '--preset', 'smoke', '--models', 'mlp', '--seeds', '1', '--out', out]),
+    ).rejects.toThrow(
+      'already holds a run (metrics.json); pass --resume to continue it or choose another --out',
+    );
+    await expect(runCli(['classify', '--out', fresh('none'), '--resume'])).rejects.toThrow(
+      /metrics.json not found; there is no run to resume/,
+    );
+  });
+
+  it('Ctrl-C (SIGINT) in a real process keeps a checkpoint and prints how to resume', async () => {
+    const out = fresh('sigint');
+    const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx/esm',
+        '--conditions=source',
+        cli,
+        'classify',
+        '--preset',
+        'smoke',
+        '--out',
+        out,
+        '--quiet',
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // After the first job ends, interrupt the second.
+        if (stderr.includes('cnn · adamw · seed 0:')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Ctrl-C: saving a checkpoint after this step');
+    expect(stderr).toMatch(/Continue with: pnpm lab classify --out .* --resume/);
+    expect(readdirSync(join(out, 'checkpoints'))).toHaveLength(1);
+  }, 120_000);
+});
+
+describe('pnpm lab: usage errors', () => {
+  const usage = async (args: string[]) => {
+    const { text, output } = capture();
+    await expect(runCli(args, output)).rejects.toThrow();
+    return text.err;
+  };
+
+  it('names an unknown experiment, flag, preset or optimizer', async () => {
+    expect(await usage(['train'])).toContain("lab: unknown command 'train'");
+    expect(await usage(['classify', '--bogus'])).toContain("lab: unknown option '--bogus'");
+    expect(await usage(['classify', '--preset', 'huge'])).toMatch(/'huge' is invalid.*quick, full, smoke/);
+    expect(await usage(['classify', '--optimizers', 'adam'])).toContain(
+      "unknown optimizer 'adam' (expected a comma-separated list of adamw, adan, sgd",
+    );
+    expect(await usage(['classify', '--seeds', '0'])).toContain('--seeds must be a positive integer');
+    expect(await usage(['classify', '--models', 'resnet'])).toContain("--models: unknown model 'resnet'");
+    expect(await usage(['language', '--weight-decays', 'x'])).toContain(
+      '--weight-decays: expected comma-separated numbers',
+    );
+  });
+
+  it('missing data names the files and how to get them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agrad-lab-empty-'));
+    await expect(runCli(['classify', '--data', dir, '--out', fresh('x')])).rejects.toThrow(
+      /train-images-idx3-ubyte.gz.*not found.*apt-get install dataset-fashion-mnist/,
+    );
+    await expect(runCli(['language', '--data', dir, '--out', fresh('y')])).rejects.toThrow(
+      /kjv.txt: cannot read the corpus.*apt-get install bible-kjv/,
+    );
+  });
+});
