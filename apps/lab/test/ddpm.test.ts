@@ -1,0 +1,65 @@
+import { gradcheck, manualSeed, randn, tensor } from '@agrad/autograd';
+import { describe, expect, it } from 'vitest';
+import {
+  ddimSample,
+  NoiseSchedule,
+  TinyUNet,
+  timestepEmbedding,
+  upsample2x,
+} from '../src/experiments/ddpm.js';
+
+describe('DDPM pieces', () => {
+  it('the linear schedule runs from 1e-4 to 0.02 and alpha-bar is the running product of 1 - beta', () => {
+    const s = new NoiseSchedule(1000);
+    expect(s.betas[0]).toBeCloseTo(1e-4, 15);
+    expect(s.betas[999]).toBeCloseTo(0.02, 15);
+    let product = 1;
+    for (let t = 0; t < 1000; t++) product *= 1 - s.betas[t];
+    expect(s.alphasCumprod[999]).toBeCloseTo(product, 15);
+    // Known value of this standard schedule (as computed by torch.cumprod in float64): abar_999 ~ 4.04e-5.
+    expect(s.alphasCumprod[999]).toBeGreaterThan(4.0e-5);
+    expect(s.alphasCumprod[999]).toBeLessThan(4.1e-5);
+  });
+
+  it('addNoise mixes x0 and noise with sqrt(abar) and sqrt(1 - abar) per example', () => {
+    const s = new NoiseSchedule(10);
+    const x0 = tensor([1, 2], { shape: [2, 1, 1, 1] });
+    const noise = tensor([3, 4], { shape: [2, 1, 1, 1] });
+    const xt = s.addNoise(x0, noise, Int32Array.from([0, 9])).data;
+    const a = s.alphasCumprod;
+    expect(xt[0]).toBeCloseTo(Math.sqrt(a[0]) * 1 + Math.sqrt(1 - a[0]) * 3, 6);
+    expect(xt[1]).toBeCloseTo(Math.sqrt(a[9]) * 2 + Math.sqrt(1 - a[9]) * 4, 6);
+  });
+
+  it('upsample2x repeats each pixel into a 2x2 block, and its gradient passes gradcheck', () => {
+    const x = tensor([1, 2, 3, 4], { shape: [1, 1, 2, 2] });
+    expect([...upsample2x(x).data]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+    manualSeed(0);
+    const input = randn([2, 3, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const report = gradcheck((t) => upsample2x(t), [input]);
+    expect(report.ok, report.message).toBe(true);
+  });
+
+  it('timestep embeddings are sin/cos pairs on the unit circle', () => {
+    const e = timestepEmbedding(Int32Array.from([0, 17, 999]), 8).data;
+    for (let n = 0; n < 3; n++)
+      for (let i = 0; i < 4; i++) expect(e[n * 8 + i] ** 2 + e[n * 8 + 4 + i] ** 2).toBeCloseTo(1, 6);
+    expect(e[0]).toBe(0); // sin(0)
+  });
+
+  it('the UNet maps [N,1,28,28] to noise of the same shape; DDIM samples are in [-1, 1] and reproducible', () => {
+    manualSeed(0);
+    const model = new TinyUNet(8);
+    expect(model.forward(randn([2, 1, 28, 28]), Int32Array.from([5, 500])).shape).toEqual([2, 1, 28, 28]);
+    const s = new NoiseSchedule(100);
+    manualSeed(3);
+    const a = ddimSample(model, s, 2, 4).data;
+    manualSeed(3);
+    const b = ddimSample(model, s, 2, 4).data;
+    expect([...a]).toEqual([...b]);
+    for (const v of a) {
+      expect(v).toBeGreaterThanOrEqual(-1);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+  });
+});
