@@ -5,6 +5,8 @@ export interface Progress {
   startJob(label: string, totalSteps: number, doneSteps: number): void;
   update(step: number, smoothedLoss: number): void;
   finishJob(label: string, final: Record<string, number>): void;
+  /** A job already completed by the run being resumed. */
+  skipJob?(label: string): void;
   stop(): void;
 }
 
@@ -52,9 +54,9 @@ export class BarProgress implements Progress {
     this.overall.update(this.jobsDone, { extra: `last: ${label}: ${describe(final)}` });
   }
 
-  skipJobs(count: number): void {
-    this.jobsDone += count;
-    this.overall.update(this.jobsDone);
+  skipJob(label: string): void {
+    this.jobsDone += 1;
+    this.overall.update(this.jobsDone, { extra: `done before resuming: ${label}` });
   }
 
   stop(): void {

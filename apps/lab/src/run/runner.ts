@@ -84,7 +84,10 @@ export async function runJob(
   makeTask: () => TrainingTask,
 ): Promise<JobResult> {
   const done = context.results[spec.key];
-  if (done) return done;
+  if (done) {
+    context.progress.skipJob?.(spec.label);
+    return done;
+  }
   const task = makeTask();
   const path = checkpointPath(context.out, spec.key);
   let log = emptyLog();
