@@ -8,8 +8,9 @@ import { getNumThreads, setNumThreads } from '@agrad/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseOptimizers } from './arms.js';
 import { EXPERIMENTS, type ExperimentName, type LabOptions } from './experiments/index.js';
+import type { Metrics } from './run/experiment.js';
 import { BarProgress, LineProgress } from './run/progress.js';
-import { Interrupted, stopSignal } from './run/runner.js';
+import { Interrupted, readJson, stopSignal } from './run/runner.js';
 
 function positiveInteger(flag: string) {
   return (value: string) => {
@@ -141,6 +142,17 @@ export function buildProgram(output?: {
       await runExperiment(name, opts, invocation);
     });
   }
+  program
+    .command('report')
+    .description('rebuild report.md and the plots of a results folder from its metrics.json')
+    .argument('<dir>', 'a results folder')
+    .action(async (dir: string) => {
+      const metrics = readJson<Metrics<never>>(join(dir, 'metrics.json'));
+      const experiment = EXPERIMENTS[metrics.experiment as ExperimentName];
+      if (!experiment) throw new InvalidArgumentError(`${dir}: unknown experiment '${metrics.experiment}'`);
+      const summary = await experiment.report(dir, metrics);
+      process.stdout.write(`${summary}\n\nReport: ${join(dir, 'report.md')}\n`);
+    });
   return program;
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,6 +53,13 @@ describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
     expectPlots(out, ['loss', 'test-accuracy', 'grad-norm', 'alpha-mlp']);
     expect(existsSync(join(out, 'fid-cnn.safetensors'))).toBe(true);
     expect(existsSync(join(out, 'checkpoints', 'mlp_adamw_seed0.safetensors'))).toBe(false);
+
+    // `pnpm lab report DIR` rebuilds the report and plots from metrics.json alone.
+    rmSync(join(out, 'report.md'));
+    rmSync(join(out, 'loss.png'));
+    await runCli(['report', out]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('adamw+agr − adamw');
+    expectPlots(out, ['loss']);
   });
 
   it('generate trains the UNet arms, names its FID honestly and writes sample grids', async () => {

@@ -8,7 +8,7 @@ import { CLASSIFIERS, type ClassifierName } from '../models.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
-import { startExperiment } from '../run/experiment.js';
+import { type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
 import { featureExtractor, GENERATE_PRESETS, type GenerateConfig, realFid, runGenerate } from './generate.js';
@@ -32,6 +32,8 @@ export interface ExperimentDefinition {
   description: string;
   presets: Record<string, unknown>;
   extraOptions?: Option[];
+  /** Rebuilds report.md and the plots from a results folder's metrics.json. */
+  report(out: string, metrics: Metrics<never>): Promise<string>;
   /** Trains every job (resuming if asked), writes the report, and returns the summary table. */
   run(
     options: LabOptions,
@@ -72,6 +74,7 @@ function classifyConfig(options: LabOptions): ClassifyConfig {
 const classify: ExperimentDefinition = {
   description: 'Fashion-MNIST: MLP, CNN and ViT; AdamW, Adan and SGD, each with and without AGR',
   presets: CLASSIFY_PRESETS,
+  report: (out, metrics) => writeClassifyReport(out, metrics),
   extraOptions: [
     new CommandOption(
       '--models <list>',
@@ -113,6 +116,7 @@ const classify: ExperimentDefinition = {
 const generate: ExperimentDefinition = {
   description: 'DDPM with a tiny UNet on Fashion-MNIST: Adan vs Adan+AGR, FID on CNN features, DDIM samples',
   presets: GENERATE_PRESETS,
+  report: (out, metrics) => writeGenerateReport(out, metrics),
   extraOptions: [
     new CommandOption(
       '--features <file>',
@@ -175,6 +179,7 @@ const language: ExperimentDefinition = {
   description:
     'tiny ALBERT (MLM + sentence order) on the King James Bible: AdamW vs AdamW+AGR over weight decays',
   presets: LANGUAGE_PRESETS,
+  report: (out, metrics) => writeLanguageReport(out, metrics),
   extraOptions: [
     new CommandOption('--weight-decays <list>', "AdamW weight decays (default: the preset's)").argParser(
       parseWeightDecays,

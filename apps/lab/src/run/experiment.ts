@@ -18,6 +18,14 @@ export interface Metrics<C> {
   results: Record<string, JobResult>;
 }
 
+/**
+ * metrics.json without indentation and with six significant digits, which is more than any
+ * curve needs and keeps a full run's file to a few megabytes.
+ */
+export function serializeMetrics(metrics: Metrics<unknown>): string {
+  return `${JSON.stringify(metrics, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v))}\n`;
+}
+
 export interface StartOptions<C> {
   experiment: string;
   preset: string;
@@ -80,7 +88,7 @@ export function startExperiment<C>(options: StartOptions<C>): {
       results: {},
     };
   }
-  const save = () => writeFileAtomic(path, `${JSON.stringify(metrics, null, 1)}\n`);
+  const save = () => writeFileAtomic(path, serializeMetrics(metrics));
   save();
   const context: RunnerContext = {
     out,
