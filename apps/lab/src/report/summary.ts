@@ -54,7 +54,10 @@ export function pairedBySeed(
 /** "+0.31 [-0.12, +0.74]" and whether the interval excludes zero. */
 export function formatDifference(d: PairedDifference | null, digits = 2): string {
   if (!d || d.low === null || d.high === null) return 'n/a (needs 2 seeds)';
-  const s = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+  const s = (x: number) => {
+    const rounded = Number(x.toFixed(digits)) || 0; // no "-0"
+    return `${rounded >= 0 ? '+' : ''}${rounded.toFixed(digits)}`;
+  };
   return `${s(d.mean)} [${s(d.low)}, ${s(d.high)}]`;
 }
 
