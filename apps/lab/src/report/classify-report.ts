@@ -159,7 +159,7 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
     '',
     'A "no significant difference" verdict means the 95% interval includes zero: at this scale and with this many',
     "seeds, AGR's effect (if any) is smaller than the seed-to-seed noise. The time column is the per-step cost of AGR",
-    '(two extra passes over each gradient); the machine was shared while timing, so read it as rough.',
+    '(two extra passes over each gradient), in wall-clock time, so other load on the machine shows in it.',
     '',
     `With ${pairRows.length} comparisons at 95%, about one interval in twenty excludes zero by chance alone, so a`,
     'single "higher" or "lower" among many "no significant difference" verdicts is weak evidence.',
