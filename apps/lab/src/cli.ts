@@ -138,6 +138,7 @@ export function buildProgram(output?: {
       .option('--threads <n>', 'GEMM threads (default: AGRAD_THREADS or 2)', positiveInteger('--threads'))
       .option('--quiet', 'one line per finished run instead of progress bars', false);
     for (const extra of experiment.extraOptions ?? []) command.addOption(extra);
+    command.addHelpText('after', `\nPresets:\n${experiment.presetHelp.replace(/^/gm, '  ')}`);
     command.action(async (opts: Record<string, unknown>) => {
       await runExperiment(name, opts, invocation);
     });

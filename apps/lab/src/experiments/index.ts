@@ -32,6 +32,8 @@ export interface ExperimentDefinition {
   description: string;
   presets: Record<string, unknown>;
   extraOptions?: Option[];
+  /** Shown under --help: what each preset runs and roughly how long it takes on 2 cores. */
+  presetHelp: string;
   /** Rebuilds report.md and the plots from a results folder's metrics.json. */
   report(out: string, metrics: Metrics<never>): Promise<string>;
   /** Trains every job (resuming if asked), writes the report, and returns the summary table. */
@@ -74,6 +76,11 @@ function classifyConfig(options: LabOptions): ClassifyConfig {
 const classify: ExperimentDefinition = {
   description: 'Fashion-MNIST: MLP, CNN and ViT; AdamW, Adan and SGD, each with and without AGR',
   presets: CLASSIFY_PRESETS,
+  presetHelp: [
+    'quick: MLP and CNN, 6,000 training images, 2 seeds (about 3 minutes on 2 cores)',
+    'full:  MLP, CNN and ViT, 20,000 training images, all 10,000 test images, 3 seeds (about 30 minutes)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ].join('\n'),
   report: (out, metrics) => writeClassifyReport(out, metrics),
   extraOptions: [
     new CommandOption(
@@ -116,6 +123,11 @@ const classify: ExperimentDefinition = {
 const generate: ExperimentDefinition = {
   description: 'DDPM with a tiny UNet on Fashion-MNIST: Adan vs Adan+AGR, FID on CNN features, DDIM samples',
   presets: GENERATE_PRESETS,
+  presetHelp: [
+    'quick: 2,000 images, 1 epoch, 2 seeds, FID on 200 samples (a few minutes on 2 cores)',
+    'full:  10,000 images, 3 epochs, 2 seeds, FID on 500 samples, 25 DDIM steps (about an hour)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ].join('\n'),
   report: (out, metrics) => writeGenerateReport(out, metrics),
   extraOptions: [
     new CommandOption(
@@ -179,6 +191,11 @@ const language: ExperimentDefinition = {
   description:
     'tiny ALBERT (MLM + sentence order) on the King James Bible: AdamW vs AdamW+AGR over weight decays',
   presets: LANGUAGE_PRESETS,
+  presetHelp: [
+    'quick: weight decays 0 and 1e-2, 1,600 verse pairs, 2 seeds (a few minutes on 2 cores)',
+    "full:  the paper's five weight decays, 9,600 verse pairs, 2 seeds (about 40 minutes)",
+    'smoke: a few steps of everything, for CI (seconds)',
+  ].join('\n'),
   report: (out, metrics) => writeLanguageReport(out, metrics),
   extraOptions: [
     new CommandOption('--weight-decays <list>', "AdamW weight decays (default: the preset's)").argParser(
