@@ -88,7 +88,7 @@ export function lineChart(options: {
       facet: { field: facet, type: 'nominal', title: null, sort: null },
       columns,
       spec: { width: 260, height: 180, ...layer },
-      resolve: { scale: { y: 'independent' } },
+      resolve: { scale: { x: 'independent', y: 'independent' } },
     } as TopLevelSpec;
   }
   return {
