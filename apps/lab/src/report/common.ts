@@ -116,6 +116,7 @@ export async function standardPlots(
           y: 'value',
           color: 'layer',
           facet: 'quantile',
+          facetOrder: ['median', '99th percentile', 'max'],
           title: `AGR's alpha = |g|/sum|g| per layer (median, 99th percentile, max), ${job.label}`,
           yTitle: 'alpha',
           logY: true,

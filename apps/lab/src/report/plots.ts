@@ -66,8 +66,10 @@ export function lineChart(options: {
   logY?: boolean;
   columns?: number;
   dash?: string;
+  /** Panel order (default: alphabetical). */
+  facetOrder?: string[];
 }): TopLevelSpec {
-  const { rows, x, y, color, facet, title, logY = false, columns = 3, dash } = options;
+  const { rows, x, y, color, facet, title, logY = false, columns = 3, dash, facetOrder } = options;
   const encoding = {
     x: { field: x, type: 'quantitative' as const, title: options.xTitle ?? x },
     y: {
@@ -85,7 +87,7 @@ export function lineChart(options: {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title,
       data: { values: rows },
-      facet: { field: facet, type: 'nominal', title: null, sort: null },
+      facet: { field: facet, type: 'nominal', title: null, ...(facetOrder ? { sort: facetOrder } : {}) },
       columns,
       spec: { width: 260, height: 180, ...layer },
       resolve: { scale: { x: 'independent', y: 'independent' } },
