@@ -184,6 +184,8 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
     'tensor of n elements, so in large weight matrices it is tiny and AGR leaves the gradient almost unchanged; it acts',
     'mostly on small tensors (biases, norm scales, the head).',
     '',
+    ...plots.alphaSummary,
+    '',
     ...plots.alpha.map((p) => `![alpha](${p})\n`),
     "Every run's numbers are in `metrics.json` (curves, per-layer gradient norms and alpha quantiles).",
     '',

@@ -32,7 +32,7 @@ export async function standardPlots(
   out: string,
   results: Record<string, JobResult>,
   options: { groupField: string; groupTitle: string; logLoss?: boolean },
-): Promise<{ loss: string; gradNorm: string; alpha: string[] }> {
+): Promise<{ loss: string; gradNorm: string; alpha: string[]; alphaSummary: string[] }> {
   const jobs = Object.values(results);
   const groups = [...new Set(jobs.map((j) => String(j.info[options.groupField])))];
   const arms = [...new Set(jobs.map((j) => String(j.info.arm)))];
@@ -93,11 +93,13 @@ export async function standardPlots(
     }),
   );
   const alpha: string[] = [];
+  const alphaSummary: string[] = [];
   for (const group of groups) {
     const job = jobs
       .filter((j) => String(j.info[options.groupField]) === group && String(j.info.arm).includes('+agr'))
       .sort((a, b) => Number(a.info.seed) - Number(b.info.seed))[0];
     if (!job) continue;
+    alphaSummary.push(describeAlpha(job));
     const rows = job.log.alpha.flatMap((a) =>
       (['p50', 'p99', 'max'] as const).map((q) => ({
         step: a.step,
@@ -124,5 +126,36 @@ export async function standardPlots(
       ),
     );
   }
-  return { loss, gradNorm, alpha };
+  return { loss, gradNorm, alpha, alphaSummary };
+}
+
+/**
+ * One sentence on where AGR acts in a run: the tensors with the largest alpha (averaged over the
+ * probes) and the largest alpha among big tensors, read from the log rather than assumed.
+ */
+export function describeAlpha(job: JobResult): string {
+  const byLayer = new Map<string, { size: number; maxAlpha: number[] }>();
+  for (const a of job.log.alpha) {
+    const entry = byLayer.get(a.layer) ?? { size: a.size, maxAlpha: [] };
+    entry.maxAlpha.push(a.maxAlpha);
+    byLayer.set(a.layer, entry);
+  }
+  const layers = [...byLayer.entries()].map(([layer, e]) => ({
+    layer,
+    size: e.size,
+    max: e.maxAlpha.reduce((s, v) => s + v, 0) / e.maxAlpha.length,
+  }));
+  layers.sort((a, b) => b.max - a.max);
+  const top = layers
+    .slice(0, 3)
+    .map((l) => `\`${l.layer}\` (${l.size} elements) ${l.max.toPrecision(2)}`)
+    .join(', ');
+  const big = layers.filter((l) => l.size > 1000);
+  const bigMax = big.length > 0 ? Math.max(...big.map((l) => l.max)) : Number.NaN;
+  return (
+    `- ${job.label}: the largest alpha (mean over training of each tensor's maximum) is in ${top}` +
+    (big.length > 0
+      ? `; in the ${big.length} tensors of more than 1,000 elements it stays below ${bigMax.toPrecision(2)}, so AGR changes their gradients by at most ${(100 * bigMax).toPrecision(2)}%.`
+      : '.')
+  );
 }

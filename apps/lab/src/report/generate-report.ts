@@ -160,6 +160,8 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     '',
     `![gradient norms](${plots.gradNorm})`,
     '',
+    ...plots.alphaSummary,
+    '',
     ...plots.alpha.map((p) => `![alpha](${p})\n`),
     "Every run's numbers are in `metrics.json`.",
     '',

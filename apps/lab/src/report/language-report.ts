@@ -143,6 +143,8 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
     '',
     `![gradient norms](${plots.gradNorm})`,
     '',
+    ...plots.alphaSummary,
+    '',
     ...plots.alpha.map((p) => `![alpha](${p})\n`),
     "Every run's numbers are in `metrics.json`.",
     '',
