@@ -1,4 +1,4 @@
-import { gradcheck, manualSeed, randn, tensor } from '@agrad/autograd';
+import { gradcheck, manualSeed, randn, type Tensor, tensor } from '@agrad/autograd';
 import { describe, expect, it } from 'vitest';
 import {
   ddimSample,
@@ -45,6 +45,26 @@ describe('DDPM pieces', () => {
     for (let n = 0; n < 3; n++)
       for (let i = 0; i < 4; i++) expect(e[n * 8 + i] ** 2 + e[n * 8 + 4 + i] ** 2).toBeCloseTo(1, 6);
     expect(e[0]).toBe(0); // sin(0)
+  });
+
+  it('DDIM with the exact noise predictor of a one-image dataset returns that image', () => {
+    // For data that is always x*, the optimal eps(x_t, t) = (x_t - sqrt(abar_t) x*) / sqrt(1 - abar_t).
+    const schedule = new NoiseSchedule(1000);
+    const target = Float32Array.from({ length: 784 }, (_, i) => Math.sin(i / 7) * 0.9);
+    const star = tensor(target, { shape: [1, 1, 28, 28] });
+    const oracle = {
+      training: false,
+      train: () => oracle,
+      eval: () => oracle,
+      forward: (x: Tensor, t: Int32Array) => {
+        const abar = schedule.alphasCumprod[t[0]];
+        return x.sub(star.mul(Math.sqrt(abar))).div(Math.sqrt(1 - abar));
+      },
+    };
+    manualSeed(0);
+    const samples = ddimSample(oracle as never, schedule, 3, 25).data;
+    for (let n = 0; n < 3; n++)
+      for (let i = 0; i < 784; i += 37) expect(samples[n * 784 + i]).toBeCloseTo(target[i], 4);
   });
 
   it('the UNet maps [N,1,28,28] to noise of the same shape; DDIM samples are in [-1, 1] and reproducible', () => {

@@ -135,7 +135,12 @@ export class TinyUNet extends Module {
  * predict eps, form the clipped x0 estimate, and step to the previous timestep. Returns [N, 1, 28, 28]
  * in [-1, 1].
  */
-export function ddimSample(model: TinyUNet, schedule: NoiseSchedule, count: number, steps: number): Tensor {
+export function ddimSample(
+  model: Pick<TinyUNet, 'forward' | 'training' | 'train' | 'eval'>,
+  schedule: NoiseSchedule,
+  count: number,
+  steps: number,
+): Tensor {
   return noGrad(() => {
     const wasTraining = model.training;
     model.eval();
