@@ -123,20 +123,42 @@ export function evaluateAlbert(model: TinyAlbert, batches: PretrainingBatch[]): 
   });
 }
 
+/** The held-out batches every arm is scored on: fixed swaps and masks from their own generator. */
+export function heldOutBatches(
+  config: LanguageConfig,
+  test: VersePair[],
+  vocabSize: number,
+): PretrainingBatch[] {
+  const evalGenerator = new Generator(31_102);
+  const heldOut = test.slice(0, config.evalPairs);
+  const batches: PretrainingBatch[] = [];
+  for (let i = 0; i < heldOut.length; i += 64)
+    batches.push(makeBatch(heldOut.slice(i, i + 64), evalGenerator, config.model.maxLength, vocabSize));
+  return batches;
+}
+
+/**
+ * What a model that learned nothing but frequencies scores on the held-out batches: MLM by always
+ * predicting the most frequent training word, SOP by always predicting the more common label.
+ */
+export function languageBaselines(batches: PretrainingBatch[], mostFrequentWord: number) {
+  let [hits, masked, swapped, pairs] = [0, 0, 0, 0];
+  for (const b of batches) {
+    for (const t of b.maskedTargets) hits += t === mostFrequentWord ? 1 : 0;
+    masked += b.maskedTargets.length;
+    for (const label of b.sopLabels) swapped += label;
+    pairs += b.sopLabels.length;
+  }
+  return { mlm: (100 * hits) / masked, sop: (100 * Math.max(swapped, pairs - swapped)) / pairs };
+}
+
 export async function runLanguage(
   config: LanguageConfig,
   corpus: { vocabSize: number; train: VersePair[]; test: VersePair[] },
   context: RunnerContext,
 ): Promise<JobResult[]> {
   const train = corpus.train.slice(0, config.trainLimit ?? undefined);
-  // Held-out batches are built once, with their own generator: the same swaps and masks for every arm.
-  const evalGenerator = new Generator(31_102);
-  const heldOut = corpus.test.slice(0, config.evalPairs);
-  const evalBatches: PretrainingBatch[] = [];
-  for (let i = 0; i < heldOut.length; i += 64)
-    evalBatches.push(
-      makeBatch(heldOut.slice(i, i + 64), evalGenerator, config.model.maxLength, corpus.vocabSize),
-    );
+  const evalBatches = heldOutBatches(config, corpus.test, corpus.vocabSize);
   const modelOptions: AlbertOptions = { ...config.model, vocabSize: corpus.vocabSize };
   const results: JobResult[] = [];
   for (let seed = 0; seed < config.seeds; seed++) {

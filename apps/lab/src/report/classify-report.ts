@@ -96,7 +96,8 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
       y: 'accuracy',
       color: 'arm',
       facet: 'model',
-      title: 'Test accuracy (%), mean over seeds: on the first 2,000 test images, the last point on all of them',
+      title:
+        'Test accuracy (%), mean over seeds: on the first 2,000 test images, the last point on all of them',
     }),
   );
 

@@ -133,6 +133,8 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
     '',
     `AGR's time per step: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}% over the arms without it.`,
     '',
+    `Frequency-only baselines on the same held-out batches: ${metrics.data.Baselines ?? 'not recorded'}.`,
+    '',
     sopComment(results),
     '',
     '## Curves',
