@@ -96,7 +96,9 @@ describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
       expect(r.final.sopAccuracy).toBeGreaterThanOrEqual(0);
       expect(r.final.mlmAccuracy).toBeLessThanOrEqual(100);
     }
-    expect(metrics.data.Baselines).toMatch(/most frequent training word .* MLM accuracy [\d.]+%; .* SOP accuracy [\d.]+%/);
+    expect(metrics.data.Baselines).toMatch(
+      /most frequent training word .* MLM accuracy [\d.]+%; .* SOP accuracy [\d.]+%/,
+    );
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('paper SOP (WikiText-2)');
     expectPlots(out, ['loss', 'sop-accuracy']);
   });
