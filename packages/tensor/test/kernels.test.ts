@@ -288,23 +288,34 @@ describe('matmul: the WebAssembly SIMD GEMM equals the triple loop (float32)', (
           fc.boolean(),
         ),
         ([batch, m, k, n, transposeA, transposeB, broadcastA]) => {
-          const make = (b: number, rows: number, cols: number, transposed: boolean) => {
+          const make = (b: number, rows: number, cols: number, transposed: boolean, magnitude = false) => {
             const data = new Float32Array(b * rows * cols);
-            for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) * 2;
+            for (let i = 0; i < data.length; i++) {
+              const v = Math.sin(i * 12.9898) * 2;
+              data[i] = magnitude ? Math.abs(v) : v;
+            }
             return transposed
               ? ops.fromTypedArray(data, [b, cols, rows]).permute([0, 2, 1])
               : ops.fromTypedArray(data, [b, rows, cols]);
           };
-          const a = broadcastA
-            ? make(1, m, k, transposeA).expand([batch, m, k])
-            : make(batch, m, k, transposeA);
-          const b = make(batch, k, n, transposeB);
+          const operands = (magnitude: boolean) => [
+            broadcastA
+              ? make(1, m, k, transposeA, magnitude).expand([batch, m, k])
+              : make(batch, m, k, transposeA, magnitude),
+            make(batch, k, n, transposeB, magnitude),
+          ];
+          const [a, b] = operands(false);
           const fast = new Float32Array(batch * m * n);
           const reference = new Float32Array(batch * m * n);
           wasmGemm!.matmul(operand(a), operand(b), fast);
           cpuKernels.referenceMatmul(operand(a), operand(b), reference);
+          // Two float32 summation orders differ by at most 2 k u (|A| |B|)_ij (u = 2^-24), the
+          // standard bound; a wrong index or a dropped term is off by O(|A| |B|) and still fails.
+          const [absA, absB] = operands(true);
+          const scale = new Float32Array(batch * m * n);
+          cpuKernels.referenceMatmul(operand(absA), operand(absB), scale);
           fast.forEach((v, i) =>
-            expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(reference[i]))),
+            expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(2 * k * 2 ** -24 * scale[i] + 1e-6),
           );
         },
       ),
