@@ -41,7 +41,7 @@ export const CLASSIFY_PRESETS: Record<'quick' | 'full' | 'smoke', ClassifyConfig
     evalPoints: 6,
     probePoints: 12,
   },
-  // About 30 minutes on 2 cores.
+  // About an hour on 2 cores.
   full: {
     models: ['mlp', 'cnn', 'vit'],
     optimizers: ['adamw', 'adan', 'sgd'],

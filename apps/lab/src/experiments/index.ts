@@ -87,7 +87,7 @@ const classify: ExperimentDefinition = {
   presets: CLASSIFY_PRESETS,
   presetHelp: [
     'quick: MLP and CNN, 6,000 training images, 2 seeds (about 3 minutes on 2 cores)',
-    'full:  MLP, CNN and ViT, 20,000 training images, all 10,000 test images, 3 seeds (about 30 minutes)',
+    'full:  MLP, CNN and ViT, 20,000 training images, all 10,000 test images, 3 seeds (about an hour)',
     'smoke: a few steps of everything, for CI (seconds)',
   ].join('\n'),
   report: (out, metrics) => writeClassifyReport(out, metrics),
@@ -133,8 +133,8 @@ const generate: ExperimentDefinition = {
   description: 'DDPM with a tiny UNet on Fashion-MNIST: Adan vs Adan+AGR, FID on CNN features, DDIM samples',
   presets: GENERATE_PRESETS,
   presetHelp: [
-    'quick: 2,000 images, 1 epoch, 2 seeds, FID on 200 samples (a few minutes on 2 cores)',
-    'full:  10,000 images, 3 epochs, 2 seeds, FID on 500 samples, 25 DDIM steps (about an hour)',
+    'quick: 2,000 images, 1 epoch, 2 seeds, FID on 200 samples (about 5 minutes on 2 cores)',
+    'full:  10,000 images, 3 epochs, 2 seeds, FID on 500 samples, 25 DDIM steps (70 to 80 minutes)',
     'smoke: a few steps of everything, for CI (seconds)',
   ].join('\n'),
   report: (out, metrics) => writeGenerateReport(out, metrics),
@@ -208,8 +208,8 @@ const language: ExperimentDefinition = {
     'tiny ALBERT (MLM + sentence order) on the King James Bible: AdamW vs AdamW+AGR over weight decays',
   presets: LANGUAGE_PRESETS,
   presetHelp: [
-    'quick: weight decays 0 and 1e-2, 1,600 verse pairs, 2 seeds (a few minutes on 2 cores)',
-    "full:  the paper's five weight decays, 9,600 verse pairs, 2 seeds (about 40 minutes)",
+    'quick: weight decays 0 and 1e-2, 1,600 verse pairs, 2 seeds (about 2.5 minutes on 2 cores)',
+    "full:  the paper's five weight decays, 9,600 verse pairs, 2 seeds (about 45 minutes)",
     'smoke: a few steps of everything, for CI (seconds)',
   ].join('\n'),
   report: (out, metrics) => {
