@@ -2,7 +2,7 @@ import type { Option } from 'commander';
 import { Option as CommandOption, InvalidArgumentError } from 'commander';
 import type { OptimizerName } from '../arms.js';
 import { loadKjv } from '../data/corpus.js';
-import { loadFashionMnist } from '../data/idx.js';
+import { type FashionMnist, loadFashionMnist } from '../data/idx.js';
 import { versePairs } from '../data/text.js';
 import { CLASSIFIERS, type ClassifierName } from '../models.js';
 import { writeClassifyReport } from '../report/classify-report.js';
@@ -10,6 +10,7 @@ import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
 import { type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
+import type { RunnerContext } from '../run/runner.js';
 import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
 import { featureExtractor, GENERATE_PRESETS, type GenerateConfig, realFid, runGenerate } from './generate.js';
 import {
@@ -57,6 +58,46 @@ export interface ExperimentDefinition {
 /** A checkpoint every this many steps, besides the one written on Ctrl-C. */
 const CHECKPOINT_EVERY = 200;
 
+/** Which copy of Fashion-MNIST was read and how big it is, for the report. */
+function describeFashionMnist(data: FashionMnist): string {
+  const copy = data.source === 'full' ? 'the full set' : 'the subset bundled with the repository';
+  return `Fashion-MNIST, ${copy} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`;
+}
+
+/**
+ * What every experiment does around its training: open the results folder (or reopen it with
+ * --resume), run `train`, stop the progress bars even on Ctrl-C, stamp the end, write the report.
+ */
+async function conduct<C>(
+  experiment: string,
+  options: LabOptions,
+  config: C,
+  run: { command: string; threads: number; jobCount: number; makeProgress: (jobs: number) => Progress },
+  train: (metrics: Metrics<C>, context: RunnerContext) => Promise<void>,
+  report: (out: string, metrics: Metrics<C>) => Promise<string>,
+): Promise<string> {
+  const progress = run.makeProgress(run.jobCount);
+  const { metrics, context } = startExperiment({
+    experiment,
+    preset: options.preset,
+    config,
+    command: run.command,
+    out: options.out,
+    resume: options.resume,
+    progress,
+    checkpointEvery: CHECKPOINT_EVERY,
+    threads: run.threads,
+  });
+  try {
+    await train(metrics, context);
+  } finally {
+    progress.stop();
+  }
+  metrics.finishedAt = new Date().toISOString();
+  context.save();
+  return report(options.out, metrics);
+}
+
 function parseModels(value: string): ClassifierName[] {
   const list = value.split(',').map((s) => s.trim());
   const unknown = list.filter((m) => !CLASSIFIERS.includes(m as ClassifierName));
@@ -101,31 +142,22 @@ const classify: ExperimentDefinition = {
     const config = classifyConfig(options);
     const loaded = loadClassifyData(config, options.data);
     const jobCount = config.models.length * config.optimizers.length * 2 * config.seeds;
-    const progress = makeProgress(jobCount);
-    const { metrics, context } = startExperiment({
-      experiment: 'classify',
-      preset: options.preset,
-      config,
-      command,
-      out: options.out,
-      resume: options.resume,
-      progress,
-      checkpointEvery: CHECKPOINT_EVERY,
-      threads,
-    });
     const { data } = loaded;
-    metrics.data = {
-      Dataset: `Fashion-MNIST, ${data.source === 'full' ? 'the full set' : 'the subset bundled with the repository'} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`,
-      Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
-    };
-    try {
-      await runClassify(config, loaded, context);
-    } finally {
-      progress.stop();
-    }
-    metrics.finishedAt = new Date().toISOString();
-    context.save();
-    return writeClassifyReport(options.out, metrics);
+    const run = { command, threads, jobCount, makeProgress };
+    return conduct(
+      'classify',
+      options,
+      config,
+      run,
+      async (metrics, context) => {
+        metrics.data = {
+          Dataset: describeFashionMnist(data),
+          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
+        };
+        await runClassify(config, loaded, context);
+      },
+      writeClassifyReport,
+    );
   },
 };
 
@@ -155,36 +187,27 @@ const generate: ExperimentDefinition = {
     const data = loadFashionMnist(options.data);
     const featuresFile = options.features as string | undefined;
     const jobCount = config.optimizers.length * 2 * config.seeds + (featuresFile ? 0 : 1);
-    const progress = makeProgress(jobCount);
-    const { metrics, context } = startExperiment({
-      experiment: 'generate',
-      preset: options.preset,
+    const run = { command, threads, jobCount, makeProgress };
+    return conduct(
+      'generate',
+      options,
       config,
-      command,
-      out: options.out,
-      resume: options.resume,
-      progress,
-      checkpointEvery: CHECKPOINT_EVERY,
-      threads,
-    });
-    try {
-      const trainCount = Math.min(data.trainCount, config.trainLimit ?? Number.POSITIVE_INFINITY);
-      const extractor = await featureExtractor(config, data, context, featuresFile);
-      const fidCount = Math.min(config.fidSamples, data.testCount);
-      metrics.data = {
-        Dataset: `Fashion-MNIST, ${data.source === 'full' ? 'the full set' : 'the subset bundled with the repository'} (${data.directory}): ${data.trainCount} training and ${data.testCount} test images`,
-        Used: `the first ${trainCount} training images for the diffusion model; the first ${fidCount} test images for FID`,
-        'Feature CNN': `${extractor.source}; test accuracy ${extractor.accuracy.toFixed(2)}%`,
-        'FID, real vs real': realFid(extractor.model, data, fidCount).toFixed(2),
-      };
-      context.save();
-      await runGenerate(config, data, extractor.model, context);
-    } finally {
-      progress.stop();
-    }
-    metrics.finishedAt = new Date().toISOString();
-    context.save();
-    return writeGenerateReport(options.out, metrics);
+      run,
+      async (metrics, context) => {
+        const trainCount = Math.min(data.trainCount, config.trainLimit ?? Number.POSITIVE_INFINITY);
+        const extractor = await featureExtractor(config, data, context, featuresFile);
+        const fidCount = Math.min(config.fidSamples, data.testCount);
+        metrics.data = {
+          Dataset: describeFashionMnist(data),
+          Used: `the first ${trainCount} training images for the diffusion model; the first ${fidCount} test images for FID`,
+          'Feature CNN': `${extractor.source}; test accuracy ${extractor.accuracy.toFixed(2)}%`,
+          'FID, real vs real': realFid(extractor.model, data, fidCount).toFixed(2),
+        };
+        context.save();
+        await runGenerate(config, data, extractor.model, context);
+      },
+      writeGenerateReport,
+    );
   },
 };
 
@@ -241,37 +264,28 @@ const language: ExperimentDefinition = {
     const { verses, path } = loadKjv(options.data);
     const corpus = versePairs(verses, { heldOutEvery: 10, vocabularySize: config.vocabularySize });
     const jobCount = config.optimizers.length * 2 * config.seeds * config.weightDecays.length;
-    const progress = makeProgress(jobCount);
-    const { metrics, context } = startExperiment({
-      experiment: 'language',
-      preset: options.preset,
+    const run = { command, threads, jobCount, makeProgress };
+    return conduct(
+      'language',
+      options,
       config,
-      command,
-      out: options.out,
-      resume: options.resume,
-      progress,
-      checkpointEvery: CHECKPOINT_EVERY,
-      threads,
-    });
-    const trainPairs = Math.min(corpus.train.length, config.trainLimit ?? Number.POSITIVE_INFINITY);
-    metrics.data = {
-      Corpus: `King James Bible (${path}): ${verses.length} verses in ${corpus.chapters.train + corpus.chapters.test} chapters; every 10th chapter held out`,
-      Pairs: `${corpus.train.length} training and ${corpus.test.length} held-out consecutive-verse pairs`,
-      Used: `the first ${trainPairs} training pairs; ${Math.min(config.evalPairs, corpus.test.length)} held-out pairs for accuracy`,
-      Baselines: describeBaselines(config, corpus),
-    };
-    try {
-      await runLanguage(
-        config,
-        { vocabSize: corpus.vocabulary.size, train: corpus.train, test: corpus.test },
-        context,
-      );
-    } finally {
-      progress.stop();
-    }
-    metrics.finishedAt = new Date().toISOString();
-    context.save();
-    return writeLanguageReport(options.out, metrics);
+      run,
+      async (metrics, context) => {
+        const trainPairs = Math.min(corpus.train.length, config.trainLimit ?? Number.POSITIVE_INFINITY);
+        metrics.data = {
+          Corpus: `King James Bible (${path}): ${verses.length} verses in ${corpus.chapters.train + corpus.chapters.test} chapters; every 10th chapter held out`,
+          Pairs: `${corpus.train.length} training and ${corpus.test.length} held-out consecutive-verse pairs`,
+          Used: `the first ${trainPairs} training pairs; ${Math.min(config.evalPairs, corpus.test.length)} held-out pairs for accuracy`,
+          Baselines: describeBaselines(config, corpus),
+        };
+        await runLanguage(
+          config,
+          { vocabSize: corpus.vocabulary.size, train: corpus.train, test: corpus.test },
+          context,
+        );
+      },
+      writeLanguageReport,
+    );
   },
 };
 

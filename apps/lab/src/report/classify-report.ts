@@ -4,7 +4,7 @@ import { CLASSIFY_HYPERPARAMETERS, type ClassifyConfig } from '../experiments/cl
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import { writeFileAtomic } from '../run/runner.js';
-import { setupSection, standardPlots, totalTrainSeconds } from './common.js';
+import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
 import { markdownTable, meanStd, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
 import { formatDifference, meanCurve, pairedBySeed, select, significance, summarize } from './summary.js';
@@ -172,24 +172,7 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
     '+0.3 to +0.8 points, with no seeds or error bars. Ours are on Fashion-MNIST with far smaller models and budgets,',
     'so only the sign and the size relative to seed noise are comparable.',
     '',
-    '## Curves',
-    '',
-    `![training loss](${plots.loss})`,
-    '',
-    `![test accuracy](${accuracyPlot})`,
-    '',
-    `![gradient norms](${plots.gradNorm})`,
-    '',
-    'AGR shrinks element i of a gradient by the factor 1 − alpha_i with alpha_i = |g_i| / sum |g| over the tensor.',
-    "The plots show alpha's median, 99th percentile and maximum per layer over training. Alpha averages 1/n in a",
-    'tensor of n elements, so in large weight matrices it is tiny and AGR leaves the gradient almost unchanged; it acts',
-    'mostly on small tensors (biases, norm scales, the head).',
-    '',
-    ...plots.alphaSummary,
-    '',
-    ...plots.alpha.map((p) => `![alpha](${p})\n`),
-    "Every run's numbers are in `metrics.json` (curves, per-layer gradient norms and alpha quantiles).",
-    '',
+    ...curvesSection(plots, [{ alt: 'test accuracy', file: accuracyPlot }]),
   ].join('\n');
   writeFileAtomic(join(out, 'report.md'), report);
   return textTable(summaryHeaders, terminalRows);

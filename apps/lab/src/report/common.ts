@@ -159,3 +159,32 @@ export function describeAlpha(job: JobResult): string {
       : '.')
   );
 }
+
+/**
+ * The report's closing "Curves" section, the same in every experiment: training loss, the
+ * experiment's own plots, gradient norms, then where AGR's alpha is large and its plots.
+ */
+export function curvesSection(
+  plots: { loss: string; gradNorm: string; alpha: string[]; alphaSummary: string[] },
+  own: Array<{ alt: string; file: string }>,
+): string[] {
+  return [
+    '## Curves',
+    '',
+    `![training loss](${plots.loss})`,
+    '',
+    ...own.flatMap((p) => [`![${p.alt}](${p.file})`, '']),
+    `![gradient norms](${plots.gradNorm})`,
+    '',
+    'AGR shrinks element i of a gradient by the factor 1 − alpha_i with alpha_i = |g_i| / sum |g| over the tensor.',
+    "The plots show alpha's median, 99th percentile and maximum per layer over training. Alpha averages 1/n in a",
+    'tensor of n elements, so in large weight matrices it is tiny and AGR leaves the gradient almost unchanged; it acts',
+    'mostly on small tensors (biases, norm scales, the head).',
+    '',
+    ...plots.alphaSummary,
+    '',
+    ...plots.alpha.map((p) => `![alpha](${p})\n`),
+    "Every run's numbers are in `metrics.json` (curves, per-layer gradient norms and alpha quantiles).",
+    '',
+  ];
+}

@@ -3,7 +3,7 @@ import { GENERATE_HYPERPARAMETERS, type GenerateConfig } from '../experiments/ge
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import { writeFileAtomic } from '../run/runner.js';
-import { setupSection, standardPlots, totalTrainSeconds } from './common.js';
+import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
 import { markdownTable, meanStd, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
 import { formatDifference, meanCurve, pairedBySeed, select, significance, summarize } from './summary.js';
@@ -165,19 +165,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       `${o}: ![${o}](samples-${o}.png)  ${o}+agr: ![${o}+agr](samples-${o}+agr.png)`,
       '',
     ]),
-    '## Curves',
-    '',
-    `![training loss](${plots.loss})`,
-    '',
-    `![held-out loss](${heldPlot})`,
-    '',
-    `![gradient norms](${plots.gradNorm})`,
-    '',
-    ...plots.alphaSummary,
-    '',
-    ...plots.alpha.map((p) => `![alpha](${p})\n`),
-    "Every run's numbers are in `metrics.json`.",
-    '',
+    ...curvesSection(plots, [{ alt: 'held-out loss', file: heldPlot }]),
   ].join('\n');
   writeFileAtomic(join(out, 'report.md'), report);
   return textTable(['optimizer', 'FID', 'with AGR', 'AGR − base [95% CI]', 'verdict'], terminalRows);

@@ -3,7 +3,7 @@ import type { LanguageConfig } from '../experiments/language.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import { writeFileAtomic } from '../run/runner.js';
-import { setupSection, standardPlots, totalTrainSeconds } from './common.js';
+import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
 import { markdownTable, meanStd, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
 import { formatDifference, meanCurve, pairedBySeed, select, significance, summarize } from './summary.js';
@@ -137,19 +137,7 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
     '',
     sopComment(results),
     '',
-    '## Curves',
-    '',
-    `![training loss](${plots.loss})`,
-    '',
-    `![SOP accuracy](${sopPlot})`,
-    '',
-    `![gradient norms](${plots.gradNorm})`,
-    '',
-    ...plots.alphaSummary,
-    '',
-    ...plots.alpha.map((p) => `![alpha](${p})\n`),
-    "Every run's numbers are in `metrics.json`.",
-    '',
+    ...curvesSection(plots, [{ alt: 'SOP accuracy', file: sopPlot }]),
   ].join('\n');
   writeFileAtomic(join(out, 'report.md'), report);
   return textTable(
