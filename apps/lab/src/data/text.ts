@@ -114,12 +114,15 @@ export function makeBatch(
   const n = pairs.length;
   const rows: Array<{ ids: number[]; segments: number[]; swapped: boolean }> = pairs.map((pair) => {
     const swapped = random.uniform() < 0.5;
-    let [a, b] = swapped ? [pair.b, pair.a] : [pair.a, pair.b];
-    const budget = maxLength - 3;
-    while (a.length + b.length > budget) {
-      if (a.length >= b.length) a = a.slice(0, -1);
-      else b = b.slice(0, -1);
+    const [first, second] = swapped ? [pair.b, pair.a] : [pair.a, pair.b];
+    // Trim the longer segment one token at a time until both fit (ties trim the first), counting
+    // lengths and slicing once.
+    let [keepA, keepB] = [first.length, second.length];
+    while (keepA + keepB > maxLength - 3) {
+      if (keepA >= keepB) keepA -= 1;
+      else keepB -= 1;
     }
+    const [a, b] = [first.slice(0, keepA), second.slice(0, keepB)];
     return {
       ids: [CLS, ...a, SEP, ...b, SEP],
       segments: [0, ...a.map(() => 0), 0, ...b.map(() => 1), 1],

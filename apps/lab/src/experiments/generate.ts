@@ -190,6 +190,9 @@ export async function runGenerate(
             const ema = new TinyUNet(config.channels);
             ema.loadStateDict(model.stateDict());
             const optim = new Optimizer(model, makeTransform(arm, totalSteps));
+            // Each EMA tensor beside its live parameter, paired once (loadStateDict copies in place).
+            const live = Object.fromEntries(model.namedParameters());
+            const emaPairs = [...ema.namedParameters()].map(([key, p]) => [p, live[key]] as const);
             const heldOutLoss = (net: TinyUNet) =>
               noGrad(() => {
                 const x0 = tensor(heldOut, { shape: [HELD_OUT, 1, 28, 28] });
@@ -212,9 +215,8 @@ export async function runGenerate(
                 // EMA of the weights, with the usual warm-up so short runs are not dominated by the init.
                 const decay = Math.min(config.emaDecay, (1 + step) / (10 + step));
                 noGrad(() => {
-                  const own = Object.fromEntries(model.namedParameters());
-                  for (const [key, p] of ema.namedParameters())
-                    p.copy_(p.mul(decay).add(own[key].mul(1 - decay)));
+                  for (const [average, p] of emaPairs)
+                    average.copy_(average.mul(decay).add(p.mul(1 - decay)));
                 });
                 recordLoss(log, step, loss.item(), logEvery);
               },

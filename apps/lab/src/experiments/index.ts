@@ -58,6 +58,23 @@ export interface ExperimentDefinition {
 /** A checkpoint every this many steps, besides the one written on Ctrl-C. */
 const CHECKPOINT_EVERY = 200;
 
+/**
+ * The preset named by --preset with the options every experiment shares applied over it:
+ * --optimizers, --seeds, and --epochs where the preset counts epochs as one number.
+ */
+function fromPreset<C extends { optimizers: OptimizerName[]; seeds: number; epochs: unknown }>(
+  presets: Record<string, C>,
+  options: LabOptions,
+): C {
+  const preset = presets[options.preset];
+  return {
+    ...preset,
+    optimizers: options.optimizers ?? preset.optimizers,
+    seeds: options.seeds ?? preset.seeds,
+    epochs: typeof preset.epochs === 'number' ? (options.epochs ?? preset.epochs) : preset.epochs,
+  };
+}
+
 /** Which copy of Fashion-MNIST was read and how big it is, for the report. */
 function describeFashionMnist(data: FashionMnist): string {
   const copy = data.source === 'full' ? 'the full set' : 'the subset bundled with the repository';
@@ -110,13 +127,11 @@ function parseModels(value: string): ClassifierName[] {
 }
 
 function classifyConfig(options: LabOptions): ClassifyConfig {
-  const preset = CLASSIFY_PRESETS[options.preset as keyof typeof CLASSIFY_PRESETS];
+  const preset = fromPreset(CLASSIFY_PRESETS, options);
   const models = (options.models as ClassifierName[] | undefined) ?? preset.models;
   return {
     ...preset,
     models,
-    optimizers: options.optimizers ?? preset.optimizers,
-    seeds: options.seeds ?? preset.seeds,
     epochs: options.epochs
       ? Object.fromEntries(models.map((m) => [m, options.epochs as number]))
       : Object.fromEntries(models.map((m) => [m, preset.epochs[m] ?? 1])),
@@ -177,13 +192,7 @@ const generate: ExperimentDefinition = {
     ),
   ],
   async run(options, command, threads, makeProgress) {
-    const preset = GENERATE_PRESETS[options.preset as keyof typeof GENERATE_PRESETS];
-    const config: GenerateConfig = {
-      ...preset,
-      optimizers: options.optimizers ?? preset.optimizers,
-      seeds: options.seeds ?? preset.seeds,
-      epochs: options.epochs ?? preset.epochs,
-    };
+    const config: GenerateConfig = fromPreset(GENERATE_PRESETS, options);
     const data = loadFashionMnist(options.data);
     const featuresFile = options.features as string | undefined;
     const jobCount = config.optimizers.length * 2 * config.seeds + (featuresFile ? 0 : 1);
@@ -253,12 +262,9 @@ const language: ExperimentDefinition = {
     ),
   ],
   async run(options, command, threads, makeProgress) {
-    const preset = LANGUAGE_PRESETS[options.preset as keyof typeof LANGUAGE_PRESETS];
+    const preset = fromPreset(LANGUAGE_PRESETS, options);
     const config: LanguageConfig = {
       ...preset,
-      optimizers: options.optimizers ?? preset.optimizers,
-      seeds: options.seeds ?? preset.seeds,
-      epochs: options.epochs ?? preset.epochs,
       weightDecays: (options.weightDecays as number[] | undefined) ?? preset.weightDecays,
     };
     const { verses, path } = loadKjv(options.data);
