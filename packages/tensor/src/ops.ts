@@ -13,13 +13,42 @@ import { broadcastShapes, formatShape, normalizeDim, type Shape, shapesEqual, si
 
 let currentBackend: Backend = cpuBackend;
 
+/** Backends selectable by name. 'gpu' is added by importing '@agrad/tensor/gpu'. */
+const registry = new Map<string, () => Backend>([['cpu', () => cpuBackend]]);
+
+/** Makes `setBackend(name)` and `.to(name)` reach a backend (created on first use). */
+export function registerBackend(name: string, resolve: () => Backend): void {
+  registry.set(name, resolve);
+}
+
+/** A backend by name ('cpu', 'gpu' once registered), or the backend itself. */
+export function resolveBackend(backend: Backend | string): Backend {
+  if (typeof backend !== 'string') return backend;
+  const resolve = registry.get(backend);
+  if (!resolve) {
+    const hint = backend === 'gpu' ? " (import '@agrad/tensor/gpu' first to register it)" : '';
+    throw new RangeError(
+      `setBackend: unknown backend '${backend}'${hint}; known: ${[...registry.keys()].join(', ')}`,
+    );
+  }
+  return resolve();
+}
+
 /** The backend new arrays are created on. */
 export function getBackend(): Backend {
   return currentBackend;
 }
 
-export function setBackend(backend: Backend): void {
-  currentBackend = backend;
+/** Selects the backend new arrays are created on, by name or as an object; returns it. */
+export function setBackend(backend: Backend | string): Backend {
+  currentBackend = resolveBackend(backend);
+  return currentBackend;
+}
+
+/** A copy of `a` on another backend (through the host). */
+export function toBackend(a: NDArray, backend: Backend): NDArray {
+  if (a.backend === backend) return a;
+  return fromTypedArray(a.read(), a.shape, backend);
 }
 
 export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = currentBackend): NDArray {

@@ -1,0 +1,37 @@
+/**
+ * @agrad/tensor/gpu: the gpu.js backend. Importing this entry registers it as 'gpu', so
+ * `setBackend('gpu')` selects it; `useGpu({ mode })` picks a gpu.js mode explicitly. The CPU path
+ * never loads gpu.js: it lives only behind this entry point.
+ */
+import { registerBackend, setBackend } from '../ops.js';
+import { GpuBackend, type GpuBackendOptions } from './backend.js';
+
+export {
+  GPU_MODES,
+  GpuBackend,
+  type GpuBackendOptions,
+  type GpuMode,
+  GpuStorage,
+  MAX_ELEMENTS,
+} from './backend.js';
+
+let defaultGpu: GpuBackend | null = null;
+
+/** The backend 'gpu' names: the one made by useGpu, else one in gpu.js's automatic mode. */
+export function gpuBackend(): GpuBackend {
+  defaultGpu ??= new GpuBackend();
+  return defaultGpu;
+}
+
+/**
+ * Creates a gpu.js backend (mode 'gpu': gpu.js's choice; or 'headlessgl', 'webgl2', 'webgl',
+ * 'webasm', 'cpu'), makes it the one 'gpu' names and the current backend, and returns it.
+ * `useGpu().mode` tells which gpu.js mode runs the kernels.
+ */
+export function useGpu(options: GpuBackendOptions = {}): GpuBackend {
+  defaultGpu = new GpuBackend(options);
+  setBackend(defaultGpu);
+  return defaultGpu;
+}
+
+registerBackend('gpu', gpuBackend);

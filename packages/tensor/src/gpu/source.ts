@@ -1,0 +1,532 @@
+import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backend.js';
+import { collapseDims } from '../cpu/iterate.js';
+
+/**
+ * Kernel sources for gpu.js, written as the JavaScript subset gpu.js translates to GLSL (and to
+ * WebAssembly or plain JavaScript in its other modes). Every kernel writes one element of a flat,
+ * contiguous output per thread (`this.thread.x`) and reads flat inputs at computed offsets.
+ *
+ * Shapes, strides and offsets are baked into the source as literals, so each distinct layout is
+ * its own kernel (compiled once, then cached by source text): no uniforms to keep in sync, and the
+ * shader compiler sees constant loop bounds, which GLSL ES 1.0 requires.
+ *
+ * Index arithmetic runs in float32 on GL. `split` divides with a correction step, so a flat index
+ * is split into coordinates exactly for every index below 2^24 (where float32 stops representing
+ * integers), even on GPUs whose division is a few ulps off.
+ */
+
+/** A strided operand as a kernel sees it: its argument name, strides and offset (in elements). */
+export interface Operand {
+  readonly name: string;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** Float literal for the kernel source (gpu.js reads `2` as an integer, `2.0` as a float). */
+export function literal(value: number): string {
+  if (value === Number.POSITIVE_INFINITY) return '3.4028234663852886e38';
+  if (value === Number.NEGATIVE_INFINITY) return '-3.4028234663852886e38';
+  if (Number.isNaN(value)) throw new RangeError('gpu backend: NaN cannot be written into a kernel');
+  const text = String(value);
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
+
+/**
+ * Statements that split the flat index in `flat` into coordinates `${prefix}0..` of `shape`
+ * (row-major). Each quotient is a float division rounded down and then corrected by one step either
+ * way, so it is exact whenever the products involved are exact (indices below 2^24).
+ */
+export function split(flat: string, shape: readonly number[], prefix: string): string {
+  const lines: string[] = [`let ${prefix}r = ${flat};`];
+  for (let d = shape.length - 1; d >= 1; d--) {
+    const size = literal(shape[d]);
+    const q = `${prefix}q${d}`;
+    const c = `${prefix}${d}`;
+    lines.push(
+      `let ${q} = Math.floor((${prefix}r + 0.5) / ${size});`,
+      `let ${c} = ${prefix}r - ${q} * ${size};`,
+      `if (${c} < 0.0) { ${q} = ${q} - 1.0; ${c} = ${c} + ${size}; }`,
+      `if (${c} >= ${size}) { ${q} = ${q} + 1.0; ${c} = ${c} - ${size}; }`,
+      `${prefix}r = ${q};`,
+    );
+  }
+  lines.push(`let ${prefix}0 = ${prefix}r;`);
+  return lines.join('\n');
+}
+
+/** offset + sum coord_d * stride_d, leaving out zero strides. */
+export function offsetExpression(
+  coords: readonly string[],
+  strides: readonly number[],
+  offset: number,
+): string {
+  const terms = [literal(offset)];
+  strides.forEach((s, d) => {
+    if (s === 1) terms.push(coords[d]);
+    else if (s !== 0) terms.push(`${coords[d]} * ${literal(s)}`);
+  });
+  return terms.join(' + ');
+}
+
+function kernel(args: readonly string[], body: string): string {
+  return `function(${args.join(', ')}) {\nlet i = this.thread.x;\n${body}\n}`;
+}
+
+/** Output dtype conversion: int32 truncates toward zero as Int32Array does; bool is 0 or 1. */
+export type OutputKind = 'float' | 'int' | 'bool';
+function convert(value: string, kind: OutputKind): string {
+  if (kind === 'int') return `Math.trunc(${value})`;
+  if (kind === 'bool') return `(${value} !== 0.0 ? 1.0 : 0.0)`;
+  return value;
+}
+
+// Elementwise math: statements reading x (and y) and leaving the result in `v`.
+// GLSL lacks or approximates several of these loosely, so they are written out here.
+const UNARY: Record<UnaryOp, string> = {
+  neg: 'let v = -x;',
+  exp: 'let v = Math.exp(x);',
+  log: 'let v = Math.log(x);',
+  // log1p: log(u) * x / (u - 1) with u = 1 + x cancels the rounding of u (Goldberg's trick).
+  log1p: 'let u = 1.0 + x;\nlet v = x;\nif (u !== 1.0) { v = Math.log(u) * x / (u - 1.0); }',
+  sqrt: 'let v = Math.sqrt(x);',
+  abs: 'let v = Math.abs(x);',
+  sign: 'let v = 0.0;\nif (x > 0.0) { v = 1.0; }\nif (x < 0.0) { v = -1.0; }',
+  // tanh from exp(-2|x|), which never overflows; the series near 0 keeps the relative precision.
+  tanh:
+    'let ax = Math.abs(x);\nlet e = Math.exp(-2.0 * ax);\nlet t = (1.0 - e) / (1.0 + e);\n' +
+    'if (ax < 0.01) { t = ax * (1.0 - ax * ax / 3.0); }\nlet v = t;\nif (x < 0.0) { v = -t; }',
+  sigmoid:
+    'let v = 0.0;\nif (x >= 0.0) { v = 1.0 / (1.0 + Math.exp(-x)); } else { let e = Math.exp(x); v = e / (1.0 + e); }',
+  relu: 'let v = 0.0;\nif (x > 0.0) { v = x; }',
+  // erf: Taylor series below 0.5 (relative error < 1e-8), Abramowitz & Stegun 7.1.26 above
+  // (absolute error < 1.5e-7, where erf > 0.5).
+  erf:
+    'let ax = Math.abs(x);\nlet x2 = ax * ax;\n' +
+    'let s = ax * (1.1283791670955126 + x2 * (-0.37612638903183754 + x2 * (0.11283791670955126 + x2 * (-0.026866170645131252 + x2 * (0.005223977625442188 + x2 * -0.0008548327023450852)))));\n' +
+    'if (ax >= 0.5) { let t = 1.0 / (1.0 + 0.3275911 * ax); ' +
+    's = 1.0 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x2); }\n' +
+    'let v = s;\nif (x < 0.0) { v = -s; }',
+  sin: 'let v = Math.sin(x);',
+  cos: 'let v = Math.cos(x);',
+  not: 'let v = 0.0;\nif (x === 0.0) { v = 1.0; }',
+};
+
+const BINARY: Record<BinaryOp, string> = {
+  add: 'let v = x + y;',
+  sub: 'let v = x - y;',
+  mul: 'let v = x * y;',
+  div: 'let v = x / y;',
+  // GLSL's pow is undefined for x < 0 and for x = 0, y <= 0: those cases are spelled out.
+  pow:
+    'let v = 1.0;\nlet ax = Math.abs(x);\n' +
+    'if (y !== 0.0) { if (ax === 0.0) { v = 0.0; if (y < 0.0) { v = 3.4028234663852886e38 * 10.0; } } else { v = Math.pow(ax, y); } }\n' +
+    'if (x < 0.0) { let half = y * 0.5; if (Math.floor(half) !== half) { v = -v; } }',
+  maximum: 'let v = y;\nif (x > y) { v = x; }',
+  minimum: 'let v = y;\nif (x < y) { v = x; }',
+  eq: 'let v = 0.0;\nif (x === y) { v = 1.0; }',
+  ne: 'let v = 0.0;\nif (x !== y) { v = 1.0; }',
+  lt: 'let v = 0.0;\nif (x < y) { v = 1.0; }',
+  le: 'let v = 0.0;\nif (x <= y) { v = 1.0; }',
+  gt: 'let v = 0.0;\nif (x > y) { v = 1.0; }',
+  ge: 'let v = 0.0;\nif (x >= y) { v = 1.0; }',
+  and: 'let v = 0.0;\nif (x !== 0.0) { if (y !== 0.0) { v = 1.0; } }',
+  or: 'let v = 0.0;\nif (x !== 0.0) { v = 1.0; }\nif (y !== 0.0) { v = 1.0; }',
+};
+
+/**
+ * An elementwise kernel over operands of one shape. `math` reads x, y, z (the operands in order)
+ * and sets `v`. Dims that are contiguous in every operand (and the output) are merged first, so a
+ * plain contiguous op needs no index arithmetic at all.
+ */
+function elementwise(
+  shape: readonly number[],
+  operands: readonly Operand[],
+  math: string,
+  kind: OutputKind,
+): string {
+  const output: Operand = { name: 'out', strides: contiguous(shape), offset: 0 };
+  const collapsed = collapseDims(shape, [output, ...operands]);
+  const coords = collapsed.shape.map((_, d) => `c${d}`);
+  const reads = operands.map((op, k) => {
+    const at = offsetExpression(coords, collapsed.strides[k + 1], op.offset);
+    return `let ${'xyz'[k]} = ${op.name}[${at}];`;
+  });
+  return kernel(
+    operands.map((o) => o.name),
+    [split('i', collapsed.shape, 'c'), ...reads, math, `return ${convert('v', kind)};`].join('\n'),
+  );
+}
+
+export function contiguous(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+export const copySource = (shape: readonly number[], a: Operand, kind: OutputKind) =>
+  elementwise(shape, [a], 'let v = x;', kind);
+
+export const unarySource = (op: UnaryOp, shape: readonly number[], a: Operand, kind: OutputKind) =>
+  elementwise(shape, [a], UNARY[op], kind);
+
+export const binarySource = (
+  op: BinaryOp,
+  shape: readonly number[],
+  a: Operand,
+  b: Operand,
+  kind: OutputKind,
+) => elementwise(shape, [a, b], BINARY[op], kind);
+
+export const whereSource = (shape: readonly number[], c: Operand, a: Operand, b: Operand) =>
+  elementwise(shape, [c, a, b], 'let v = z;\nif (x !== 0.0) { v = y; }', 'float');
+
+/** A fill kernel (no inputs). */
+export const fillSource = (value: number) => `function() {\nreturn ${literal(value)};\n}`;
+
+const COMBINE: Record<ReduceOp, string> = {
+  sum: 'acc = acc + w;',
+  max: 'if (w > acc) { acc = w; }',
+  min: 'if (w < acc) { acc = w; }',
+};
+
+/**
+ * A reduction: one thread per output element loops over the reduced dims (nested loops with
+ * literal bounds). `kept`/`reduced` hold the input's dims split into the two groups.
+ */
+export function reduceSource(
+  op: ReduceOp,
+  a: Operand,
+  kept: { shape: readonly number[]; strides: readonly number[] },
+  reduced: { shape: readonly number[]; strides: readonly number[] },
+): string {
+  const k = collapseDims(kept.shape, [
+    { strides: contiguous(kept.shape), offset: 0 },
+    { strides: kept.strides, offset: 0 },
+  ]);
+  const r = collapseDims(reduced.shape, [{ strides: reduced.strides, offset: 0 }]);
+  const coords = k.shape.map((_, d) => `c${d}`);
+  const base = offsetExpression(coords, k.strides[1], a.offset);
+  const loops = r.shape.map((size, d) => `for (let j${d} = 0; j${d} < ${size}; j${d}++) {`);
+  const at = ['base', ...r.strides[0].map((s, d) => (s === 1 ? `j${d}` : `j${d} * ${literal(s)}`))].join(
+    ' + ',
+  );
+  return kernel(
+    [a.name],
+    [
+      split('i', k.shape, 'c'),
+      `let base = ${base};`,
+      `let acc = ${op === 'sum' ? '0.0' : `${a.name}[base]`};`,
+      ...loops,
+      `let w = ${a.name}[${at}];`,
+      COMBINE[op],
+      ...loops.map(() => '}'),
+      'return acc;',
+    ].join('\n'),
+  );
+}
+
+/**
+ * The first pass of a long reduction: thread (o, p) reduces chunk p (of `chunk` elements) of the
+ * reduced elements of output o. The reduced dims are walked by a flat counter split per element,
+ * so the chunks can cut across dims.
+ */
+export function partialReduceSource(
+  op: ReduceOp,
+  a: Operand,
+  kept: { shape: readonly number[]; strides: readonly number[] },
+  reduced: { shape: readonly number[]; strides: readonly number[] },
+  chunk: number,
+  chunks: number,
+): string {
+  const k = collapseDims(kept.shape, [
+    { strides: contiguous(kept.shape), offset: 0 },
+    { strides: kept.strides, offset: 0 },
+  ]);
+  const r = collapseDims(reduced.shape, [{ strides: reduced.strides, offset: 0 }]);
+  const total = r.shape.reduce((p, d) => p * d, 1);
+  const coords = k.shape.map((_, d) => `c${d}`);
+  const rcoords = r.shape.map((_, d) => `r${d}`);
+  return kernel(
+    [a.name],
+    [
+      split('i', [...k.shape, chunks], 'c'),
+      `let base = ${offsetExpression(coords, k.strides[1], a.offset)};`,
+      `let first = c${k.shape.length} * ${literal(chunk)};`,
+      // max/min start from the chunk's first element, which always exists.
+      op === 'sum'
+        ? 'let acc = 0.0;'
+        : `${split('first', r.shape, 'f')}\nlet acc = ${a.name}[base + ${offsetExpression(
+            r.shape.map((_, d) => `f${d}`),
+            r.strides[0],
+            0,
+          )}];`,
+      `for (let t = 0; t < ${chunk}; t++) {`,
+      `let flat = first + t;`,
+      `if (flat < ${literal(total)}) {`,
+      split('flat', r.shape, 'r'),
+      `let w = ${a.name}[base + ${offsetExpression(rcoords, r.strides[0], 0)}];`,
+      COMBINE[op],
+      '}',
+      '}',
+      'return acc;',
+    ].join('\n'),
+  );
+}
+
+/** Index of the first extreme along one dim (as float; ties keep the first). */
+export function argReduceSource(
+  op: ArgReduceOp,
+  a: Operand,
+  outShape: readonly number[],
+  axis: number,
+  size: number,
+): string {
+  const coords = outShape.map((_, d) => `c${d}`);
+  const base = offsetExpression(
+    coords,
+    a.strides.map((s, d) => (d === axis ? 0 : s)),
+    a.offset,
+  );
+  const step = literal(a.strides[axis]);
+  const better = op === 'argmax' ? 'w > best' : 'w < best';
+  return kernel(
+    [a.name],
+    [
+      split('i', outShape, 'c'),
+      `let base = ${base};`,
+      `let best = ${a.name}[base];`,
+      'let at = 0.0;',
+      `for (let j = 1; j < ${size}; j++) {`,
+      `let w = ${a.name}[base + j * ${step}];`,
+      `if (${better}) { best = w; at = j; }`,
+      '}',
+      'return at;',
+    ].join('\n'),
+  );
+}
+
+/**
+ * Batched matmul [B,M,K] @ [B,K,N]: one output element per thread, the K loop unrolled by four
+ * (fragment shaders have no shared memory to tile into, so register reuse is what unrolling buys).
+ */
+export function matmulSource(a: Operand, b: Operand, B: number, M: number, K: number, N: number): string {
+  const aBase = offsetExpression(['c0', 'c1'], [a.strides[0], a.strides[1]], a.offset);
+  const bBase = offsetExpression(['c0', 'c2'], [b.strides[0], b.strides[2]], b.offset);
+  const [ak, bk] = [literal(a.strides[2]), literal(b.strides[1])];
+  const term = (k: string) => `${a.name}[ab + (${k}) * ${ak}] * ${b.name}[bb + (${k}) * ${bk}]`;
+  const blocks = Math.floor(K / 4);
+  const lines = [split('i', [B, M, N], 'c'), `let ab = ${aBase};`, `let bb = ${bBase};`, 'let acc = 0.0;'];
+  if (blocks > 0) {
+    lines.push(
+      `for (let k = 0; k < ${blocks}; k++) {`,
+      'let k4 = k * 4.0;',
+      `acc = acc + ${term('k4')} + ${term('k4 + 1.0')} + ${term('k4 + 2.0')} + ${term('k4 + 3.0')};`,
+      '}',
+    );
+  }
+  for (let k = blocks * 4; k < K; k++) lines.push(`acc = acc + ${term(literal(k))};`);
+  lines.push('return acc;');
+  return kernel([a.name, b.name], lines.join('\n'));
+}
+
+/** out[p] = a[p with p[dim] := index[p]] (out has index's shape). */
+export function gatherSource(a: Operand, index: Operand, shape: readonly number[], dim: number): string {
+  const coords = shape.map((_, d) => `c${d}`);
+  const base = offsetExpression(
+    coords,
+    a.strides.map((s, d) => (d === dim ? 0 : s)),
+    a.offset,
+  );
+  return kernel(
+    [a.name, index.name],
+    [
+      split('i', shape, 'c'),
+      `let at = ${index.name}[${offsetExpression(coords, index.strides, index.offset)}];`,
+      `return ${a.name}[${base} + at * ${literal(a.strides[dim])}];`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * scatterAdd written gather-style (a fragment shader cannot scatter): output element p sums
+ * source[q] over the q of index's extent with q = p off `dim` and index[q] = p[dim].
+ */
+export function scatterAddSource(
+  shape: readonly number[],
+  dim: number,
+  index: Operand & { shape: readonly number[] },
+  source: Operand,
+): string {
+  const coords = shape.map((_, d) => `c${d}`);
+  const inside = index.shape.map((s, d) => (d === dim ? '' : `c${d} < ${literal(s)}`)).filter(Boolean);
+  const withJ = coords.map((c, d) => (d === dim ? 'j' : c));
+  return kernel(
+    [index.name, source.name],
+    [
+      split('i', shape, 'c'),
+      'let acc = 0.0;',
+      inside.length ? `if (${inside.join(' && ')}) {` : '{',
+      `for (let j = 0; j < ${index.shape[dim]}; j++) {`,
+      `if (${index.name}[${offsetExpression(withJ, index.strides, index.offset)}] === c${dim}) {`,
+      `acc = acc + ${source.name}[${offsetExpression(withJ, source.strides, source.offset)}];`,
+      '}',
+      '}',
+      '}',
+      'return acc;',
+    ].join('\n'),
+  );
+}
+
+/** Picks slices index[j] along `dim` (index is 1-D). */
+export function indexSelectSource(a: Operand, index: Operand, shape: readonly number[], dim: number): string {
+  const coords = shape.map((_, d) => `c${d}`);
+  const base = offsetExpression(
+    coords,
+    a.strides.map((s, d) => (d === dim ? 0 : s)),
+    a.offset,
+  );
+  return kernel(
+    [a.name, index.name],
+    [
+      split('i', shape, 'c'),
+      `let at = ${index.name}[${offsetExpression([`c${dim}`], index.strides, index.offset)}];`,
+      `return ${a.name}[${base} + at * ${literal(a.strides[dim])}];`,
+    ].join('\n'),
+  );
+}
+
+/** indexAdd gather-style: output slice p[dim] sums the source slices j with index[j] = p[dim]. */
+export function indexAddSource(
+  shape: readonly number[],
+  dim: number,
+  index: Operand,
+  count: number,
+  source: Operand,
+): string {
+  const coords = shape.map((_, d) => (d === dim ? 'j' : `c${d}`));
+  return kernel(
+    [index.name, source.name],
+    [
+      split('i', shape, 'c'),
+      'let acc = 0.0;',
+      `for (let j = 0; j < ${count}; j++) {`,
+      `if (${index.name}[${offsetExpression(['j'], index.strides, index.offset)}] === c${dim}) {`,
+      `acc = acc + ${source.name}[${offsetExpression(coords, source.strides, source.offset)}];`,
+      '}',
+      '}',
+      'return acc;',
+    ].join('\n'),
+  );
+}
+
+/** im2col: [N,C,H,W] -> [N, C*kh*kw, outH*outW]; padding reads `padValue`. */
+export function unfoldSource(
+  x: Operand,
+  shape: readonly number[],
+  window: Window,
+  outH: number,
+  outW: number,
+  padValue: number,
+): string {
+  const [N, C, H, W] = shape;
+  const [kh, kw] = window.kernel;
+  const [sh, sw] = window.stride;
+  const [ph, pw] = window.padding;
+  const [dh, dw] = window.dilation;
+  const at = offsetExpression(['c0', 'c1', 'ih', 'iw'], x.strides, x.offset);
+  return kernel(
+    [x.name],
+    [
+      split('i', [N, C, kh, kw, outH, outW], 'c'),
+      `let ih = c4 * ${literal(sh)} - ${literal(ph)} + c2 * ${literal(dh)};`,
+      `let iw = c5 * ${literal(sw)} - ${literal(pw)} + c3 * ${literal(dw)};`,
+      `let v = ${literal(padValue)};`,
+      `if (ih >= 0.0 && ih < ${literal(H)} && iw >= 0.0 && iw < ${literal(W)}) { v = ${x.name}[${at}]; }`,
+      'return v;',
+    ].join('\n'),
+  );
+}
+
+/** col2im gather-style: pixel (n,c,h,w) sums every column entry whose window covers it. */
+export function foldSource(
+  cols: Operand,
+  shape: readonly number[],
+  window: Window,
+  outH: number,
+  outW: number,
+): string {
+  const [N, C, H, W] = shape;
+  const [kh, kw] = window.kernel;
+  const [sh, sw] = window.stride;
+  const [ph, pw] = window.padding;
+  const [dh, dw] = window.dilation;
+  // cols[n, (c*kh + ki)*kw + kj, oh*outW + ow]
+  const row = `(c1 * ${literal(kh)} + ki) * ${literal(kw)} + kj`;
+  const at = offsetExpression(['c0', 'row', 'col'], cols.strides, cols.offset);
+  return kernel(
+    [cols.name],
+    [
+      split('i', [N, C, H, W], 'c'),
+      'let acc = 0.0;',
+      `for (let ki = 0; ki < ${kh}; ki++) {`,
+      `let nh = c2 + ${literal(ph)} - ki * ${literal(dh)};`,
+      `let oh = Math.floor((nh + 0.5) / ${literal(sh)});`,
+      `if (nh >= 0.0 && oh * ${literal(sh)} === nh && oh < ${literal(outH)}) {`,
+      `for (let kj = 0; kj < ${kw}; kj++) {`,
+      `let nw = c3 + ${literal(pw)} - kj * ${literal(dw)};`,
+      `let ow = Math.floor((nw + 0.5) / ${literal(sw)});`,
+      `if (nw >= 0.0 && ow * ${literal(sw)} === nw && ow < ${literal(outW)}) {`,
+      `let row = ${row};`,
+      `let col = oh * ${literal(outW)} + ow;`,
+      `acc = acc + ${cols.name}[${at}];`,
+      '}',
+      '}',
+      '}',
+      '}',
+      'return acc;',
+    ].join('\n'),
+  );
+}
+
+/**
+ * In-place write through a view, as a new version of the whole storage: element j of the storage
+ * takes the source value when j falls inside the target view and keeps its old value otherwise.
+ * `dims` lists the view's dims by decreasing stride (a nested box, checked by the caller), so the
+ * position inside the view is found by successive exact divisions.
+ */
+export function assignSource(
+  old: Operand,
+  target: { shape: readonly number[]; strides: readonly number[]; offset: number },
+  dims: readonly number[],
+  source: Operand,
+): string {
+  // Size-1 dims read coordinate `zero`: a variable, since gpu.js mistranslates an all-literal index.
+  const lines = [
+    `let r = i - ${literal(target.offset)};`,
+    'let inside = 1.0;',
+    'let zero = 0.0;',
+    'if (r < 0.0) { inside = 0.0; r = 0.0; }',
+  ];
+  for (const d of dims) {
+    const s = literal(target.strides[d]);
+    lines.push(
+      `let c${d} = Math.floor((r + 0.5) / ${s});`,
+      `if (c${d} * ${s} > r) { c${d} = c${d} - 1.0; }`,
+      `if ((c${d} + 1.0) * ${s} <= r) { c${d} = c${d} + 1.0; }`,
+      `if (c${d} >= ${literal(target.shape[d])}) { inside = 0.0; c${d} = 0.0; }`,
+      `r = r - c${d} * ${s};`,
+    );
+  }
+  const coords = target.shape.map((_, d) => (dims.includes(d) ? `c${d}` : 'zero'));
+  lines.push(
+    'if (r !== 0.0) { inside = 0.0; }',
+    `let v = ${old.name}[0.0 + i];`,
+    `if (inside === 1.0) { v = ${source.name}[${offsetExpression(coords, source.strides, source.offset)}]; }`,
+    'return v;',
+  );
+  return kernel([old.name, source.name], lines.join('\n'));
+}

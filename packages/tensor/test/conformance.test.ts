@@ -1,0 +1,493 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type ArgReduceOp,
+  type Backend,
+  type BinaryOp,
+  cpuBackend,
+  type DType,
+  Generator,
+  type NDArray,
+  ops,
+  type ReduceOp,
+  type UnaryOp,
+  type Window,
+} from '../src/index.js';
+import { backendsUnderTest, requiredModes } from './backends.js';
+
+/**
+ * The op-table conformance suite: every kernel of the Backend interface, on random shapes and
+ * strided views, run on each backend under test and compared with an oracle: the CPU backend in
+ * float64 on the same (float32-representable) inputs. The CPU backend is itself checked against
+ * PyTorch's values elsewhere; here every backend, the CPU one included, faces the same table.
+ *
+ * Tolerances are float32's: elementwise results within a few ulps (GLSL's exp, log, sin are not
+ * correctly rounded), sums within the float32 summation bound, integer and bool results exact.
+ */
+
+type View = 'contiguous' | 'transposed' | 'narrowed' | 'expanded';
+interface InputSpec {
+  shape: number[];
+  view: View;
+  dtype: DType;
+  seed: number;
+  /** Values are drawn uniformly from [low, high] (integers for int32 and bool). */
+  low: number;
+  high: number;
+  /** Round float values to integers (so comparisons see ties). */
+  integral?: boolean;
+}
+
+/** Builds the input on `backend`; float inputs become `floatType` (float64 for the oracle). */
+function materialize(spec: InputSpec, backend: Backend, floatType: DType): NDArray {
+  const { shape, view } = spec;
+  let base = [...shape];
+  if (view === 'transposed' && shape.length >= 2) {
+    base = [...shape];
+    [base[base.length - 1], base[base.length - 2]] = [base[base.length - 2], base[base.length - 1]];
+  } else if (view === 'narrowed' && shape.length >= 1) base[0] += 2;
+  else if (view === 'expanded' && shape.length >= 1) base[0] = 1;
+  const size = base.reduce((p, d) => p * d, 1);
+  const g = new Generator(spec.seed);
+  const float = spec.dtype === 'float32' || spec.dtype === 'float64';
+  const dtype = float ? floatType : spec.dtype;
+  const values = Array.from({ length: size }, () =>
+    !float
+      ? g.integer(spec.low, spec.high + 1)
+      : spec.integral
+        ? Math.round(spec.low + (spec.high - spec.low) * g.uniform())
+        : Math.fround(spec.low + (spec.high - spec.low) * g.uniform()),
+  );
+  const data =
+    dtype === 'float64'
+      ? Float64Array.from(values)
+      : dtype === 'float32'
+        ? Float32Array.from(values)
+        : dtype === 'int32'
+          ? Int32Array.from(values)
+          : Uint8Array.from(values);
+  let a = ops.fromTypedArray(data, base, backend);
+  if (view === 'transposed' && shape.length >= 2) a = a.transpose(-1, -2);
+  else if (view === 'narrowed' && shape.length >= 1) a = a.narrow(0, 1, shape[0]);
+  else if (view === 'expanded' && shape.length >= 1) a = a.expand(shape);
+  return a;
+}
+
+interface Case {
+  inputs: InputSpec[];
+  /** Runs the op on arrays of one backend. */
+  run: (arrays: NDArray[]) => NDArray;
+  /** Absolute tolerance on top of the relative one (sums of many terms need more). */
+  atol?: number;
+}
+
+interface OpEntry {
+  name: string;
+  cases: fc.Arbitrary<Case>;
+  rtol?: number;
+}
+
+const viewArb = fc.constantFrom<View>('contiguous', 'transposed', 'narrowed', 'expanded');
+const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const dimArb = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 6, max: 13 }));
+const shapeArb = (min = 0, max = 3) => fc.array(dimArb, { minLength: min, maxLength: max });
+const spec = (
+  shape: fc.Arbitrary<number[]>,
+  options: { dtype?: DType; low?: number; high?: number; integral?: boolean } = {},
+): fc.Arbitrary<InputSpec> =>
+  fc.record({
+    shape,
+    view: viewArb,
+    dtype: fc.constant(options.dtype ?? 'float32'),
+    seed: seedArb,
+    low: fc.constant(options.low ?? -3),
+    high: fc.constant(options.high ?? 3),
+    integral: fc.constant(options.integral ?? false),
+  });
+
+const UNARY_DOMAINS: Record<UnaryOp, [number, number]> = {
+  neg: [-3, 3],
+  exp: [-10, 10],
+  log: [0.01, 100],
+  log1p: [-0.9, 10],
+  sqrt: [0, 100],
+  abs: [-3, 3],
+  sign: [-3, 3],
+  tanh: [-30, 30],
+  sigmoid: [-30, 30],
+  relu: [-3, 3],
+  erf: [-4, 4],
+  sin: [-6, 6],
+  cos: [-6, 6],
+  not: [-1, 1],
+};
+
+const unaryEntries: OpEntry[] = (Object.keys(UNARY_DOMAINS) as UnaryOp[]).map((op) => ({
+  name: `unary ${op}`,
+  cases: spec(shapeArb(), { low: UNARY_DOMAINS[op][0], high: UNARY_DOMAINS[op][1] }).map((s) => ({
+    inputs: [s],
+    run: ([a]) => ops.unary(op, a),
+  })),
+}));
+
+const BINARY: BinaryOp[] = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'and',
+  'or',
+];
+
+/** Two shapes that broadcast: the second drops leading dims and sets some dims to 1. */
+const broadcastArb = shapeArb(1, 3).chain((shape) =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: shape.length - 1 }),
+      fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+    )
+    .map(([drop, ones]) => [shape, shape.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d))] as const),
+);
+
+const binaryEntries: OpEntry[] = BINARY.map((op) => ({
+  name: `binary ${op}`,
+  cases: broadcastArb.chain(([sa, sb]) =>
+    // Integral values make ties likely, so eq/ne/le/ge see both outcomes.
+    fc
+      .tuple(
+        spec(fc.constant(sa), { integral: true }),
+        spec(fc.constant(sb), {
+          low: op === 'div' ? 0.5 : -3,
+          integral: !['add', 'sub', 'mul', 'div'].includes(op),
+        }),
+      )
+      .map((inputs) => ({ inputs, run: ([x, y]) => ops.binary(op, x, y) })),
+  ),
+}));
+
+const reduceEntries: OpEntry[] = (['sum', 'max', 'min'] as ReduceOp[]).map((op) => ({
+  name: `reduce ${op}`,
+  cases: fc
+    .tuple(
+      spec(shapeArb(1, 3), { low: -1, high: 1 }),
+      fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      fc.boolean(),
+    )
+    .map(([s, pick, keepdim]) => {
+      const dims = s.shape.map((_, d) => d).filter((d) => pick[d]);
+      const axes = dims.length > 0 ? dims : [0];
+      return {
+        inputs: [s],
+        run: ([a]) => ops.reduce(op, a, axes, keepdim),
+        atol: 1e-5 * s.shape.reduce((p, d) => p * d, 1),
+      };
+    }),
+}));
+
+const LONG: OpEntry = {
+  // More than 4096 reduced elements: the two-pass path of the gpu backend.
+  name: 'reduce over many elements',
+  cases: fc
+    .tuple(
+      spec(fc.constantFrom([3, 70, 80], [5000, 2], [2, 3, 900])),
+      fc.constantFrom<ReduceOp>('sum', 'max', 'min'),
+    )
+    .map(([s, op]) => ({
+      inputs: [{ ...s, view: 'contiguous' as View }],
+      run: ([a]) => ops.reduce(op, a, s.shape[0] === 5000 ? [0] : [1, 2], false),
+      atol: 1e-3,
+    })),
+};
+
+const argEntries: OpEntry[] = (['argmax', 'argmin'] as ArgReduceOp[]).map((op) => ({
+  name: op,
+  cases: fc
+    .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.boolean())
+    .map(([s, d, keepdim]) => ({
+      inputs: [s],
+      run: ([a]) => ops.argReduce(op, a, d % s.shape.length, keepdim),
+    })),
+}));
+
+const matmulEntry: OpEntry = {
+  name: 'matmul',
+  cases: fc
+    .tuple(
+      fc.integer({ min: 1, max: 3 }),
+      dimArb,
+      fc.integer({ min: 1, max: 37 }),
+      dimArb,
+      viewArb,
+      viewArb,
+      seedArb,
+    )
+    .map(([B, M, K, N, va, vb, seed]) => ({
+      inputs: [
+        { shape: [B, M, K], view: va, dtype: 'float32', seed, low: -1, high: 1 },
+        { shape: [B, K, N], view: vb, dtype: 'float32', seed: seed + 1, low: -1, high: 1 },
+      ],
+      run: ([a, b]) => ops.matmul3d(a, b),
+      atol: 1e-6 * K,
+    })),
+};
+
+const whereEntry: OpEntry = {
+  name: 'where',
+  cases: broadcastArb.chain(([sa, sb]) =>
+    fc
+      .tuple(
+        spec(fc.constant(sb), { dtype: 'bool', low: 0, high: 1 }),
+        spec(fc.constant(sa)),
+        spec(fc.constant(sb)),
+      )
+      .map((inputs) => ({
+        inputs,
+        run: ([c, a, b]) => ops.where(c, a, b),
+      })),
+  ),
+};
+
+const CASTS: [DType, DType][] = [
+  ['float32', 'int32'],
+  ['float32', 'bool'],
+  ['int32', 'float32'],
+  ['bool', 'int32'],
+  ['float32', 'float32'],
+];
+const copyEntry: OpEntry = {
+  name: 'copy and cast',
+  cases: fc.tuple(spec(shapeArb()), fc.constantFrom(...CASTS)).map(([s, [from, to]]) => ({
+    inputs: [{ ...s, dtype: from, low: from === 'bool' ? 0 : -5, high: from === 'bool' ? 1 : 5 }],
+    run: ([a]) => a.backend.copy(a, to === 'float32' && a.dtype === 'float64' ? 'float64' : to),
+  })),
+};
+
+const catEntry: OpEntry = {
+  name: 'cat (assign through narrowed views)',
+  cases: fc
+    .tuple(shapeArb(1, 3), fc.nat(), fc.integer({ min: 1, max: 4 }), seedArb)
+    .chain(([shape, d, extra, seed]) => {
+      const dim = d % shape.length;
+      const other = [...shape];
+      other[dim] = extra;
+      return fc.tuple(viewArb, viewArb).map(([va, vb]) => ({
+        inputs: [
+          { shape, view: va, dtype: 'float32' as DType, seed, low: -3, high: 3 },
+          { shape: other, view: vb, dtype: 'float32' as DType, seed: seed + 1, low: -3, high: 3 },
+        ],
+        run: ([a, b]) => ops.cat([a, b, a], dim),
+      }));
+    }),
+};
+
+const assignEntry: OpEntry = {
+  // copy_ into a transposed view: the write lands in a permuted layout.
+  name: 'assign into a permuted view',
+  cases: fc.tuple(spec(shapeArb(2, 3)), seedArb).map(([s, seed]) => ({
+    inputs: [s, { ...s, seed, view: 'contiguous' as View }],
+    run: ([a, b]) => {
+      const target = a.backend.copy(b, b.dtype);
+      const view = target.transpose(0, target.ndim - 1);
+      a.backend.assign(view, a.transpose(0, a.ndim - 1));
+      return target;
+    },
+  })),
+};
+
+const indexEntries: OpEntry[] = [
+  {
+    name: 'gather',
+    cases: fc
+      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
+      .map(([s, d, width, seed]) => {
+        const dim = d % s.shape.length;
+        const indexShape = s.shape.map((n, i) => (i === dim ? width : n));
+        return {
+          inputs: [
+            s,
+            { shape: indexShape, view: 'contiguous', dtype: 'int32', seed, low: 0, high: s.shape[dim] - 1 },
+          ],
+          run: ([a, index]) => ops.gather(a, dim, index),
+        };
+      }),
+  },
+  {
+    name: 'scatterAdd',
+    cases: fc
+      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
+      .map(([s, d, size, seed]) => {
+        const dim = d % s.shape.length;
+        const outShape = s.shape.map((n, i) => (i === dim ? size : n + 1));
+        return {
+          inputs: [
+            { ...s, view: 'contiguous', dtype: 'int32', low: 0, high: size - 1 },
+            { ...s, seed },
+          ],
+          run: ([index, source]) => ops.scatterAdd(outShape, dim, index, source),
+        };
+      }),
+  },
+  {
+    name: 'indexSelect',
+    cases: fc
+      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 0, max: 7 }), seedArb)
+      .map(([s, d, count, seed]) => {
+        const dim = d % s.shape.length;
+        return {
+          inputs: [
+            s,
+            { shape: [count], view: 'contiguous', dtype: 'int32', seed, low: 0, high: s.shape[dim] - 1 },
+          ],
+          run: ([a, index]) => ops.indexSelect(a, dim, index),
+        };
+      }),
+  },
+  {
+    name: 'indexAdd',
+    cases: fc
+      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
+      .map(([s, d, size, seed]) => {
+        const dim = d % s.shape.length;
+        const outShape = s.shape.map((n, i) => (i === dim ? size : n));
+        return {
+          inputs: [
+            { shape: [s.shape[dim]], view: 'contiguous', dtype: 'int32', seed, low: 0, high: size - 1 },
+            s,
+          ],
+          run: ([index, source]) => ops.indexAdd(outShape, dim, index, source),
+        };
+      }),
+  },
+];
+
+const windowArb: fc.Arbitrary<Window> = fc
+  .tuple(
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 2 }),
+    fc.integer({ min: 0, max: 1 }),
+    fc.integer({ min: 1, max: 2 }),
+  )
+  .map(
+    ([kh, kw, s, p, d]) =>
+      ({ kernel: [kh, kw], stride: [s, s], padding: [p, p], dilation: [d, 1] }) as Window,
+  );
+
+const windowEntries: OpEntry[] = [
+  {
+    name: 'unfold (im2col)',
+    cases: fc
+      .tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 5, max: 9 }),
+        windowArb,
+        viewArb,
+        seedArb,
+        fc.boolean(),
+      )
+      .map(([N, C, H, window, view, seed, maxPad]) => ({
+        inputs: [{ shape: [N, C, H, H + 1], view, dtype: 'float32', seed, low: -3, high: 3 }],
+        run: ([x]) => ops.unfold(x, window, maxPad ? Number.NEGATIVE_INFINITY : 0),
+      })),
+  },
+  {
+    name: 'fold (col2im)',
+    cases: fc
+      .tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 5, max: 9 }),
+        windowArb,
+        seedArb,
+      )
+      .map(([N, C, H, window, seed]) => {
+        const shape = [N, C, H, H + 1];
+        const cols = ops.unfold(
+          ops.fromTypedArray(new Float32Array(N * C * H * (H + 1)), shape, cpuBackend),
+          window,
+          0,
+        );
+        return {
+          inputs: [
+            {
+              shape: cols.shape as number[],
+              view: 'contiguous' as View,
+              dtype: 'float32' as DType,
+              seed,
+              low: -3,
+              high: 3,
+            },
+          ],
+          run: ([c]) => ops.fold(c, shape, window),
+        };
+      }),
+  },
+];
+
+const TABLE: OpEntry[] = [
+  ...unaryEntries,
+  ...binaryEntries,
+  whereEntry,
+  copyEntry,
+  catEntry,
+  assignEntry,
+  ...reduceEntries,
+  LONG,
+  ...argEntries,
+  matmulEntry,
+  ...indexEntries,
+  ...windowEntries,
+];
+
+/** Compares a backend's result with the float64 oracle: same shape and dtype class, close values. */
+function expectConforms(actual: NDArray, expected: NDArray, rtol: number, atol: number): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const floating = (d: DType) => d === 'float32' || d === 'float64';
+  expect(floating(actual.dtype)).toBe(floating(expected.dtype));
+  if (!floating(actual.dtype)) expect(actual.dtype).toBe(expected.dtype);
+  const a = actual.read();
+  const e = expected.read();
+  for (let i = 0; i < e.length; i++) {
+    const tolerance = floating(actual.dtype) ? atol + rtol * Math.abs(e[i]) : 0;
+    if (!(Math.abs(a[i] - e[i]) <= tolerance) && !(a[i] === e[i])) {
+      throw new Error(`element ${i}: got ${a[i]}, expected ${e[i]} (tolerance ${tolerance})`);
+    }
+  }
+}
+
+const RUNS = Number(process.env.AGRAD_CONFORMANCE_RUNS ?? 12);
+
+for (const under of backendsUnderTest()) {
+  const required = requiredModes.some((m) => `gpu:${m}` === under.name);
+  describe(`conformance on ${under.name}`, () => {
+    if (!under.backend) {
+      it.skipIf(!required)(`is available (${under.missing})`, () => {
+        throw new Error(`${under.name} is required by AGRAD_GPU_MODES but unavailable: ${under.missing}`);
+      });
+      return;
+    }
+    const backend = under.backend;
+    for (const entry of TABLE) {
+      it(entry.name, () => {
+        fc.assert(
+          fc.property(entry.cases, (c) => {
+            const expected = c.run(c.inputs.map((s) => materialize(s, cpuBackend, 'float64')));
+            const actual = c.run(c.inputs.map((s) => materialize(s, backend, 'float32')));
+            expect(actual.backend).toBe(backend);
+            expectConforms(actual, expected, entry.rtol ?? 2e-5, c.atol ?? 1e-6);
+          }),
+          { numRuns: RUNS, seed: 20261124 },
+        );
+      });
+    }
+  });
+}
