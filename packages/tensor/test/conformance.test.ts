@@ -209,12 +209,10 @@ const LONG: OpEntry = {
 
 const argEntries: OpEntry[] = (['argmax', 'argmin'] as ArgReduceOp[]).map((op) => ({
   name: op,
-  cases: fc
-    .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.boolean())
-    .map(([s, d, keepdim]) => ({
-      inputs: [s],
-      run: ([a]) => ops.argReduce(op, a, d % s.shape.length, keepdim),
-    })),
+  cases: fc.tuple(spec(shapeArb(1, 3)), fc.nat(), fc.boolean()).map(([s, d, keepdim]) => ({
+    inputs: [s],
+    run: ([a]) => ops.argReduce(op, a, d % s.shape.length, keepdim),
+  })),
 }));
 
 const matmulEntry: OpEntry = {
