@@ -1,11 +1,13 @@
 import {
   assertDType,
   assertValidShape,
+  type Backend,
   type DType,
   defaultGenerator,
   dtypeOfTypedArray,
   formatShape,
   type Generator,
+  getBackend,
   ops,
   type Shape,
   sizeOf,
@@ -136,16 +138,18 @@ export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return full(shape, 1, options);
 }
 
+// The *Like functions make their tensor on t's backend, as torch's zeros_like keeps t's device.
 export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...options });
+  return fullLike(t, 0, options);
 }
 
 export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...options });
+  return fullLike(t, 1, options);
 }
 
 export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, ...options });
+  const dtype = dtypeOption('fullLike', options, t.dtype);
+  return finish(new Tensor(ops.full(t.shape, value, dtype, t.array.backend)), options);
 }
 
 /**
@@ -218,11 +222,11 @@ export function randint(
  * Wraps a typed array as a tensor without copying (the tensor owns it from now on). For code
  * that computes values in its own loops, such as fused optimizer kernels.
  */
-export function fromTypedArray(data: TypedArray, shape: Shape): Tensor {
-  return new Tensor(ops.fromTypedArray(data, shape));
+export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = getBackend()): Tensor {
+  return new Tensor(ops.fromTypedArray(data, shape, backend));
 }
 
-/** A 0-d tensor holding a scalar operand of a binary op. */
-export function scalarTensor(value: number, dtype: DType): Tensor {
-  return new Tensor(ops.full([], value, dtype));
+/** A 0-d tensor holding a scalar operand of a binary op (on the other operand's backend). */
+export function scalarTensor(value: number, dtype: DType, backend: Backend = getBackend()): Tensor {
+  return new Tensor(ops.full([], value, dtype, backend));
 }

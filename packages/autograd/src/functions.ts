@@ -29,7 +29,7 @@ import { type Dims, Tensor, type TensorLike } from './tensor.js';
  */
 
 export { fullLike as fullOf } from './creation.js';
-export { cast, clone } from './primitives/movement.js';
+export { cast, clone, toBackend } from './primitives/movement.js';
 export { onesLike, zerosLike };
 
 // ---------------------------------------------------------------------------------------------
@@ -42,11 +42,11 @@ function promote(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (typeof b === 'number') {
     const at = a as Tensor;
     const dtype = promoteWithScalar(at.dtype, b);
-    return [movement.cast(at, dtype), scalarTensor(b, dtype)];
+    return [movement.cast(at, dtype), scalarTensor(b, dtype, at.array.backend)];
   }
   if (typeof a === 'number') {
     const dtype = promoteWithScalar(b.dtype, a);
-    return [scalarTensor(a, dtype), movement.cast(b, dtype)];
+    return [scalarTensor(a, dtype, b.array.backend), movement.cast(b, dtype)];
   }
   const dtype = promoteTypes(a.dtype, b.dtype);
   return [movement.cast(a, dtype), movement.cast(b, dtype)];

@@ -1,11 +1,14 @@
 import {
-  assertDType,
+  type Backend,
+  backendNames,
   type CpuStorage,
   cpuBackend,
+  DTYPES,
   type DType,
   formatShape,
   isFloating,
   type NDArray,
+  resolveBackend,
   type TypedArray,
 } from '@agrad/tensor';
 import { type BackwardOptions, isGradEnabled, type Node, runBackward } from './engine.js';
@@ -203,8 +206,26 @@ export class Tensor {
     return f.clone(this);
   }
 
-  to(dtype: DType): Tensor {
-    return f.cast(this, assertDType('to', dtype));
+  /**
+   * A dtype ('float32', ...) converts; a backend ('cpu', 'gpu' once '@agrad/tensor/gpu' is
+   * imported, or a Backend object) moves the values there, as torch's .to(device). Both keep the
+   * graph: the gradient flows back through the conversion or the move.
+   */
+  to(target: DType | string | Backend): Tensor {
+    if (typeof target === 'string') {
+      if ((DTYPES as readonly string[]).includes(target)) return f.cast(this, target as DType);
+      if (!backendNames().includes(target)) {
+        throw new TypeError(
+          `to: unknown dtype or backend '${target}'; expected a dtype (${DTYPES.join(', ')}) or a backend (${backendNames().join(', ')})`,
+        );
+      }
+    }
+    return f.toBackend(this, resolveBackend(target));
+  }
+
+  /** The backend holding this tensor's values. */
+  get backend(): Backend {
+    return this.array.backend;
   }
 
   contiguous(): Tensor {

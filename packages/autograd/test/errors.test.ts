@@ -48,9 +48,8 @@ describe('bad input', () => {
   });
   it('max of an empty tensor and unknown dtypes are refused', () => {
     expect(() => zeros([0]).max()).toThrow(/max: cannot reduce an empty tensor of shape \[0\]/);
-    // @ts-expect-error: a wrong dtype from untyped JavaScript
     expect(() => zeros([1]).to('float16')).toThrow(
-      "to: unknown dtype 'float16'; expected one of float32, float64, int32, bool",
+      "to: unknown dtype or backend 'float16'; expected a dtype (float32, float64, int32, bool) or a backend (cpu)",
     );
   });
 });

@@ -1,5 +1,5 @@
 import { arange, type DType, formatShape, noGrad, rand, type Tensor, unfold, where } from '@agrad/autograd';
-import { ops } from '@agrad/tensor';
+import { cpuBackend, ops } from '@agrad/tensor';
 
 /**
  * torch.nn.functional, composed from autograd's primitives (no gradient is defined here).
@@ -333,6 +333,8 @@ function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: nu
     );
   }
   const classes = input.shape[1];
+  // Targets on another backend stay there: its gather checks them (see pickTargets).
+  if (target.backend !== cpuBackend) return;
   for (const t of target.data) {
     if (t !== ignoreIndex && (t < 0 || t >= classes)) {
       throw new RangeError(`${op}: target ${t} is out of bounds for ${classes} classes`);
@@ -349,10 +351,22 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = 
   checkTargets('nllLoss', logProbs, target, ignoreIndex);
   const valid = target.ne(ignoreIndex);
   const safeTarget = where(valid, target, 0).to('int32').unsqueeze(1);
-  const picked = logProbs.gather(1, safeTarget).squeeze(1).neg();
+  const picked = pickTargets('nllLoss', logProbs, safeTarget).squeeze(1).neg();
   const loss = where(valid, picked, 0);
   if (reduction === 'mean') return loss.sum().div(valid.sum().to(loss.dtype));
   return reduce(loss, reduction, 'nllLoss');
+}
+
+/** gather along the classes, with an out-of-range target reported as the loss's error. */
+function pickTargets(op: string, logProbs: Tensor, target: Tensor): Tensor {
+  try {
+    return logProbs.gather(1, target);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new RangeError(
+      `${op}: a target is out of bounds for ${logProbs.shape[1]} classes (${error.message})`,
+    );
+  }
 }
 
 export interface CrossEntropyOptions extends NllOptions {

@@ -1,4 +1,6 @@
 import { fromTypedArray, type Tensor } from '@agrad/autograd';
+import { cpuBackend } from '@agrad/tensor';
+import type { GradientTransformation } from './transform.js';
 
 /**
  * Fused optimizer loops: each rule of ./transforms/reference.ts in one pass over plain typed
@@ -7,6 +9,26 @@ import { fromTypedArray, type Tensor } from '@agrad/autograd';
  * intermediates stay in double.
  */
 export type FloatArray = Float32Array | Float64Array;
+
+/** True when every tensor lives on the CPU backend, where the fused loops can reach the values. */
+export function onHost(tensors: Readonly<Record<string, Tensor>>): boolean {
+  return Object.values(tensors).every((t) => t.array.backend === cpuBackend);
+}
+
+/**
+ * The fused transform for CPU tensors, the composed one (tensor ops, so the values stay on their
+ * device) for any other backend. Both make the same state, so a run may switch between them.
+ */
+export function fusedOnHost<S>(
+  fused: GradientTransformation<S>,
+  composed: GradientTransformation<S>,
+): GradientTransformation<S> {
+  return {
+    init: fused.init,
+    update: (updates, state, params) => (onHost(updates) ? fused : composed).update(updates, state, params),
+    learningRate: fused.learningRate,
+  };
+}
 
 /** Values of a float tensor as a flat array (a view when contiguous on the CPU, else a copy). */
 export function values(t: Tensor): FloatArray {
@@ -18,7 +40,7 @@ export function like(t: Tensor): FloatArray {
 }
 
 export function wrap(data: FloatArray, t: Tensor): Tensor {
-  return fromTypedArray(data, t.shape);
+  return fromTypedArray(data, t.shape, t.array.backend);
 }
 
 /** u * factor + p * decay (the weight-decay and learning-rate tail of a chain). */

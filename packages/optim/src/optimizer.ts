@@ -1,4 +1,4 @@
-import { noGrad, Tensor, tensor } from '@agrad/autograd';
+import { fromTypedArray, noGrad, Tensor, tensor } from '@agrad/autograd';
 import { cpuBackend } from '@agrad/tensor';
 import type { GradientTransformation } from './transform.js';
 
@@ -103,7 +103,7 @@ export class Optimizer {
    * path through the transform's state, e.g. `1/fc.weight/expAvg`. Suitable for safetensors.
    */
   stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = { _steps: tensor(this.steps, { dtype: 'float64' }) };
+    const out: Record<string, Tensor> = { _steps: hostNumber(this.steps) };
     flatten(this.state, '', out);
     return out;
   }
@@ -144,11 +144,16 @@ function addInPlace(p: Tensor, u: Tensor): void {
 
 const SEPARATOR = '/';
 
+/** A number of the state as a 0-d float64 tensor, kept on the CPU whatever the current backend. */
+function hostNumber(value: number): Tensor {
+  return fromTypedArray(Float64Array.of(value), [], cpuBackend);
+}
+
 /** Writes the tensor and number leaves of a nested state to `out`; null leaves are skipped. */
 function flatten(value: unknown, path: string, out: Record<string, Tensor>): void {
   if (value === null || value === undefined) return;
   if (value instanceof Tensor) out[path] = value;
-  else if (typeof value === 'number') out[path] = tensor(value, { dtype: 'float64' });
+  else if (typeof value === 'number') out[path] = hostNumber(value);
   else if (typeof value === 'object') {
     for (const [key, inner] of Object.entries(value))
       flatten(inner, path ? `${path}${SEPARATOR}${key}` : key, out);

@@ -29,7 +29,7 @@ export {
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
 export * as ops from './ops.js';
-export { getBackend, registerBackend, resolveBackend, setBackend } from './ops.js';
+export { backendNames, getBackend, registerBackend, resolveBackend, setBackend } from './ops.js';
 export { defaultGenerator, Generator, manualSeed } from './random.js';
 export {
   assertValidShape,

@@ -21,6 +21,11 @@ export function registerBackend(name: string, resolve: () => Backend): void {
   registry.set(name, resolve);
 }
 
+/** The names setBackend and .to() accept. */
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}
+
 /** A backend by name ('cpu', 'gpu' once registered), or the backend itself. */
 export function resolveBackend(backend: Backend | string): Backend {
   if (typeof backend !== 'string') return backend;
@@ -61,10 +66,10 @@ export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend 
   return NDArray.contiguous(storage, shape);
 }
 
-export function full(shape: Shape, value: number, dtype: DType): NDArray {
+export function full(shape: Shape, value: number, dtype: DType, backend: Backend = currentBackend): NDArray {
   const data = typedArrayFor(dtype, sizeOf(shape));
   if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
-  return fromTypedArray(data, shape);
+  return fromTypedArray(data, shape, backend);
 }
 
 export function cast(a: NDArray, dtype: DType): NDArray {

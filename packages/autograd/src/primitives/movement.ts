@@ -1,4 +1,4 @@
-import { ops } from '@agrad/tensor';
+import { type Backend, ops } from '@agrad/tensor';
 import { zeros } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
@@ -70,6 +70,13 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
 export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
   if (x.dtype === dtype) return x;
   return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)]);
+}
+
+// A move between backends copies the values: the gradient moves back.
+export function toBackend(x: Tensor, backend: Backend): Tensor {
+  if (x.array.backend === backend) return x;
+  const from = x.array.backend;
+  return record('to', [x], ops.toBackend(x.array, backend), (g) => [toBackend(g, from)]);
 }
 
 // A copy is the identity: the gradient passes through.

@@ -1,4 +1,5 @@
-import type { Tensor } from '@agrad/autograd';
+import { type Tensor, where } from '@agrad/autograd';
+import { cpuBackend } from '@agrad/tensor';
 import { agrUpdate } from '../fused.js';
 import { type GradientTransformation, stateless } from '../transform.js';
 
@@ -40,7 +41,20 @@ export interface AgrOptions {
 export function agr(options: AgrOptions = {}): GradientTransformation<null> {
   const exemptSmallerThan = options.exemptSmallerThan ?? 0;
   // The fused loop (../fused.ts) computes exactly `regularize` below, in two passes over g.
-  return stateless((g) => (g.size < exemptSmallerThan ? g : agrUpdate(g)));
+  return stateless((g) => {
+    if (g.size < exemptSmallerThan) return g;
+    return g.array.backend === cpuBackend ? agrUpdate(g) : regularizeOnDevice(g);
+  });
+}
+
+/**
+ * The same rule in tensor ops with no read-back, for tensors on a GPU backend: s stays a 0-d
+ * tensor on the device (summed in float32 there, which has no float64), and where() keeps an
+ * all-zero gradient unchanged instead of branching on s on the host.
+ */
+export function regularizeOnDevice(g: Tensor): Tensor {
+  const l1 = g.abs().sum();
+  return where(l1.gt(0), g.mul(g.abs().div(l1).neg().add(1)), g);
 }
 
 /** AGR of one gradient tensor, composed from tensor ops: the reference for the fused agr(). */

@@ -1,4 +1,5 @@
-import { noGrad, type Tensor, where } from '@agrad/autograd';
+import { div, noGrad, type Tensor, where } from '@agrad/autograd';
+import { cpuBackend } from '@agrad/tensor';
 import { type GradientTransformation, stateless } from '../transform.js';
 
 /**
@@ -12,12 +13,18 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> 
     init: () => null,
     update: (updates, state) =>
       noGrad(() => {
-        const total = Math.sqrt(
-          Object.values(updates).reduce((sum, g) => sum + g.to('float64').pow(2).sum().item(), 0),
-        );
+        const grads = Object.entries(updates);
+        if (!grads.every(([, g]) => g.array.backend === cpuBackend)) {
+          // On a GPU backend the norm and the coefficient stay 0-d device tensors: no read-back.
+          const squares = grads.map(([, g]) => g.pow(2).sum());
+          const total = squares.reduce((a, b) => a.add(b)).sqrt();
+          const coef = div(maxNorm, total.add(1e-6)).minimum(1);
+          return { updates: Object.fromEntries(grads.map(([name, g]) => [name, g.mul(coef)])), state };
+        }
+        const total = Math.sqrt(grads.reduce((sum, [, g]) => sum + g.to('float64').pow(2).sum().item(), 0));
         const coef = Math.min(1, maxNorm / (total + 1e-6));
         return {
-          updates: Object.fromEntries(Object.entries(updates).map(([name, g]) => [name, g.mul(coef)])),
+          updates: Object.fromEntries(grads.map(([name, g]) => [name, g.mul(coef)])),
           state,
         };
       }),

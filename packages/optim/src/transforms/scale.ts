@@ -1,5 +1,5 @@
 import { type Tensor, zerosLike } from '@agrad/autograd';
-import { adamUpdate, adanUpdate, momentumUpdate, scaleAndDecay } from '../fused.js';
+import { adamUpdate, adanUpdate, fusedOnHost, momentumUpdate, scaleAndDecay } from '../fused.js';
 import {
   type GradientTransformation,
   type LearningRate,
@@ -8,6 +8,7 @@ import {
   toSchedule,
 } from '../transform.js';
 import type { AdamState, AdanState } from './reference.js';
+import * as reference from './reference.js';
 
 /**
  * The building blocks optimizers are chained from. Each keeps its own per-parameter state,
@@ -19,13 +20,13 @@ export { scale, scaleByAdagrad, scaleByLearningRateProximal, scaleByLion, scaleB
 export type { AdamState, AdanState };
 
 /** u <- u + wd * p (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW). */
-export function addDecayedWeights(weightDecay: number): GradientTransformation<null> {
+function fusedAddDecayedWeights(weightDecay: number): GradientTransformation<null> {
   if (weightDecay === 0) return stateless((u) => u);
   return stateless((u, p) => scaleAndDecay(u, 1, p, weightDecay));
 }
 
 /** u <- -lr(step) * u, with the step counted per parameter from 0. */
-export function scaleByLearningRate(
+function fusedScaleByLearningRate(
   lr: LearningRate,
 ): GradientTransformation<Record<string, { step: number }>> {
   const schedule = toSchedule(lr);
@@ -42,7 +43,7 @@ export function scaleByLearningRate(
  *     b <- mu * b + (1 - dampening) g  afterwards
  *     u <- g + mu * b  (nesterov)  or  u <- b
  */
-export function trace(options: { momentum: number; dampening?: number; nesterov?: boolean }) {
+function fusedTrace(options: { momentum: number; dampening?: number; nesterov?: boolean }) {
   const { momentum, dampening = 0, nesterov = false } = options;
   return perParameter<{ buffer: Tensor | null }>(
     () => ({ buffer: null }),
@@ -61,7 +62,7 @@ export function trace(options: { momentum: number; dampening?: number; nesterov?
  *     vmax <- max(vmax, v)                      (amsgrad; then v := vmax below)
  *     u <- (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
  */
-export function scaleByAdam(options: { betas?: [number, number]; eps?: number; amsgrad?: boolean } = {}) {
+function fusedScaleByAdam(options: { betas?: [number, number]; eps?: number; amsgrad?: boolean } = {}) {
   const [b1, b2] = options.betas ?? [0.9, 0.999];
   const eps = options.eps ?? 1e-8;
   const amsgrad = options.amsgrad ?? false;
@@ -91,7 +92,7 @@ export function scaleByAdam(options: { betas?: [number, number]; eps?: number; a
  *     u <- (m / (1 - b1^k) + b2 * v / (1 - b2^k)) / (sqrt(n) / sqrt(1 - b3^k) + eps)
  * Note: optax's scale_by_adan weights d by (1 - b2) in n; the official code (followed here) by b2.
  */
-export function scaleByAdan(options: { betas?: [number, number, number]; eps?: number } = {}) {
+function fusedScaleByAdan(options: { betas?: [number, number, number]; eps?: number } = {}) {
   const betas = options.betas ?? [0.98, 0.92, 0.99];
   const eps = options.eps ?? 1e-8;
   return perParameter<AdanState>(
@@ -108,4 +109,33 @@ export function scaleByAdan(options: { betas?: [number, number, number]; eps?: n
       return [update, { step, ...moments, previousGrad: g }];
     },
   );
+}
+
+// The exported transforms: fused loops on the CPU, the composed reference rules on other backends.
+
+/** u <- u + wd * p (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW). */
+export function addDecayedWeights(weightDecay: number): GradientTransformation<null> {
+  return fusedOnHost(fusedAddDecayedWeights(weightDecay), reference.addDecayedWeights(weightDecay));
+}
+
+/** u <- -lr(step) * u, with the step counted per parameter from 0. */
+export function scaleByLearningRate(
+  lr: LearningRate,
+): GradientTransformation<Record<string, { step: number }>> {
+  return fusedOnHost(fusedScaleByLearningRate(lr), reference.scaleByLearningRate(lr));
+}
+
+/** Heavy-ball momentum (see fusedTrace). */
+export function trace(options: { momentum: number; dampening?: number; nesterov?: boolean }) {
+  return fusedOnHost(fusedTrace(options), reference.trace(options));
+}
+
+/** Adam's scaling (see fusedScaleByAdam). */
+export function scaleByAdam(options: { betas?: [number, number]; eps?: number; amsgrad?: boolean } = {}) {
+  return fusedOnHost(fusedScaleByAdam(options), reference.scaleByAdam(options));
+}
+
+/** Adan's scaling (see fusedScaleByAdan). */
+export function scaleByAdan(options: { betas?: [number, number, number]; eps?: number } = {}) {
+  return fusedOnHost(fusedScaleByAdan(options), reference.scaleByAdan(options));
 }

@@ -82,6 +82,8 @@ export class GpuBackend implements Backend {
   readonly mode: GpuMode;
   private readonly gpu: InstanceType<typeof GPU>;
   private readonly kernels = new Map<string, CompiledKernel>();
+  /** How many times values were read back to the host (`read`), for checking that they stay put. */
+  readbacks = 0;
 
   constructor(options: GpuBackendOptions = {}) {
     const requested = options.mode ?? 'gpu';
@@ -147,6 +149,7 @@ export class GpuBackend implements Backend {
   read(view: NDArray): TypedArray {
     const out = typedArrayFor(view.dtype, view.size);
     if (view.size === 0) return out;
+    this.readbacks++;
     const whole = view.isContiguous() && view.offset === 0 && view.size === view.storage.length;
     const device = whole ? this.storageOf(view).device : this.storageOf(this.copy(view, view.dtype)).device;
     const values = isTexture(device as Device) ? (device as Texture).toArray() : (device as Float32Array);

@@ -1,0 +1,155 @@
+import { manualSeed, noGrad, randint, randn, type Tensor, tensor } from '@agrad/autograd';
+import { BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '@agrad/nn';
+import { adamw, agr, chain, clipByGlobalNorm, Optimizer, sgd } from '@agrad/optim';
+import { type Backend, cpuBackend, getBackend, setBackend } from '@agrad/tensor';
+import { GpuBackend } from '@agrad/tensor/gpu';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gpuUnderTest, NODE_MODES, requiredModes } from '../../../packages/tensor/test/backends.js';
+
+/**
+ * A whole training step on the gpu.js backend: forward, backward, AGR and the optimizer, for the
+ * MLP and the CNN (conv, BatchNorm, max-pool, cross-entropy). Each run is repeated on the CPU
+ * backend from the same seed, and the losses and parameters must agree to float32 precision; no
+ * value may be read back to the host during the steps.
+ */
+
+interface Run {
+  losses: number[];
+  params: Map<string, Float32Array>;
+  readbacks: number;
+  backends: Set<Backend>;
+}
+
+function train(
+  backend: Backend,
+  build: () => Sequential,
+  batch: () => { x: Tensor; y: Tensor },
+  makeOptimizer: (m: Sequential) => Optimizer,
+  steps: number,
+): Run {
+  const previous = getBackend();
+  setBackend(backend);
+  try {
+    manualSeed(7);
+    const model = build();
+    const { x, y } = batch();
+    const optimizer = makeOptimizer(model);
+    const gpu = backend instanceof GpuBackend ? backend : null;
+    const before = gpu?.readbacks ?? 0;
+    const lossTensors: Tensor[] = [];
+    for (let step = 0; step < steps; step++) {
+      const loss = F.crossEntropy(model.forward(x) as Tensor, y);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+      lossTensors.push(loss.detach());
+    }
+    const readbacks = (gpu?.readbacks ?? 0) - before;
+    const backends = new Set<Backend>();
+    for (const [, p] of model.namedParameters()) {
+      backends.add(p.backend);
+      if (p.grad) backends.add(p.grad.backend);
+    }
+    for (const [, b] of model.namedBuffers()) backends.add(b.backend);
+    for (const t of Object.values(optimizer.stateDict())) if (t.dtype !== 'float64') backends.add(t.backend);
+    return {
+      losses: lossTensors.map((l) => l.item()),
+      params: new Map([...model.namedParameters()].map(([name, p]) => [name, Float32Array.from(p.data)])),
+      readbacks,
+      backends,
+    };
+  } finally {
+    setBackend(previous);
+  }
+}
+
+const mlp = () =>
+  new Sequential(new Linear(6, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 4));
+const mlpBatch = () => ({ x: randn([24, 6]), y: randint(0, 4, [24]) });
+const cnn = () =>
+  new Sequential(
+    new Conv2d(1, 4, 3, { padding: 1 }),
+    new BatchNorm2d(4),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(4, 6, 3),
+    new ReLU(),
+    new Flatten(),
+    new Linear(6 * 2 * 2, 3),
+  );
+const cnnBatch = () => ({ x: randn([5, 1, 8, 8]), y: randint(0, 3, [5]) });
+
+function expectSameRun(gpu: Run, cpu: Run, tolerance: number): void {
+  gpu.losses.forEach((loss, i) =>
+    expect(Math.abs(loss - cpu.losses[i])).toBeLessThan(tolerance * (1 + Math.abs(cpu.losses[i]))),
+  );
+  for (const [name, values] of cpu.params) {
+    const other = gpu.params.get(name) as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < values.length; i++)
+      worst = Math.max(worst, Math.abs(other[i] - values[i]) / (1 + Math.abs(values[i])));
+    expect(worst, name).toBeLessThan(tolerance);
+  }
+}
+
+afterEach(() => {
+  setBackend(cpuBackend);
+});
+
+for (const mode of NODE_MODES) {
+  const under = gpuUnderTest(mode);
+  const required = requiredModes.includes(mode);
+  describe(`training on gpu:${mode}`, () => {
+    if (!under.backend) {
+      it.skipIf(!required)(`is available (${under.missing})`, () => {
+        throw new Error(`gpu:${mode} is required by AGRAD_GPU_MODES but unavailable: ${under.missing}`);
+      });
+      return;
+    }
+    const backend = under.backend as GpuBackend;
+
+    it('an MLP with AGR + AdamW (and gradient clipping) matches the CPU, with no read-back', () => {
+      const optimizer = (m: Sequential) =>
+        new Optimizer(m, chain(clipByGlobalNorm(1), agr(), adamw({ lr: 0.01, weightDecay: 0.01 })));
+      const gpu = train(backend, mlp, mlpBatch, optimizer, 4);
+      const cpu = train(cpuBackend, mlp, mlpBatch, optimizer, 4);
+      expect(gpu.backends).toEqual(new Set([backend]));
+      expect(gpu.readbacks).toBe(0);
+      expect(gpu.losses[3]).toBeLessThan(gpu.losses[0]);
+      expectSameRun(gpu, cpu, 2e-4);
+    });
+
+    it('a CNN (conv, BatchNorm, max-pool) with AGR + SGD momentum matches the CPU, with no read-back', () => {
+      const optimizer = (m: Sequential) => new Optimizer(m, chain(agr(), sgd({ lr: 0.05, momentum: 0.9 })));
+      const gpu = train(backend, cnn, cnnBatch, optimizer, 3);
+      const cpu = train(cpuBackend, cnn, cnnBatch, optimizer, 3);
+      expect(gpu.backends).toEqual(new Set([backend]));
+      expect(gpu.readbacks).toBe(0);
+      expectSameRun(gpu, cpu, 5e-4);
+    });
+
+    it('mixing backends in one op names both; float64 and bad indices are refused', () => {
+      setBackend(backend);
+      const onGpu = tensor([1, 2, 3]);
+      const onCpu = onGpu.to('cpu');
+      expect(onCpu.backend).toBe(cpuBackend);
+      expect(() => onGpu.add(onCpu)).toThrow(
+        `add: operands live on different backends ('${backend.name}' and 'cpu')`,
+      );
+      expect(() => tensor([1], { dtype: 'float64' })).toThrow(/float64 is not supported/);
+      // An index computed on the device has no known bounds: it is read back and checked.
+      const index = tensor([0.5, 3.7]).to('int32');
+      expect(() => tensor([1, 2, 3]).gather(0, index)).toThrow(
+        'gather: index 3 is out of bounds for dim 0 with size 3',
+      );
+      // Values come back intact, and the gradient of a move flows back to the other backend.
+      const x = tensor([1, 2, 3], { requiresGrad: true });
+      noGrad(() => expect(x.to('cpu').toArray()).toEqual([1, 2, 3]));
+      setBackend(cpuBackend);
+      const leaf = tensor([1, 2], { requiresGrad: true });
+      leaf.to(backend).mul(leaf.to(backend)).sum().backward();
+      expect(leaf.grad?.toArray()).toEqual([2, 4]);
+      expect(leaf.grad?.backend).toBe(cpuBackend);
+    });
+  });
+}
