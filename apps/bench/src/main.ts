@@ -29,8 +29,12 @@ const { values: args } = parseArgs({
 const budgetSeconds = args.quick ? 0.3 : 1.5;
 const soakSteps = Number(args['soak-steps'] ?? (args.quick ? 300 : 2000));
 
-type System = 'agrad' | 'tfjs-cpu' | 'tfjs-wasm';
-const SYSTEMS: System[] = ['agrad', 'tfjs-cpu', 'tfjs-wasm'];
+// agrad on its CPU backend, agrad on the gpu.js backend in each Node mode, and TensorFlow.js.
+type GpuSystem = 'gpu-headlessgl' | 'gpu-webasm' | 'gpu-cpu';
+type System = 'agrad' | GpuSystem | 'tfjs-cpu' | 'tfjs-wasm';
+const GPU_SYSTEMS: GpuSystem[] = ['gpu-headlessgl', 'gpu-webasm', 'gpu-cpu'];
+const SYSTEMS: System[] = ['agrad', ...GPU_SYSTEMS, 'tfjs-cpu', 'tfjs-wasm'];
+const isGpu = (system: System): system is GpuSystem => system.startsWith('gpu-');
 
 interface Row {
   workload: string;
@@ -64,6 +68,21 @@ const log = (text: string) => {
 };
 
 type Maker = () => () => void;
+
+/**
+ * An agrad workload as a Maker. On a gpu.js backend a kernel call only queues work, so each timed
+ * unit ends by reading one value of its result back, which waits for the whole computation.
+ */
+function agradMaker(work: () => agrad.Work): Maker {
+  return () => {
+    const run = work();
+    if (!isGpu(args.only as System)) return () => void run();
+    return () => {
+      const result = run();
+      void result.reshape([result.size]).narrow(0, 0, 1).item();
+    };
+  };
+}
 interface Workload {
   name: string;
   unit: string;
@@ -74,17 +93,23 @@ interface Workload {
   notes?: Partial<Record<System, string>>;
 }
 
+/** The same agrad workload for agrad's CPU backend and each gpu.js system. */
+function onAgrad(work: () => agrad.Work): Partial<Record<System, Maker>> {
+  const maker = agradMaker(work);
+  return Object.fromEntries((['agrad', ...GPU_SYSTEMS] as System[]).map((s) => [s, maker]));
+}
+
 async function workloads(): Promise<Workload[]> {
   // Loaded only in the TensorFlow.js processes: merely importing esbuild (which bundles it) slows
   // agrad's own workloads in the same process by about a third.
-  const tfjs = args.only === 'agrad' ? null : await (await import('./tfjs-loader.js')).loadTfjs();
+  const tfjs = args.only?.startsWith('tfjs') ? await (await import('./tfjs-loader.js')).loadTfjs() : null;
   const tf = <K extends 'mlpStep' | 'cnnStep' | 'transformerStep'>(name: K) => (() => tfjs![name]()) as Maker;
   const list: Workload[] = MATMUL_SIZES.map((n) => ({
     name: `matmul float32 ${n}x${n}`,
     unit: 'GFLOP/s',
     perCall: (2 * n ** 3) / 1e9,
     makers: {
-      agrad: () => agrad.matmul(n),
+      ...onAgrad(() => agrad.matmul(n)),
       'tfjs-cpu': () => tfjs!.matmul(n),
       'tfjs-wasm': () => tfjs!.matmul(n),
     },
@@ -94,14 +119,14 @@ async function workloads(): Promise<Workload[]> {
     name: `MLP ${MLP.sizes.join('-')} train step, batch ${MLP.batch}, Adam`,
     unit: 'samples/s',
     perCall: MLP.batch,
-    makers: { agrad: agrad.mlpStep, 'tfjs-cpu': tf('mlpStep'), 'tfjs-wasm': tf('mlpStep') },
+    makers: { ...onAgrad(agrad.mlpStep), 'tfjs-cpu': tf('mlpStep'), 'tfjs-wasm': tf('mlpStep') },
   });
   list.push({
     name: `CNN train step (PERF.md), batch ${CNN.batch}, Adam`,
     unit: 'samples/s',
     perCall: CNN.batch,
     makers: {
-      agrad: agrad.cnnStep,
+      ...onAgrad(agrad.cnnStep),
       ...(args.slow ? { 'tfjs-cpu': tf('cnnStep') } : {}),
       'tfjs-wasm': tf('cnnStep'),
     },
@@ -113,7 +138,7 @@ async function workloads(): Promise<Workload[]> {
     unit: 'sequences/s',
     perCall: TRANSFORMER.batch,
     makers: {
-      agrad: agrad.transformerStep,
+      ...onAgrad(agrad.transformerStep),
       'tfjs-cpu': tf('transformerStep'),
       'tfjs-wasm': tf('transformerStep'),
     },
@@ -127,14 +152,26 @@ async function workloads(): Promise<Workload[]> {
 /** Measures every workload for one system (in this process). */
 async function measureSystem(system: System): Promise<Results> {
   manualSeed(0);
+  let unavailable: string | null = null;
+  if (isGpu(system)) {
+    // Loaded only here, so the other systems never load gpu.js.
+    const { useGpu } = await import('@agrad/tensor/gpu');
+    try {
+      useGpu({ mode: system.slice('gpu-'.length) as 'headlessgl' | 'webasm' | 'cpu' });
+    } catch (error) {
+      unavailable = `unavailable: ${(error as Error).message}`;
+    }
+  }
   const rows: Row[] = [];
   for (const w of await workloads()) {
     const row: Row = { workload: w.name, unit: w.unit, results: {} };
     const make = w.makers[system];
-    if (make) {
+    if (make && unavailable) row.results[system] = unavailable;
+    else if (make) {
       log(`  ${w.name}: ${system} ...`);
       try {
-        const slow = w.slow?.includes(system);
+        // gpu.js software modes take seconds per call: one warm-up and two timed runs.
+        const slow = w.slow?.includes(system) || system === 'gpu-cpu' || system === 'gpu-headlessgl';
         const m = measure(make(), slow ? { warmup: 1, minRuns: 2, budgetSeconds } : { budgetSeconds });
         row.results[system] = w.perCall / m.seconds;
       } catch (error) {
@@ -194,6 +231,16 @@ function soak(): Memory {
   };
 }
 
+function hasXvfb(): boolean {
+  try {
+    execFileSync('xvfb-run', ['--help'], { stdio: 'ignore' });
+    return true;
+  } catch (error) {
+    // xvfb-run --help exits non-zero on some versions; only a missing program matters.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
 /** Runs this script for one system in a fresh process and returns what it measured. */
 function runIsolated(system: System): Results {
   const passThrough = [
@@ -201,15 +248,21 @@ function runIsolated(system: System): Results {
     ...(args.slow ? ['--slow'] : []),
     ...(args['soak-steps'] ? ['--soak-steps', args['soak-steps']] : []),
   ];
-  const output = execFileSync(
+  const command = [
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--only', system, ...passThrough],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', args.json ? 'ignore' : 'inherit'],
-      maxBuffer: 1 << 24,
-    },
-  );
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    '--only',
+    system,
+    ...passThrough,
+  ];
+  // headless-gl needs an X display: without one, borrow a virtual one from xvfb-run if present.
+  if (system === 'gpu-headlessgl' && !process.env.DISPLAY && hasXvfb()) command.unshift('xvfb-run', '-a');
+  const output = execFileSync(command[0], command.slice(1), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', args.json ? 'ignore' : 'inherit'],
+    maxBuffer: 1 << 24,
+  });
   return JSON.parse(output.slice(output.indexOf('{')));
 }
 
@@ -246,11 +299,13 @@ if (args.json) {
     return typeof a === 'number' && typeof w === 'number' ? `${(a / w).toFixed(1)}x` : '-';
   };
   console.log(
-    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm |\n|---|---|---|---|---|---|',
+    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm | agrad gpu.js headlessgl | agrad gpu.js webasm | agrad gpu.js cpu |' +
+      '\n|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of rows) {
+    const gpu = GPU_SYSTEMS.map((s) => format(r.results[s])).join(' | ');
     console.log(
-      `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r)} |`,
+      `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r)} | ${gpu} |`,
     );
   }
   if (optimizer) {

@@ -3,12 +3,16 @@ import { Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential, TransformerEnc
 import { adam, adamw, agr, chain, Optimizer } from '@agrad/optim';
 import { CNN, fixedLabels, fixedValues, MLP, TRANSFORMER } from './shapes.js';
 
-/** Each workload returns a function doing one unit of work (one matmul, one training step). */
+/**
+ * Each workload returns a function doing one unit of work (one matmul, one training step) and
+ * returning its result, so that a GPU backend's timing can wait for the result to be computed.
+ */
+export type Work = () => Tensor;
 
-export function matmul(n: number): () => void {
+export function matmul(n: number): Work {
   const a = randn([n, n]);
   const b = randn([n, n]);
-  return () => void a.matmul(b);
+  return () => a.matmul(b);
 }
 
 export function mlpModel() {
@@ -27,15 +31,14 @@ function trainer(model: Sequential, x: Tensor, y: Tensor) {
   };
 }
 
-export function mlpStep(): () => void {
+export function mlpStep(): Work {
   manualSeed(0);
   const x = tensor(fixedValues(MLP.batch * MLP.sizes[0], 1), { shape: [MLP.batch, MLP.sizes[0]] });
   const y = tensor(fixedLabels(MLP.batch, 10, 2));
-  const step = trainer(mlpModel(), x, y);
-  return () => void step();
+  return trainer(mlpModel(), x, y);
 }
 
-export function cnnStep(): () => void {
+export function cnnStep(): Work {
   manualSeed(0);
   const model = new Sequential(
     new Conv2d(1, 32, 3),
@@ -53,11 +56,10 @@ export function cnnStep(): () => void {
     shape: [CNN.batch, 1, CNN.image, CNN.image],
   });
   const y = tensor(fixedLabels(CNN.batch, 10, 4));
-  const step = trainer(model, x, y);
-  return () => void step();
+  return trainer(model, x, y);
 }
 
-export function transformerStep(): () => void {
+export function transformerStep(): Work {
   manualSeed(0);
   const { batch, sequence, width, heads, feedforward } = TRANSFORMER;
   const block = new TransformerEncoderLayer(width, heads, {
@@ -73,6 +75,7 @@ export function transformerStep(): () => void {
     optimizer.zeroGrad();
     loss.backward();
     optimizer.step();
+    return loss;
   };
 }
 
