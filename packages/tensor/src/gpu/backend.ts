@@ -279,8 +279,17 @@ export class GpuBackend implements Backend {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
     if (B * M * N === 0 || K === 0) return this.filled(a.dtype, [B, M, N], 0);
-    const src = source.matmulSource(this.operand(a, 'a'), this.operand(b, 'b'), B, M, K, N);
-    return this.result('matmul', src, [B, M, N], a.dtype, [this.deviceOf(a), this.deviceOf(b)]);
+    const [x, y] = [this.operand(a, 'a'), this.operand(b, 'b')];
+    const args = [this.deviceOf(a), this.deviceOf(b)];
+    if (this.mode === 'webasm' || this.mode === 'cpu' || M * N < 4) {
+      return this.result('matmul', source.matmulSource(x, y, B, M, K, N), [B, M, N], a.dtype, args);
+    }
+    // GL modes: 2x2 register tiles (half the texture reads per output), then one unpacking pass.
+    const tileCount = B * Math.ceil(M / 2) * Math.ceil(N / 2);
+    const tiles = this.run('matmul', source.matmulTiledSource(x, y, B, M, K, N), tileCount, args, 'Array(4)');
+    const out = this.result('matmul', source.unpackTilesSource('a', B, M, N), [B, M, N], a.dtype, [tiles]);
+    (tiles as Texture).delete();
+    return out;
   }
 
   gather(a: NDArray, dim: number, index: NDArray): NDArray {
@@ -467,7 +476,7 @@ export class GpuBackend implements Backend {
   }
 
   /** Runs (compiling on first use) the kernel `src` over `length` threads. */
-  private run(op: string, src: string, length: number, args: Device[]): Device {
+  private run(op: string, src: string, length: number, args: Device[], returnType = 'Number'): Device {
     const key = `${src}\n${length}\n${args.map(lengthOf).join(',')}`;
     let compiled = this.kernels.get(key);
     const fresh = !compiled;
@@ -481,6 +490,7 @@ export class GpuBackend implements Backend {
           precision: 'single',
           tactic: 'precision',
           loopMaxIterations: MAX_ELEMENTS,
+          returnType,
         } as never,
       ) as unknown as CompiledKernel;
       this.kernels.set(key, compiled);

@@ -333,6 +333,77 @@ export function matmulSource(a: Operand, b: Operand, B: number, M: number, K: nu
   return kernel([a.name, b.name], lines.join('\n'));
 }
 
+/**
+ * Batched matmul in 2x2 register tiles, for the GL modes: each thread computes four outputs (rows
+ * m0, m0+1 and columns n0, n0+1) from two loads of A and two of B per step of K, where the plain
+ * kernel needs eight, and returns them as one RGBA texel; `unpackTilesSource` then lays them out
+ * row-major. Rows and columns past an odd edge are computed from clamped (valid) reads and never
+ * unpacked.
+ */
+export function matmulTiledSource(
+  a: Operand,
+  b: Operand,
+  B: number,
+  M: number,
+  K: number,
+  N: number,
+): string {
+  const [TM, TN] = [Math.ceil(M / 2), Math.ceil(N / 2)];
+  const row = (m: string) => offsetExpression(['c0', m], [a.strides[0], a.strides[1]], a.offset);
+  const col = (n: string) => offsetExpression(['c0', n], [b.strides[0], b.strides[2]], b.offset);
+  const [ak, bk] = [literal(a.strides[2]), literal(b.strides[1])];
+  return kernel(
+    [a.name, b.name],
+    [
+      split('i', [B, TM, TN], 'c'),
+      'let m0 = c1 * 2.0;',
+      `let m1 = Math.min(m0 + 1.0, ${literal(M - 1)});`,
+      'let n0 = c2 * 2.0;',
+      `let n1 = Math.min(n0 + 1.0, ${literal(N - 1)});`,
+      `let a0 = ${row('m0')};`,
+      `let a1 = ${row('m1')};`,
+      `let b0 = ${col('n0')};`,
+      `let b1 = ${col('n1')};`,
+      'let s00 = 0.0;',
+      'let s01 = 0.0;',
+      'let s10 = 0.0;',
+      'let s11 = 0.0;',
+      `for (let k = 0; k < ${K}; k++) {`,
+      `let x0 = ${a.name}[a0 + k * ${ak}];`,
+      `let x1 = ${a.name}[a1 + k * ${ak}];`,
+      `let y0 = ${b.name}[b0 + k * ${bk}];`,
+      `let y1 = ${b.name}[b1 + k * ${bk}];`,
+      's00 = s00 + x0 * y0;',
+      's01 = s01 + x0 * y1;',
+      's10 = s10 + x1 * y0;',
+      's11 = s11 + x1 * y1;',
+      '}',
+      'return [s00, s01, s10, s11];',
+    ].join('\n'),
+  );
+}
+
+/** [B, M, N] row-major from the 2x2 tiles of matmulTiledSource. */
+export function unpackTilesSource(name: string, B: number, M: number, N: number): string {
+  const [TM, TN] = [Math.ceil(M / 2), Math.ceil(N / 2)];
+  return kernel(
+    [name],
+    [
+      split('i', [B, M, N], 'c'),
+      'let tm = Math.floor((c1 + 0.5) / 2.0);',
+      'let tn = Math.floor((c2 + 0.5) / 2.0);',
+      `let v = ${name}[${offsetExpression(['c0', 'tm', 'tn'], [TM * TN, TN, 1], 0)}];`,
+      'let dm = c1 - tm * 2.0;',
+      'let dn = c2 - tn * 2.0;',
+      'let r = v[0];',
+      'if (dm === 0.0 && dn === 1.0) { r = v[1]; }',
+      'if (dm === 1.0 && dn === 0.0) { r = v[2]; }',
+      'if (dm === 1.0 && dn === 1.0) { r = v[3]; }',
+      'return r;',
+    ].join('\n'),
+  );
+}
+
 /** out[p] = a[p with p[dim] := index[p]] (out has index's shape). */
 export function gatherSource(a: Operand, index: Operand, shape: readonly number[], dim: number): string {
   const coords = shape.map((_, d) => `c${d}`);
