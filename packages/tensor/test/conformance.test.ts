@@ -300,70 +300,64 @@ const assignEntry: OpEntry = {
   })),
 };
 
+/** An indexing op on a random input, a random dim of it and a random size (index width or output size). */
+function indexEntry(
+  name: string,
+  sizes: { min: number; max: number },
+  build: (s: InputSpec, dim: number, size: number, seed: number) => Case,
+): OpEntry {
+  return {
+    name,
+    cases: fc
+      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer(sizes), seedArb)
+      .map(([s, d, size, seed]) => build(s, d % s.shape.length, size, seed)),
+  };
+}
+const indices = (shape: number[], seed: number, high: number): InputSpec => ({
+  shape,
+  view: 'contiguous',
+  dtype: 'int32',
+  seed,
+  low: 0,
+  high,
+});
+
 const indexEntries: OpEntry[] = [
-  {
-    name: 'gather',
-    cases: fc
-      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
-      .map(([s, d, width, seed]) => {
-        const dim = d % s.shape.length;
-        const indexShape = s.shape.map((n, i) => (i === dim ? width : n));
-        return {
-          inputs: [
-            s,
-            { shape: indexShape, view: 'contiguous', dtype: 'int32', seed, low: 0, high: s.shape[dim] - 1 },
-          ],
-          run: ([a, index]) => ops.gather(a, dim, index),
-        };
-      }),
-  },
-  {
-    name: 'scatterAdd',
-    cases: fc
-      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
-      .map(([s, d, size, seed]) => {
-        const dim = d % s.shape.length;
-        const outShape = s.shape.map((n, i) => (i === dim ? size : n + 1));
-        return {
-          inputs: [
-            { ...s, view: 'contiguous', dtype: 'int32', low: 0, high: size - 1 },
-            { ...s, seed },
-          ],
-          run: ([index, source]) => ops.scatterAdd(outShape, dim, index, source),
-        };
-      }),
-  },
-  {
-    name: 'indexSelect',
-    cases: fc
-      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 0, max: 7 }), seedArb)
-      .map(([s, d, count, seed]) => {
-        const dim = d % s.shape.length;
-        return {
-          inputs: [
-            s,
-            { shape: [count], view: 'contiguous', dtype: 'int32', seed, low: 0, high: s.shape[dim] - 1 },
-          ],
-          run: ([a, index]) => ops.indexSelect(a, dim, index),
-        };
-      }),
-  },
-  {
-    name: 'indexAdd',
-    cases: fc
-      .tuple(spec(shapeArb(1, 3)), fc.nat(), fc.integer({ min: 1, max: 6 }), seedArb)
-      .map(([s, d, size, seed]) => {
-        const dim = d % s.shape.length;
-        const outShape = s.shape.map((n, i) => (i === dim ? size : n));
-        return {
-          inputs: [
-            { shape: [s.shape[dim]], view: 'contiguous', dtype: 'int32', seed, low: 0, high: size - 1 },
-            s,
-          ],
-          run: ([index, source]) => ops.indexAdd(outShape, dim, index, source),
-        };
-      }),
-  },
+  indexEntry('gather', { min: 1, max: 6 }, (s, dim, width, seed) => ({
+    inputs: [
+      s,
+      indices(
+        s.shape.map((n, i) => (i === dim ? width : n)),
+        seed,
+        s.shape[dim] - 1,
+      ),
+    ],
+    run: ([a, index]) => ops.gather(a, dim, index),
+  })),
+  indexEntry('scatterAdd', { min: 1, max: 6 }, (s, dim, size, seed) => ({
+    inputs: [indices(s.shape, s.seed, size - 1), { ...s, seed }],
+    run: ([index, source]) =>
+      ops.scatterAdd(
+        s.shape.map((n, i) => (i === dim ? size : n + 1)),
+        dim,
+        index,
+        source,
+      ),
+  })),
+  indexEntry('indexSelect', { min: 0, max: 7 }, (s, dim, count, seed) => ({
+    inputs: [s, indices([count], seed, s.shape[dim] - 1)],
+    run: ([a, index]) => ops.indexSelect(a, dim, index),
+  })),
+  indexEntry('indexAdd', { min: 1, max: 6 }, (s, dim, size, seed) => ({
+    inputs: [indices([s.shape[dim]], seed, size - 1), s],
+    run: ([index, source]) =>
+      ops.indexAdd(
+        s.shape.map((n, i) => (i === dim ? size : n)),
+        dim,
+        index,
+        source,
+      ),
+  })),
 ];
 
 const windowArb: fc.Arbitrary<Window> = fc
@@ -379,55 +373,40 @@ const windowArb: fc.Arbitrary<Window> = fc
       ({ kernel: [kh, kw], stride: [s, s], padding: [p, p], dilation: [d, 1] }) as Window,
   );
 
+/** [N, C, H, W] images, W = H + 1 so the two spatial dims differ. */
+const imageShapeArb = fc
+  .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 5, max: 9 }))
+  .map(([N, C, H]) => [N, C, H, H + 1]);
+
 const windowEntries: OpEntry[] = [
   {
     name: 'unfold (im2col)',
     cases: fc
-      .tuple(
-        fc.integer({ min: 1, max: 2 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.integer({ min: 5, max: 9 }),
-        windowArb,
-        viewArb,
-        seedArb,
-        fc.boolean(),
-      )
-      .map(([N, C, H, window, view, seed, maxPad]) => ({
-        inputs: [{ shape: [N, C, H, H + 1], view, dtype: 'float32', seed, low: -3, high: 3 }],
+      .tuple(imageShapeArb, windowArb, viewArb, seedArb, fc.boolean())
+      .map(([shape, window, view, seed, maxPad]) => ({
+        inputs: [{ shape, view, dtype: 'float32', seed, low: -3, high: 3 }],
         run: ([x]) => ops.unfold(x, window, maxPad ? Number.NEGATIVE_INFINITY : 0),
       })),
   },
   {
     name: 'fold (col2im)',
-    cases: fc
-      .tuple(
-        fc.integer({ min: 1, max: 2 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.integer({ min: 5, max: 9 }),
-        windowArb,
-        seedArb,
-      )
-      .map(([N, C, H, window, seed]) => {
-        const shape = [N, C, H, H + 1];
-        const cols = ops.unfold(
-          ops.fromTypedArray(new Float32Array(N * C * H * (H + 1)), shape, cpuBackend),
-          window,
-          0,
-        );
-        return {
-          inputs: [
-            {
-              shape: cols.shape as number[],
-              view: 'contiguous' as View,
-              dtype: 'float32' as DType,
-              seed,
-              low: -3,
-              high: 3,
-            },
-          ],
-          run: ([c]) => ops.fold(c, shape, window),
-        };
-      }),
+    cases: fc.tuple(imageShapeArb, windowArb, seedArb).map(([shape, window, seed]) => {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const cols = ops.unfold(ops.fromTypedArray(new Float32Array(size), shape, cpuBackend), window, 0);
+      return {
+        inputs: [
+          {
+            shape: [...cols.shape],
+            view: 'contiguous' as View,
+            dtype: 'float32' as DType,
+            seed,
+            low: -3,
+            high: 3,
+          },
+        ],
+        run: ([c]) => ops.fold(c, shape, window),
+      };
+    }),
   },
 ];
 
@@ -487,5 +466,43 @@ for (const under of backendsUnderTest()) {
         );
       });
     }
+  });
+}
+
+/**
+ * Beyond the table: index arithmetic near float32's integer limit (splitting flat indices into
+ * coordinates must stay exact for millions of elements), and the backend's refusals.
+ */
+for (const under of backendsUnderTest()) {
+  const backend = under.backend;
+  if (!backend || backend === cpuBackend) continue;
+  describe(`${under.name}: large arrays and refusals`, () => {
+    it('copies a transposed 1999 x 3001 view (6 million elements) exactly', () => {
+      const [rows, cols] = [1999, 3001];
+      const values = new Float32Array(rows * cols);
+      for (let i = 0; i < values.length; i++) values[i] = i % 8191;
+      const source = ops.fromTypedArray(values, [rows, cols], backend).transpose(0, 1);
+      const copied = backend.copy(source, 'float32').read();
+      let wrong = 0;
+      for (let c = 0; c < cols; c += 1) {
+        for (let r = 0; r < rows; r += 1) if (copied[c * rows + r] !== values[r * cols + c]) wrong++;
+      }
+      expect(wrong).toBe(0);
+    });
+
+    it('refuses float64, oversized arrays, out-of-range indices and overlapping writes', () => {
+      expect(() => ops.fromTypedArray(new Float64Array(2), [2], backend)).toThrow(
+        `upload on the ${backend.name} backend: float64 is not supported`,
+      );
+      expect(() => backend.zeros('float32', 2 ** 24 + 1)).toThrow(/exceed the limit of 2\^24/);
+      const a = ops.fromTypedArray(new Float32Array([1, 2, 3]), [3], backend);
+      // An index made on the device (a cast) has no known bounds: it is read back and checked.
+      const bad = backend.copy(ops.fromTypedArray(new Float32Array([0, 3.5]), [2], backend), 'int32');
+      expect(() => ops.gather(a, 0, bad)).toThrow('gather: index 3 is out of bounds for dim 0 with size 3');
+      const negative = ops.fromTypedArray(new Int32Array([-1]), [1], backend);
+      expect(() => ops.indexSelect(a, 0, negative)).toThrow('indexSelect: index -1 is out of bounds');
+      const target = ops.fromTypedArray(new Float32Array([0]), [1], backend).expand([3]);
+      expect(() => backend.assign(target, a)).toThrow(/cannot write through a view whose elements overlap/);
+    });
   });
 }

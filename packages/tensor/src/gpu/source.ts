@@ -1,5 +1,6 @@
 import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backend.js';
 import { collapseDims } from '../cpu/iterate.js';
+import { contiguousStrides } from '../shape.js';
 
 /**
  * Kernel sources for gpu.js, written as the JavaScript subset gpu.js translates to GLSL (and to
@@ -144,7 +145,7 @@ function elementwise(
   math: string,
   kind: OutputKind,
 ): string {
-  const output: Operand = { name: 'out', strides: contiguous(shape), offset: 0 };
+  const output: Operand = { name: 'out', strides: contiguousStrides(shape), offset: 0 };
   const collapsed = collapseDims(shape, [output, ...operands]);
   const coords = collapsed.shape.map((_, d) => `c${d}`);
   const reads = operands.map((op, k) => {
@@ -155,16 +156,6 @@ function elementwise(
     operands.map((o) => o.name),
     [split('i', collapsed.shape, 'c'), ...reads, math, `return ${convert('v', kind)};`].join('\n'),
   );
-}
-
-export function contiguous(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
 }
 
 export const copySource = (shape: readonly number[], a: Operand, kind: OutputKind) =>
@@ -204,7 +195,7 @@ export function reduceSource(
   reduced: { shape: readonly number[]; strides: readonly number[] },
 ): string {
   const k = collapseDims(kept.shape, [
-    { strides: contiguous(kept.shape), offset: 0 },
+    { strides: contiguousStrides(kept.shape), offset: 0 },
     { strides: kept.strides, offset: 0 },
   ]);
   const r = collapseDims(reduced.shape, [{ strides: reduced.strides, offset: 0 }]);
@@ -243,7 +234,7 @@ export function partialReduceSource(
   chunks: number,
 ): string {
   const k = collapseDims(kept.shape, [
-    { strides: contiguous(kept.shape), offset: 0 },
+    { strides: contiguousStrides(kept.shape), offset: 0 },
     { strides: kept.strides, offset: 0 },
   ]);
   const r = collapseDims(reduced.shape, [{ strides: reduced.strides, offset: 0 }]);
@@ -404,8 +395,14 @@ export function unpackTilesSource(name: string, B: number, M: number, N: number)
   );
 }
 
-/** out[p] = a[p with p[dim] := index[p]] (out has index's shape). */
-export function gatherSource(a: Operand, index: Operand, shape: readonly number[], dim: number): string {
+/** Reads a[p with p[dim] := index value]; `at` is the index's element offset for output p. */
+function pickSource(
+  a: Operand,
+  index: Operand,
+  shape: readonly number[],
+  dim: number,
+  at: (coords: string[]) => string,
+): string {
   const coords = shape.map((_, d) => `c${d}`);
   const base = offsetExpression(
     coords,
@@ -416,11 +413,19 @@ export function gatherSource(a: Operand, index: Operand, shape: readonly number[
     [a.name, index.name],
     [
       split('i', shape, 'c'),
-      `let at = ${index.name}[${offsetExpression(coords, index.strides, index.offset)}];`,
+      `let at = ${index.name}[${at(coords)}];`,
       `return ${a.name}[${base} + at * ${literal(a.strides[dim])}];`,
     ].join('\n'),
   );
 }
+
+/** out[p] = a[p with p[dim] := index[p]] (out has index's shape). */
+export const gatherSource = (a: Operand, index: Operand, shape: readonly number[], dim: number) =>
+  pickSource(a, index, shape, dim, (coords) => offsetExpression(coords, index.strides, index.offset));
+
+/** Picks slices index[j] along `dim` (index is 1-D). */
+export const indexSelectSource = (a: Operand, index: Operand, shape: readonly number[], dim: number) =>
+  pickSource(a, index, shape, dim, (coords) => offsetExpression([coords[dim]], index.strides, index.offset));
 
 /**
  * scatterAdd written gather-style (a fragment shader cannot scatter): output element p sums
@@ -452,24 +457,6 @@ export function scatterAddSource(
   );
 }
 
-/** Picks slices index[j] along `dim` (index is 1-D). */
-export function indexSelectSource(a: Operand, index: Operand, shape: readonly number[], dim: number): string {
-  const coords = shape.map((_, d) => `c${d}`);
-  const base = offsetExpression(
-    coords,
-    a.strides.map((s, d) => (d === dim ? 0 : s)),
-    a.offset,
-  );
-  return kernel(
-    [a.name, index.name],
-    [
-      split('i', shape, 'c'),
-      `let at = ${index.name}[${offsetExpression([`c${dim}`], index.strides, index.offset)}];`,
-      `return ${a.name}[${base} + at * ${literal(a.strides[dim])}];`,
-    ].join('\n'),
-  );
-}
-
 /** indexAdd gather-style: output slice p[dim] sums the source slices j with index[j] = p[dim]. */
 export function indexAddSource(
   shape: readonly number[],
@@ -494,6 +481,16 @@ export function indexAddSource(
   );
 }
 
+function windowSizes(window: Window) {
+  const [[kh, kw], [sh, sw], [ph, pw], [dh, dw]] = [
+    window.kernel,
+    window.stride,
+    window.padding,
+    window.dilation,
+  ];
+  return { kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
 /** im2col: [N,C,H,W] -> [N, C*kh*kw, outH*outW]; padding reads `padValue`. */
 export function unfoldSource(
   x: Operand,
@@ -504,10 +501,7 @@ export function unfoldSource(
   padValue: number,
 ): string {
   const [N, C, H, W] = shape;
-  const [kh, kw] = window.kernel;
-  const [sh, sw] = window.stride;
-  const [ph, pw] = window.padding;
-  const [dh, dw] = window.dilation;
+  const { kh, kw, sh, sw, ph, pw, dh, dw } = windowSizes(window);
   const at = offsetExpression(['c0', 'c1', 'ih', 'iw'], x.strides, x.offset);
   return kernel(
     [x.name],
@@ -531,10 +525,7 @@ export function foldSource(
   outW: number,
 ): string {
   const [N, C, H, W] = shape;
-  const [kh, kw] = window.kernel;
-  const [sh, sw] = window.stride;
-  const [ph, pw] = window.padding;
-  const [dh, dw] = window.dilation;
+  const { kh, kw, sh, sw, ph, pw, dh, dw } = windowSizes(window);
   // cols[n, (c*kh + ki)*kw + kj, oh*outW + ow]
   const row = `(c1 * ${literal(kh)} + ki) * ${literal(kw)} + kj`;
   const at = offsetExpression(['c0', 'row', 'col'], cols.strides, cols.offset);
