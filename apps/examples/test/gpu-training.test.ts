@@ -1,6 +1,15 @@
 import { manualSeed, noGrad, randint, randn, type Tensor, tensor } from '@agrad/autograd';
 import { BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '@agrad/nn';
-import { adamw, agr, chain, clipByGlobalNorm, Optimizer, sgd } from '@agrad/optim';
+import {
+  adamw,
+  agr,
+  agrCoefficients,
+  chain,
+  clipByGlobalNorm,
+  Optimizer,
+  regularize,
+  sgd,
+} from '@agrad/optim';
 import { type Backend, cpuBackend, getBackend, setBackend } from '@agrad/tensor';
 import { GpuBackend } from '@agrad/tensor/gpu';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -126,6 +135,23 @@ for (const mode of NODE_MODES) {
       expect(gpu.backends).toEqual(new Set([backend]));
       expect(gpu.readbacks).toBe(0);
       expectSameRun(gpu, cpu, 5e-4);
+    });
+
+    it("AGR's helpers (regularize, agrCoefficients) work on the device, as on the CPU", () => {
+      manualSeed(3);
+      const g = randn([5, 7]);
+      const zero = tensor([0, 0, 0]);
+      const onGpu = (t: Tensor) => t.to(backend);
+      const close = (a: Tensor, b: Tensor) => {
+        const [x, y] = [a.to('cpu').data, b.data];
+        x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThan(1e-6 * (1 + Math.abs(y[i]))));
+      };
+      noGrad(() => {
+        close(regularize(onGpu(g)), regularize(g));
+        close(agrCoefficients(onGpu(g)), agrCoefficients(g));
+        expect(regularize(onGpu(zero)).to('cpu').toArray()).toEqual([0, 0, 0]);
+        expect(regularize(onGpu(g)).backend).toBe(backend);
+      });
     });
 
     it('mixing backends in one op names both; float64 and bad indices are refused', () => {

@@ -60,6 +60,7 @@ export function regularizeOnDevice(g: Tensor): Tensor {
 /** AGR of one gradient tensor, composed from tensor ops: the reference for the fused agr(). */
 export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
   if (g.size < exemptSmallerThan) return g;
+  if (g.array.backend !== cpuBackend) return regularizeOnDevice(g);
   const l1 = g.abs().to('float64').sum().item();
   if (l1 === 0) return g;
   // g * (1 - |g|/s) is the official g - alpha*g regrouped: since |g_i| <= s, the factor lies in
@@ -69,6 +70,11 @@ export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
 
 /** The coefficients alpha = |g| / sum|g| of one tensor (for plots of what AGR does). */
 export function agrCoefficients(g: Tensor): Tensor {
+  if (g.array.backend !== cpuBackend) {
+    // On a GPU backend: float32 sum, no read-back (see regularizeOnDevice).
+    const sum = g.abs().sum();
+    return where(sum.gt(0), g.abs().div(sum), g.abs());
+  }
   const l1 = g.abs().to('float64').sum().item();
   return l1 === 0 ? g.abs() : g.abs().div(l1);
 }

@@ -1,0 +1,257 @@
+/**
+ * The page: controls, the live chart (uPlot), decision boundaries, gradient bars. All training
+ * happens in ./worker.ts; this module only sends settings and draws the reports it gets back.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { DATASETS, type DatasetName } from './datasets.js';
+import type { Boundary, FromWorker, ToWorker } from './messages.js';
+import {
+  DEFAULT_SETTINGS,
+  OPTIMIZERS,
+  type OptimizerName,
+  type RunReport,
+  type Settings,
+} from './trainer.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const RUN_COLORS = ['#d9480f', '#1c7ed6'];
+const CLASS_COLORS: [number, number, number][] = [
+  [230, 119, 0],
+  [25, 113, 194],
+  [47, 158, 68],
+  [174, 62, 201],
+];
+
+/** Everything drawn so far, also read by the end-to-end tests. */
+const history = { steps: [] as number[], loss: [[], []] as number[][], accuracy: [[], []] as number[][] };
+(window as unknown as { playground: unknown }).playground = { history, backend: '', errors: [] as string[] };
+
+function fillSelect(id: string, values: readonly string[], selected: string): void {
+  const select = $<HTMLSelectElement>(id);
+  for (const value of values) select.add(new Option(value, value, value === selected, value === selected));
+}
+fillSelect('dataset', DATASETS, DEFAULT_SETTINGS.dataset);
+fillSelect('optimizer', OPTIMIZERS, DEFAULT_SETTINGS.optimizer);
+
+function readSettings(): Settings {
+  const number = (id: string, fallback: number) => {
+    const value = Number($<HTMLInputElement>(id).value);
+    return Number.isFinite(value) ? value : fallback;
+  };
+  const hidden = $<HTMLInputElement>('hidden')
+    .value.split(',')
+    .map((w) => Math.round(Number(w.trim())))
+    .filter((w) => Number.isFinite(w) && w > 0)
+    .slice(0, 4)
+    .map((w) => Math.min(w, 256));
+  return {
+    dataset: $<HTMLSelectElement>('dataset').value as DatasetName,
+    hidden: hidden.length > 0 ? hidden : DEFAULT_SETTINGS.hidden,
+    optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerName,
+    lr: Math.max(0, number('lr', DEFAULT_SETTINGS.lr)),
+    weightDecay: Math.max(0, number('weightDecay', 0)),
+    batchSize: Math.max(1, Math.round(number('batchSize', DEFAULT_SETTINGS.batchSize))),
+    seed: Math.round(number('seed', 1)),
+    agr: [$<HTMLInputElement>('agr-1').checked, $<HTMLInputElement>('agr-2').checked],
+    backend: $<HTMLSelectElement>('backendChoice').value as 'auto' | 'cpu',
+  };
+}
+
+// The chart: loss on the left axis, test accuracy on the right, one colour per run.
+const chart = new uPlot(
+  {
+    width: 640,
+    height: 260,
+    scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 1] } },
+    axes: [
+      { label: 'step' },
+      { scale: 'loss', label: 'training loss' },
+      { scale: 'acc', side: 1, label: 'test accuracy', grid: { show: false } },
+    ],
+    series: [
+      { label: 'step' },
+      { label: 'loss, run 1', scale: 'loss', stroke: RUN_COLORS[0], width: 2 },
+      { label: 'loss, run 2', scale: 'loss', stroke: RUN_COLORS[1], width: 2 },
+      { label: 'accuracy, run 1', scale: 'acc', stroke: RUN_COLORS[0], dash: [6, 4] },
+      { label: 'accuracy, run 2', scale: 'acc', stroke: RUN_COLORS[1], dash: [6, 4] },
+    ],
+  },
+  [[], [], [], [], []],
+  $('chart'),
+);
+
+let points: { x: Float32Array; y: Int32Array } | null = null;
+let grid = 40;
+
+function runLabel(run: number, agr: boolean): string {
+  return `Run ${run + 1} (AGR ${agr ? 'on' : 'off'})`;
+}
+
+function drawBoundary(canvas: HTMLCanvasElement, boundary: Boundary): void {
+  const context = canvas.getContext('2d') as CanvasRenderingContext2D;
+  const image = context.createImageData(grid, grid);
+  for (let i = 0; i < grid * grid; i++) {
+    const [r, g, b] = CLASS_COLORS[boundary.classes[i] % CLASS_COLORS.length];
+    // Lighter where the model is unsure.
+    const strength = Math.max(0, Math.min(1, (boundary.confidence[i] - 0.5) * 2)) * 0.55 + 0.1;
+    image.data.set(
+      [255 - (255 - r) * strength, 255 - (255 - g) * strength, 255 - (255 - b) * strength, 255],
+      i * 4,
+    );
+  }
+  const scratch = new OffscreenCanvas(grid, grid);
+  (scratch.getContext('2d') as OffscreenCanvasRenderingContext2D).putImageData(image, 0, 0);
+  context.imageSmoothingEnabled = true;
+  context.drawImage(scratch, 0, 0, canvas.width, canvas.height);
+  if (!points) return;
+  for (let i = 0; i < points.y.length; i++) {
+    const px = ((points.x[2 * i] + 1.2) / 2.4) * canvas.width;
+    const py = ((1.2 - points.x[2 * i + 1]) / 2.4) * canvas.height;
+    const [r, g, b] = CLASS_COLORS[points.y[i] % CLASS_COLORS.length];
+    context.fillStyle = `rgb(${r},${g},${b})`;
+    context.strokeStyle = 'white';
+    context.beginPath();
+    context.arc(px, py, 2.5, 0, 2 * Math.PI);
+    context.fill();
+    context.stroke();
+  }
+}
+
+/** Horizontal bars, as HTML: label, bar, value. */
+function bars(rows: { label: string; value: number; color: string; text: string }[], max: number): string {
+  return rows
+    .map(
+      (r) =>
+        `<div class="bar"><span class="bar-label">${r.label}</span><span class="bar-track"><span class="bar-fill" style="width:${max > 0 ? (100 * r.value) / max : 0}%;background:${r.color}"></span></span><span class="bar-value">${r.text}</span></div>`,
+    )
+    .join('');
+}
+
+function drawGradients(index: number, report: RunReport): void {
+  const max = Math.max(...report.layers.map((l) => l.raw), 1e-12);
+  const rows = report.layers.flatMap((l) => [
+    { label: `${l.name}`, value: l.raw, color: '#868e96', text: `${l.raw.toExponential(2)} raw` },
+    {
+      label: '',
+      value: l.afterAgr,
+      color: RUN_COLORS[index],
+      text: `${l.afterAgr.toExponential(2)} ${report.agr ? 'after AGR' : 'if AGR'}`,
+    },
+  ]);
+  $(`norms-${index + 1}`).innerHTML = `<h3>${runLabel(index, report.agr)}</h3>${bars(rows, max)}`;
+  const total = report.alpha.counts.reduce((a, b) => a + b, 0);
+  const maxCount = Math.max(...report.alpha.counts, 1);
+  const alphaRows = report.alpha.counts.map((count, b) => ({
+    label: `1e${report.alpha.edges[b].toFixed(1)}`,
+    value: count,
+    color: RUN_COLORS[index],
+    text: `${total > 0 ? ((100 * count) / total).toFixed(1) : 0}%`,
+  }));
+  $(`alpha-${index + 1}`).innerHTML = `<h3>${runLabel(index, report.agr)}</h3>${bars(alphaRows, maxCount)}`;
+}
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (message: ToWorker) => worker.postMessage(message);
+let running = false;
+/** Counts resets; reports from an earlier one (still in flight) are dropped. */
+let epoch = 0;
+
+function setRunning(value: boolean): void {
+  running = value;
+  $<HTMLButtonElement>('start').disabled = value;
+  $<HTMLButtonElement>('pause').disabled = !value;
+  $<HTMLButtonElement>('step').disabled = value;
+}
+
+function reset(): void {
+  setRunning(false);
+  history.steps.length = 0;
+  for (const series of [...history.loss, ...history.accuracy]) series.length = 0;
+  chart.setData([[], [], [], [], []]);
+  $('step-count').textContent = '0';
+  epoch++;
+  // The data files sit beside the page (the worker's own URL is under assets/).
+  send({ type: 'reset', settings: readSettings(), epoch, baseUrl: document.baseURI });
+}
+
+worker.onmessage = (event: MessageEvent<FromWorker>) => {
+  const message = event.data;
+  const state = (window as unknown as { playground: { backend: string; errors: string[] } }).playground;
+  if (message.type === 'error') {
+    setRunning(false);
+    state.errors.push(message.message);
+    $('error').textContent = message.message.split('\n')[0];
+    $('error').hidden = false;
+    return;
+  }
+  if (message.epoch !== epoch) return;
+  if (message.type === 'ready') {
+    state.backend = message.backend;
+    $('backend').textContent =
+      `backend: ${message.backend}${message.backend.startsWith('gpu') ? ' (gpu.js, in a Web Worker)' : ' (in a Web Worker)'}`;
+    points = message.points;
+    grid = message.grid;
+    $('no-boundary').hidden = message.points !== null;
+    for (const k of [1, 2])
+      ($(`boundary-${k}`).parentElement as HTMLElement).hidden = message.points === null;
+    $('error').hidden = true;
+    return;
+  }
+  // A report: append to the curves, redraw the rest.
+  $('step-count').textContent = String(message.step);
+  const settings = readSettings();
+  message.runs.forEach((run, k) => {
+    $(`caption-${k + 1}`).textContent = runLabel(k, settings.agr[k]);
+    drawGradients(k, run);
+  });
+  if (message.step > 0 && history.steps[history.steps.length - 1] !== message.step) {
+    history.steps.push(message.step);
+    message.runs.forEach((run, k) => {
+      history.loss[k].push(run.loss);
+      history.accuracy[k].push(run.accuracy);
+    });
+    chart.setData([
+      history.steps,
+      history.loss[0],
+      history.loss[1],
+      history.accuracy[0],
+      history.accuracy[1],
+    ]);
+  }
+  if (message.boundaries) {
+    message.boundaries.forEach((b, k) => {
+      drawBoundary($(`boundary-${k + 1}`) as HTMLCanvasElement, b);
+    });
+  }
+};
+
+$('start').onclick = () => {
+  setRunning(true);
+  send({ type: 'start' });
+};
+$('pause').onclick = () => {
+  setRunning(false);
+  send({ type: 'pause' });
+};
+$('step').onclick = () => {
+  if (!running) send({ type: 'step', count: 1 });
+};
+$('reset').onclick = reset;
+// Any change of a setting starts over, as in the TensorFlow Playground.
+for (const id of [
+  'dataset',
+  'hidden',
+  'optimizer',
+  'lr',
+  'weightDecay',
+  'batchSize',
+  'seed',
+  'agr-1',
+  'agr-2',
+  'backendChoice',
+]) {
+  $(id).addEventListener('change', reset);
+}
+reset();

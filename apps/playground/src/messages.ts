@@ -1,0 +1,37 @@
+/** What the page and the training worker say to each other. */
+import type { RunReport, Settings } from './trainer.js';
+
+export type ToWorker =
+  /** `epoch` numbers the reset: reports carry it, so the page can drop ones from before. */
+  | { type: 'reset'; settings: Settings; epoch: number; baseUrl: string }
+  | { type: 'start' }
+  | { type: 'pause' }
+  | { type: 'step'; count: number };
+
+export interface Boundary {
+  /** Predicted class per grid cell, row by row from the top. */
+  classes: Int32Array;
+  /** The predicted class's probability per cell. */
+  confidence: Float32Array;
+}
+
+export type FromWorker =
+  | {
+      type: 'ready';
+      epoch: number;
+      /** The backend name: 'gpu:webgl2', 'gpu:webgl' or 'cpu'. */
+      backend: string;
+      dataset: string;
+      classes: number;
+      /** The training points of a 2-D set (null for images). */
+      points: { x: Float32Array; y: Int32Array } | null;
+      grid: number;
+    }
+  | {
+      type: 'report';
+      epoch: number;
+      step: number;
+      runs: [RunReport, RunReport];
+      boundaries: Boundary[] | null;
+    }
+  | { type: 'error'; message: string };
