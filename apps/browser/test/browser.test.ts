@@ -7,8 +7,9 @@ import * as autograd from '@agrad/autograd';
 import * as nn from '@agrad/nn';
 import * as optim from '@agrad/optim';
 import * as tensor from '@agrad/tensor';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, browserRequired, collectErrors, launchChromium } from './chromium.js';
 // @ts-expect-error: plain JavaScript shared with the page, no type declarations
 import { trainSteps } from './page/train-step.js';
 
@@ -18,12 +19,9 @@ import { trainSteps } from './page/train-step.js';
  * again with the CPU backend, and both must agree with each other and with the same run in Node.
  * Chromium renders WebGL with SwiftShader here (software), so this checks correctness, not speed.
  *
- * Without Chromium the test is skipped, unless AGRAD_BROWSER_TESTS=required (as CI sets it).
+ * Without Chromium the test is skipped, unless AGRAD_BROWSER_TESTS=required (see ./chromium.ts).
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const chromiumPath = process.env.AGRAD_CHROMIUM ?? '/usr/bin/chromium';
-const required = process.env.AGRAD_BROWSER_TESTS === 'required';
-const available = existsSync(chromiumPath);
 
 interface Run {
   losses: number[];
@@ -68,30 +66,16 @@ function expectClose(actual: Run, expected: Run, tolerance: number): void {
   }
 }
 
-describe.skipIf(!available && !required)('the browser bundle in headless Chromium', () => {
+describe.skipIf(!browserAvailable && !browserRequired)('the browser bundle in headless Chromium', () => {
   let server: Server;
   let browser: Browser;
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!available)
-      throw new Error(`Chromium is required (AGRAD_BROWSER_TESTS) but ${chromiumPath} does not exist`);
     if (!existsSync(join(root, 'dist/agrad.browser.js'))) {
       throw new Error('dist/agrad.browser.js is missing: run `pnpm build` first (CI does)');
     }
     server = await serve();
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      // No network here: the background services would only fail to connect.
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -101,10 +85,7 @@ describe.skipIf(!available && !required)('the browser bundle in headless Chromiu
 
   it('trains on gpu.js in WebGL2 mode and matches the CPU backend, in the page and in Node', async () => {
     const page = await browser.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    const consoleErrors = collectErrors(page);
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (window as unknown as { agradResult?: unknown }).agradResult, null, {

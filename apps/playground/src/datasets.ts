@@ -15,8 +15,6 @@ export interface Dataset {
   classes: number;
   train: { x: Float32Array; y: Int32Array; count: number };
   test: { x: Float32Array; y: Int32Array; count: number };
-  /** Class names for the legend. */
-  labels: string[];
 }
 
 type Sampler = (g: Generator, i: number, count: number) => [number, number, number];
@@ -77,19 +75,6 @@ function toySplit(name: keyof typeof TOY, g: Generator, count: number) {
   return { x, y, count };
 }
 
-export const FASHION_LABELS = [
-  'T-shirt',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Boot',
-];
-
 /** Loads a dataset; toy sets are drawn from `seed` (400 training and 200 test points). */
 export async function loadDataset(name: DatasetName, seed: number, baseUrl: string): Promise<Dataset> {
   if (name !== 'fashion-mnist') {
@@ -101,7 +86,6 @@ export async function loadDataset(name: DatasetName, seed: number, baseUrl: stri
       classes,
       train: toySplit(name, g, 400),
       test: toySplit(name, g, 200),
-      labels: Array.from({ length: classes }, (_, c) => `class ${c}`),
     };
   }
   const response = await fetch(new URL('fashion-mnist-2500.dat', baseUrl));
@@ -124,6 +108,5 @@ export async function loadDataset(name: DatasetName, seed: number, baseUrl: stri
     classes: 10,
     train: split(0, 2000),
     test: split(2000, 500),
-    labels: FASHION_LABELS,
   };
 }

@@ -1,20 +1,24 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  browserAvailable,
+  browserRequired,
+  collectErrors,
+  launchChromium,
+} from '../../browser/test/chromium.js';
 
 /**
  * The playground end to end, in Debian's headless Chromium driven by playwright-core, against the
  * static build (`pnpm build`) served by `vite preview`. Screenshots go to test-results/playground/.
- * Without Chromium the tests are skipped, unless AGRAD_BROWSER_TESTS=required (as CI sets it).
+ * Without Chromium the tests are skipped, unless AGRAD_BROWSER_TESTS=required (see
+ * apps/browser/test/chromium.ts).
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shots = fileURLToPath(new URL('../../../test-results/playground/', import.meta.url));
-const chromiumPath = process.env.AGRAD_CHROMIUM ?? '/usr/bin/chromium';
-const required = process.env.AGRAD_BROWSER_TESTS === 'required';
-const available = existsSync(chromiumPath);
 
 interface State {
   history: { steps: number[]; loss: number[][]; accuracy: number[][] };
@@ -41,36 +45,21 @@ async function setAgr(page: Page, run: 1 | 2, on: boolean): Promise<void> {
   await page.waitForFunction(() => document.getElementById('step-count')?.textContent === '0');
 }
 
-describe.skipIf(!available && !required)('the AGR playground in headless Chromium', () => {
+describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in headless Chromium', () => {
   let server: PreviewServer;
   let browser: Browser;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!available)
-      throw new Error(`Chromium is required (AGRAD_BROWSER_TESTS) but ${chromiumPath} does not exist`);
     if (!existsSync(join(root, 'dist/index.html'))) {
       throw new Error('apps/playground/dist is missing: run `pnpm build` first (CI does)');
     }
     mkdirSync(shots, { recursive: true });
     server = await preview({ root, logLevel: 'silent', preview: { port: 0, host: '127.0.0.1' } });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    consoleErrors = collectErrors(page);
     await page.goto(server.resolvedUrls?.local[0] ?? '');
   });
 
