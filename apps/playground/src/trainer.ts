@@ -79,8 +79,8 @@ const ALPHA_EDGES = Array.from({ length: 13 }, (_, i) => -8 + (i * 8) / 12); // 
 export class Run {
   readonly model: Sequential;
   private readonly optimizer: Optimizer;
-  private lossSum = 0;
-  private lossCount = 0;
+  /** Losses since the last report, left on the device: one read-back per report, not per step. */
+  private losses: Tensor[] = [];
 
   constructor(
     readonly withAgr: boolean,
@@ -104,12 +104,8 @@ export class Run {
     this.optimizer.zeroGrad();
     loss.backward();
     this.optimizer.step();
+    this.losses.push(loss.detach());
     return loss;
-  }
-
-  addLoss(value: number): void {
-    this.lossSum += value;
-    this.lossCount++;
   }
 
   /** Mean training loss since the last report, test accuracy, and what AGR does to the gradients. */
@@ -128,9 +124,9 @@ export class Run {
           counts[Math.min(counts.length - 1, Math.max(0, bin))]++;
         }
       }
-      const loss = this.lossCount > 0 ? this.lossSum / this.lossCount : Number.NaN;
-      this.lossSum = 0;
-      this.lossCount = 0;
+      const count = this.losses.length;
+      const loss = count > 0 ? this.losses.reduce((a, b) => a.add(b)).item() / count : Number.NaN;
+      this.losses = [];
       return { agr: this.withAgr, loss, accuracy, layers, alpha: { edges: ALPHA_EDGES, counts } };
     });
   }

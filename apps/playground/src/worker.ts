@@ -83,7 +83,7 @@ function trainSteps(count: number): void {
   for (let i = 0; i < count; i++) {
     const batch = session.batches.next();
     const { x, y } = toTensors(batch.x, batch.y, session.data.features);
-    for (const run of session.runs) run.addLoss(run.step(x, y).item());
+    for (const run of session.runs) run.step(x, y);
     session.step++;
   }
 }
