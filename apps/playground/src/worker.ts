@@ -1,7 +1,7 @@
 /**
  * The training loop, in a Web Worker so the page stays responsive. It owns the two runs and
  * answers the page's messages (reset with settings, start, pause, step); after each slice of about
- * 100 ms of training it posts a report: losses, accuracies, what AGR does to each layer's gradient
+ * 50 ms of training it posts a report: losses, accuracies, what AGR does to each layer's gradient
  * and, for 2-D data, both decision boundaries.
  *
  * Backend: gpu.js in WebGL2 or WebGL mode where the worker can open a WebGL context (an
@@ -15,7 +15,8 @@ import type { FromWorker, ToWorker } from './messages.js';
 import { Batches, gridPoints, Run, type Settings, toTensors } from './trainer.js';
 
 const GRID = 40;
-const SLICE_MS = 100;
+// Short slices: between them the event loop turns, which also frees the GPU memory of dead tensors.
+const SLICE_MS = 50;
 
 let gpu: GpuBackend | null | undefined;
 /** The gpu.js backend when it runs on WebGL here, else null (made once: kernels stay cached). */

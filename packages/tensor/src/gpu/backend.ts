@@ -52,8 +52,19 @@ export class GpuStorage implements Storage {
   ) {}
 }
 
-/** Textures are GPU memory the JavaScript GC cannot see: free each when its storage is collected. */
-const textures = new FinalizationRegistry<Texture>((texture) => texture.delete());
+/**
+ * Textures are GPU memory the JavaScript GC cannot see: each is freed when its storage is
+ * collected. The registry's callbacks run only when the event loop turns, so a loop that never
+ * yields keeps every texture it made (see GpuBackend.collect). `liveTextures` counts those not
+ * freed yet.
+ */
+let liveTextures = 0;
+const TEXTURE_WARNING = 50_000;
+let warned = false;
+const textures = new FinalizationRegistry<Texture>((texture) => {
+  liveTextures--;
+  texture.delete();
+});
 
 function isTexture(device: Device): device is Texture {
   return !(device instanceof Float32Array);
@@ -103,6 +114,11 @@ export class GpuBackend implements Backend {
       throw new Error(`gpu backend: gpu.js mode '${requested}' is not available here (got '${this.mode}')`);
     }
     this.name = `gpu:${this.mode}`;
+  }
+
+  /** Textures held by live arrays (GL modes; 0 on webasm and cpu, whose arrays the GC frees). */
+  static get liveTextures(): number {
+    return liveTextures;
   }
 
   /** How many kernels have been compiled (each distinct op and layout is one). */
@@ -461,16 +477,37 @@ export class GpuBackend implements Backend {
 
   private store(dtype: DType, length: number, device: Device | null, bounds: Bounds | null): GpuStorage {
     const storage = new GpuStorage(this, dtype, length, device, bounds);
-    if (device && isTexture(device)) textures.register(storage, device, device);
+    if (device && isTexture(device)) this.track(storage, device);
     return storage;
+  }
+
+  private track(storage: GpuStorage, texture: Texture): void {
+    liveTextures++;
+    textures.register(storage, texture, texture);
+    if (liveTextures > TEXTURE_WARNING && !warned) {
+      warned = true;
+      console.warn(
+        `${this.name} backend: ${liveTextures} textures are alive. Textures of unused tensors are freed only when ` +
+          'the event loop turns: in a long training loop, `await backend.collect()` every step or so.',
+      );
+    }
+  }
+
+  /**
+   * Lets the event loop turn, so the textures of tensors the garbage collector has found unused
+   * are freed. A synchronous training loop on a GL mode should await this every step or so; a
+   * page's loop (requestAnimationFrame, setTimeout) yields anyway. A no-op cost on webasm and cpu.
+   */
+  async collect(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   private replace(storage: GpuStorage, device: Device): void {
     const old = storage.device;
     storage.device = device;
-    if (isTexture(device)) textures.register(storage, device, device);
-    if (old && isTexture(old)) {
-      textures.unregister(old);
+    if (isTexture(device)) this.track(storage, device);
+    if (old && isTexture(old) && textures.unregister(old)) {
+      liveTextures--;
       old.delete();
     }
   }
