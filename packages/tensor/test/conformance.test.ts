@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { GpuBackend } from '../src/gpu/index.js';
 import {
   type ArgReduceOp,
   type Backend,
@@ -489,6 +490,23 @@ for (const under of backendsUnderTest()) {
       }
       expect(wrong).toBe(0);
     });
+
+    it.runIf(backend instanceof GpuBackend && ['headlessgl', 'webgl2', 'webgl'].includes(backend.mode))(
+      'frees its own temporaries at once instead of waiting for the garbage collector',
+      () => {
+        // Synchronous code: no finalizer can run in between, so the count is exact.
+        const a = ops.fromTypedArray(new Float32Array(100 * 100).fill(1), [100, 100], backend);
+        const before = GpuBackend.liveTextures;
+        expect(a.transpose(0, 1).read()[1]).toBe(1); // read of a strided view: a temporary copy
+        expect(GpuBackend.liveTextures).toBe(before);
+        const total = ops.reduce('sum', a, [0, 1], false); // two passes: the partial sums are freed
+        expect(total.read()[0]).toBe(10000);
+        expect(GpuBackend.liveTextures).toBe(before + 1);
+        const row = ops.fromTypedArray(new Float32Array(100), [1, 100], backend);
+        backend.assign(a.narrow(0, 0, 1), row); // the old version of a's storage is freed
+        expect(GpuBackend.liveTextures).toBe(before + 2);
+      },
+    );
 
     it('refuses float64, oversized arrays, out-of-range indices and overlapping writes', () => {
       expect(() => ops.fromTypedArray(new Float64Array(2), [2], backend)).toThrow(

@@ -167,9 +167,12 @@ export class GpuBackend implements Backend {
     if (view.size === 0) return out;
     this.readbacks++;
     const whole = view.isContiguous() && view.offset === 0 && view.size === view.storage.length;
-    const device = whole ? this.storageOf(view).device : this.storageOf(this.copy(view, view.dtype)).device;
-    const values = isTexture(device as Device) ? (device as Texture).toArray() : (device as Float32Array);
+    // A strided or partial view is first gathered into a contiguous temporary, freed right after.
+    const source = whole ? view : this.copy(view, view.dtype);
+    const device = this.deviceOf(source);
+    const values = isTexture(device) ? device.toArray() : device;
     for (let i = 0; i < out.length; i++) out[i] = values[i];
+    if (source !== view) this.free(source);
     return out;
   }
 
@@ -278,7 +281,9 @@ export class GpuBackend implements Backend {
         dtype,
         [this.deviceOf(a)],
       );
-      return this.reduce(op, partial, [1]).reshape(outShape);
+      const out = this.reduce(op, partial, [1]).reshape(outShape);
+      this.free(partial);
+      return out;
     }
     return this.result(op, source.reduceSource(op, x, kept, reduced), outShape, dtype, [this.deviceOf(a)]);
   }
@@ -479,6 +484,17 @@ export class GpuBackend implements Backend {
     const storage = new GpuStorage(this, dtype, length, device, bounds);
     if (device && isTexture(device)) this.track(storage, device);
     return storage;
+  }
+
+  /** Frees an intermediate this backend made and nothing else can reach, without waiting for GC. */
+  private free(array: NDArray): void {
+    const storage = this.storageOf(array);
+    const device = storage.device;
+    if (device && isTexture(device) && textures.unregister(device)) {
+      liveTextures--;
+      device.delete();
+    }
+    storage.device = null;
   }
 
   private track(storage: GpuStorage, texture: Texture): void {
