@@ -210,6 +210,10 @@ export class Tensor {
    * A dtype ('float32', ...) converts; a backend ('cpu', 'gpu' once '@agrad/tensor/gpu' is
    * imported, or a Backend object) moves the values there, as torch's .to(device). Both keep the
    * graph: the gradient flows back through the conversion or the move.
+   *
+   * @example
+   * const x = tensor([1.5, -2]).to('int32');  // [1, -2]
+   * const onCpu = someGpuTensor.to('cpu');   // values copied to the host backend
    */
   to(target: DType | string | Backend): Tensor {
     if (typeof target === 'string') {

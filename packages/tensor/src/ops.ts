@@ -44,7 +44,14 @@ export function getBackend(): Backend {
   return currentBackend;
 }
 
-/** Selects the backend new arrays are created on, by name or as an object; returns it. */
+/**
+ * Selects the backend new arrays are created on, by name or as an object; returns it.
+ *
+ * @example
+ * setBackend('cpu');
+ * import '@agrad/tensor/gpu';  // registers 'gpu'
+ * setBackend('gpu').name;      // 'gpu:headlessgl', 'gpu:webgl2', 'gpu:webasm', ...
+ */
 export function setBackend(backend: Backend | string): Backend {
   currentBackend = resolveBackend(backend);
   return currentBackend;

@@ -27,6 +27,12 @@ export function gpuBackend(): GpuBackend {
  * Creates a gpu.js backend (mode 'gpu': gpu.js's choice; or 'headlessgl', 'webgl2', 'webgl',
  * 'webasm', 'cpu'), makes it the one 'gpu' names and the current backend, and returns it.
  * `useGpu().mode` tells which gpu.js mode runs the kernels.
+ *
+ * @example
+ * const backend = useGpu({ mode: 'webasm' });
+ * const x = randn([2, 3]);        // created on the gpu.js backend, and stays there
+ * x.exp().sum().item();           // item() reads the one value back
+ * backend.mode;                   // 'webasm'
  */
 export function useGpu(options: GpuBackendOptions = {}): GpuBackend {
   defaultGpu = new GpuBackend(options);
