@@ -144,7 +144,8 @@ function drawGradients(index: number, report: RunReport): void {
   const total = report.alpha.counts.reduce((a, b) => a + b, 0);
   const maxCount = Math.max(...report.alpha.counts, 1);
   const alphaRows = report.alpha.counts.map((count, b) => ({
-    label: `1e${report.alpha.edges[b].toFixed(1)}`,
+    // The first bin also holds alpha = 0 (entries whose gradient is exactly zero).
+    label: b === 0 ? '≤ 1e-8, or 0' : `1e${report.alpha.edges[b].toFixed(1)}`,
     value: count,
     color: RUN_COLORS[index],
     text: `${total > 0 ? ((100 * count) / total).toFixed(1) : 0}%`,
