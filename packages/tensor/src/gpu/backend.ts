@@ -500,6 +500,9 @@ export class GpuBackend implements Backend {
   private track(storage: GpuStorage, texture: Texture): void {
     liveTextures++;
     textures.register(storage, texture, texture);
+    // Where the engine offers it (Node with --harmony-weak-refs-with-cleanup-some), run the
+    // callbacks of already-collected tensors now, so even a loop that never yields frees memory.
+    if (liveTextures % 1024 === 0) (textures as { cleanupSome?: () => void }).cleanupSome?.();
     if (liveTextures > TEXTURE_WARNING && !warned) {
       warned = true;
       console.warn(
