@@ -507,7 +507,8 @@ export class GpuBackend implements Backend {
       warned = true;
       console.warn(
         `${this.name} backend: ${liveTextures} textures are alive. Textures of unused tensors are freed only when ` +
-          'the event loop turns: in a long training loop, `await backend.collect()` every step or so.',
+          'the event loop turns: in a long training loop, `await backend.collect()` every step or so ' +
+          '(or, in Node, run with --harmony-weak-refs-with-cleanup-some).',
       );
     }
   }
