@@ -1,7 +1,8 @@
-import { manualSeed, noGrad, randint, randn, type Tensor, tensor } from '@agrad/autograd';
+import { keep, manualSeed, noGrad, randint, randn, type Tensor, tensor, tidy } from '@agrad/autograd';
 import { BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '@agrad/nn';
 import {
   adamw,
+  adan,
   agr,
   agrCoefficients,
   chain,
@@ -35,6 +36,7 @@ function train(
   batch: () => { x: Tensor; y: Tensor },
   makeOptimizer: (m: Sequential) => Optimizer,
   steps: number,
+  withTidy = false,
 ): Run {
   const previous = getBackend();
   setBackend(backend);
@@ -46,13 +48,14 @@ function train(
     const gpu = backend instanceof GpuBackend ? backend : null;
     const before = gpu?.readbacks ?? 0;
     const lossTensors: Tensor[] = [];
-    for (let step = 0; step < steps; step++) {
+    const step = () => {
       const loss = F.crossEntropy(model.forward(x) as Tensor, y);
       optimizer.zeroGrad();
       loss.backward();
       optimizer.step();
-      lossTensors.push(loss.detach());
-    }
+      return loss.detach();
+    };
+    for (let k = 0; k < steps; k++) lossTensors.push(withTidy ? tidy(step) : step());
     const readbacks = (gpu?.readbacks ?? 0) - before;
     const backends = new Set<Backend>();
     for (const [, p] of model.namedParameters()) {
@@ -152,6 +155,47 @@ for (const mode of NODE_MODES) {
         expect(regularize(onGpu(zero)).to('cpu').toArray()).toEqual([0, 0, 0]);
         expect(regularize(onGpu(g)).backend).toBe(backend);
       });
+    });
+
+    it('tidy() frees every intermediate of a step at once and changes no number', () => {
+      const optimizers = {
+        adamw: (m: Sequential) => new Optimizer(m, chain(clipByGlobalNorm(1), agr(), adamw({ lr: 0.01 }))),
+        // Adan's state holds the previous gradient: zeroGrad must not free it.
+        adan: (m: Sequential) => new Optimizer(m, chain(agr(), adan({ lr: 0.01 }))),
+        sgd: (m: Sequential) => new Optimizer(m, chain(agr(), sgd({ lr: 0.05, momentum: 0.9 }))),
+      };
+      for (const [name, make] of Object.entries(optimizers)) {
+        const model = name === 'sgd' ? cnn : mlp;
+        const data = name === 'sgd' ? cnnBatch : mlpBatch;
+        const before = GpuBackend.liveTextures;
+        const tidied = train(backend, model, data, make, 4, true);
+        const grown = GpuBackend.liveTextures - before;
+        const plain = train(backend, model, data, make, 4);
+        expect(tidied.losses, name).toEqual(plain.losses);
+        expect([...tidied.params.values()], name).toEqual([...plain.params.values()]);
+        // Without tidy a step leaves hundreds of textures to the garbage collector; with it, only
+        // what lives on (the model, the batch, the optimizer state, the losses) remains.
+        if (backend.mode === 'headlessgl') expect(grown, name).toBeLessThan(120);
+      }
+    });
+
+    it('a tensor released by tidy() throws when used; returned and kept ones live on', () => {
+      setBackend(backend);
+      let leaked: Tensor | null = null;
+      let kept: Tensor | null = null;
+      const returned = tidy(() => {
+        leaked = tensor([1, 2]).mul(2);
+        kept = keep(tensor([3, 4]).mul(2));
+        // A nested tidy hands its result to the enclosing one.
+        const inner = tidy(() => tensor([5]).add(1));
+        return { pair: [inner.mul(2)] };
+      });
+      expect(returned.pair[0].toArray()).toEqual([12]);
+      expect((kept as unknown as Tensor).toArray()).toEqual([6, 8]);
+      expect(() => (leaked as unknown as Tensor).toArray()).toThrow(
+        `${backend.name} backend: this tensor's memory was released by tidy()`,
+      );
+      expect(() => tidy(() => Promise.resolve(1))).toThrow('tidy: fn must be synchronous');
     });
 
     it('mixing backends in one op names both; float64 and bad indices are refused', () => {

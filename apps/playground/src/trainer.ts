@@ -3,7 +3,7 @@
  * own optimizer, one with AGR chained in front and one without (or both, or neither: the toggles
  * are the user's). Everything here is plain agrad and runs on whatever backend is current.
  */
-import { fromTypedArray, manualSeed, noGrad, type Tensor } from '@agrad/autograd';
+import { dispose, fromTypedArray, keep, manualSeed, noGrad, type Tensor } from '@agrad/autograd';
 import { F, Linear, ReLU, Sequential, Tanh } from '@agrad/nn';
 import {
   adam,
@@ -104,7 +104,8 @@ export class Run {
     this.optimizer.zeroGrad();
     loss.backward();
     this.optimizer.step();
-    this.losses.push(loss.detach());
+    // Kept past the tidy() around the step until report() reads it.
+    this.losses.push(keep(loss.detach()));
     return loss;
   }
 
@@ -126,6 +127,7 @@ export class Run {
       }
       const count = this.losses.length;
       const loss = count > 0 ? this.losses.reduce((a, b) => a.add(b)).item() / count : Number.NaN;
+      dispose(this.losses);
       this.losses = [];
       return { agr: this.withAgr, loss, accuracy, layers, alpha: { edges: ALPHA_EDGES, counts } };
     });

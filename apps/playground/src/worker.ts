@@ -7,12 +7,12 @@
  * Backend: gpu.js in WebGL2 or WebGL mode where the worker can open a WebGL context (an
  * OffscreenCanvas), otherwise agrad's CPU backend, which is faster than gpu.js's WebAssembly mode.
  */
-import type { Tensor } from '@agrad/autograd';
+import { type Tensor, tidy } from '@agrad/autograd';
 import { type Backend, cpuBackend, setBackend } from '@agrad/tensor';
 import { GpuBackend } from '@agrad/tensor/gpu';
 import { type Dataset, loadDataset } from './datasets.js';
 import type { FromWorker, ToWorker } from './messages.js';
-import { Batches, gridPoints, Run, type Settings, toTensors } from './trainer.js';
+import { Batches, gridPoints, Run, type RunReport, type Settings, toTensors } from './trainer.js';
 
 const GRID = 40;
 // Short slices: between them the event loop turns, which also frees the GPU memory of dead tensors.
@@ -83,8 +83,12 @@ function trainSteps(count: number): void {
   if (!session) return;
   for (let i = 0; i < count; i++) {
     const batch = session.batches.next();
-    const { x, y } = toTensors(batch.x, batch.y, session.data.features);
-    for (const run of session.runs) run.step(x, y);
+    const runs = session.runs;
+    // tidy(): the step's intermediates (textures on gpu.js) are freed now, not at the next GC.
+    tidy(() => {
+      const { x, y } = toTensors(batch.x, batch.y, session?.data.features ?? 2);
+      for (const run of runs) run.step(x, y);
+    });
     session.step++;
   }
 }
@@ -92,13 +96,17 @@ function trainSteps(count: number): void {
 function report(): void {
   if (!session) return;
   const { runs, test, grid } = session;
-  const boundaries = grid ? runs.map((run) => run.boundary(grid)) : null;
+  // Plain numbers and typed arrays come out; every tensor made on the way is freed.
+  const { reports, boundaries } = tidy(() => ({
+    reports: [runs[0].report(test), runs[1].report(test)] as [RunReport, RunReport],
+    boundaries: grid ? runs.map((run) => run.boundary(grid)) : null,
+  }));
   post(
     {
       type: 'report',
       epoch: generation,
       step: session.step,
-      runs: [runs[0].report(test), runs[1].report(test)],
+      runs: reports,
       boundaries,
     },
     boundaries ? boundaries.flatMap((b) => [b.classes.buffer, b.confidence.buffer]) : [],

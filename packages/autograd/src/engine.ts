@@ -138,7 +138,9 @@ export function runBackward(
       if (targetSet.has(tensor)) captured.set(tensor, accumulate(captured.get(tensor), grad, createGraph));
       const node = tensor.gradFn;
       if (!targets && (!node || tensor.retainsGrad)) {
+        // A stored gradient outlives any tidy() around backward (see ./memory.ts).
         tensor.grad = accumulate(tensor.grad, createGraph ? grad : grad.detach(), createGraph);
+        ops.unrecordStorage(tensor.grad.array.storage);
       }
       if (!node) continue;
       if (!node.vjp) {

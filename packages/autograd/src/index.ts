@@ -110,5 +110,6 @@ export {
   type GradcheckReport,
   gradcheck,
 } from './gradcheck.js';
+export { dispose, keep, storagesIn, tidy } from './memory.js';
 export { fold, unfold } from './primitives/window.js';
 export { type Dims, type GradHook, type NestedArray, Tensor, type TensorLike } from './tensor.js';

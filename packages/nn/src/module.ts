@@ -1,4 +1,4 @@
-import { type DType, formatShape, isFloating, noGrad, Tensor } from '@agrad/autograd';
+import { type DType, formatShape, isFloating, keep, noGrad, Tensor } from '@agrad/autograd';
 
 /** A tensor registered as a module's parameter: a leaf that requires grad. */
 export class Parameter extends Tensor {
@@ -32,16 +32,16 @@ export abstract class Module {
   /** Registers (or replaces) a parameter; null registers an absent one (e.g. bias: false). */
   registerParameter(name: string, value: Tensor | null): void {
     this.checkName('registerParameter', name);
-    this.parameterSlots.set(
-      name,
-      value === null ? null : value instanceof Parameter ? value : new Parameter(value),
-    );
+    const parameter = value === null ? null : value instanceof Parameter ? value : new Parameter(value);
+    // A module's tensors live as long as the module, not as long as a tidy() around its creation.
+    if (parameter) keep(parameter);
+    this.parameterSlots.set(name, parameter);
   }
 
   /** Registers a buffer: state that is saved but not trained (running statistics). */
   registerBuffer(name: string, value: Tensor | null, options: { persistent?: boolean } = {}): void {
     this.checkName('registerBuffer', name);
-    this.bufferSlots.set(name, value === null ? null : value.detach());
+    this.bufferSlots.set(name, value === null ? null : keep(value.detach()));
     if (options.persistent === false) this.nonPersistent.add(name);
   }
 

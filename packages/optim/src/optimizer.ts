@@ -1,6 +1,6 @@
-import { fromTypedArray, noGrad, Tensor, tensor } from '@agrad/autograd';
-import { cpuBackend } from '@agrad/tensor';
-import type { GradientTransformation } from './transform.js';
+import { fromTypedArray, noGrad, storagesIn, Tensor, tensor } from '@agrad/autograd';
+import { cpuBackend, ops } from '@agrad/tensor';
+import type { GradientTransformation, Params } from './transform.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
 export type ParamSource =
@@ -61,7 +61,7 @@ export class Optimizer {
     for (const [name, p] of Object.entries(this.params)) {
       if (!(p instanceof Tensor)) throw new TypeError(`Optimizer: parameter '${name}' is not a tensor`);
     }
-    this.state = noGrad(() => transform.init(this.params));
+    this.state = adopt(noGrad(() => transform.init(this.params)));
   }
 
   /** Number of steps taken (skipped steps not counted). */
@@ -87,7 +87,7 @@ export class Optimizer {
     noGrad(() => {
       const { updates, state } = this.transform.update(grads, this.state, this.params);
       for (const [name, u] of Object.entries(updates)) addInPlace(this.params[name], u);
-      this.state = state;
+      this.state = adopt(state, this.state, this.params);
     });
     this.steps++;
     return { skipped: false, nonFinite };
@@ -95,7 +95,14 @@ export class Optimizer {
 
   /** Clears every parameter's `.grad` (sets it to null, as PyTorch's default). */
   zeroGrad(): void {
-    for (const p of Object.values(this.params)) p.grad = null;
+    // On a GPU backend the old gradients' memory is released now (not at the next garbage
+    // collection), except where the state still holds them (Adan keeps the previous gradient).
+    const held = storagesIn(this.state);
+    for (const p of Object.values(this.params)) {
+      const storage = p.grad?.array.storage;
+      if (storage && !held.has(storage) && storage !== p.array.storage) storage.backend.release?.(storage);
+      p.grad = null;
+    }
   }
 
   /**
@@ -120,7 +127,7 @@ export class Optimizer {
         `Optimizer.loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
       );
     }
-    this.state = unflatten(template, '', dict);
+    this.state = adopt(unflatten(template, '', dict));
     this.steps = dict._steps.item();
   }
 }
@@ -143,6 +150,22 @@ function addInPlace(p: Tensor, u: Tensor): void {
 }
 
 const SEPARATOR = '/';
+
+/**
+ * The optimizer's state outlives any tidy() around a step (see @agrad/autograd's tidy); the
+ * previous state's tensors that the new one no longer holds are released (a no-op on the CPU).
+ */
+function adopt<S>(state: S, previous?: unknown, params?: Params): S {
+  const kept = storagesIn(state);
+  for (const storage of kept) ops.unrecordStorage(storage);
+  if (previous !== undefined) {
+    // Parameters and their gradients are never the optimizer's to free.
+    const protect = storagesIn(params);
+    for (const storage of kept) protect.add(storage);
+    for (const storage of storagesIn(previous)) if (!protect.has(storage)) storage.backend.release?.(storage);
+  }
+  return state;
+}
 
 /** A number of the state as a 0-d float64 tensor, kept on the CPU whatever the current backend. */
 function hostNumber(value: number): Tensor {

@@ -67,6 +67,11 @@ export interface Backend {
   scatterAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray;
   /** Picks the slices `index` (1-D int32) along `dim`. */
   indexSelect(a: NDArray, dim: number, index: NDArray): NDArray;
+  /**
+   * Frees a storage's memory now, for backends whose memory the garbage collector cannot see
+   * (GPU textures); using the storage afterwards throws. Called by tidy() for what it drops.
+   */
+  release?(storage: Storage): void;
   /** zeros(shape) with slice i of source added at slice index[i] along `dim`. */
   indexAdd(shape: readonly number[], dim: number, index: NDArray, source: NDArray): NDArray;
   /** im2col: [N,C,H,W] -> [N, C*kh*kw, outH*outW]; padding reads `padValue`. */

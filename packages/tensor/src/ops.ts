@@ -1,4 +1,4 @@
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, UnaryOp, Window } from './backend.js';
+import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from './backend.js';
 import { cpuBackend } from './cpu/backend.js';
 import { outputSize } from './cpu/unfold.js';
 import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
@@ -55,6 +55,37 @@ export function getBackend(): Backend {
 export function setBackend(backend: Backend | string): Backend {
   currentBackend = resolveBackend(backend);
   return currentBackend;
+}
+
+/**
+ * Memory scopes for tidy() (in @agrad/autograd): backends with explicitly freed memory record
+ * each storage they make in the innermost open scope; closing a scope releases what it recorded
+ * except the storages it is told to keep, which move to the enclosing scope.
+ */
+const scopes: Set<Storage>[] = [];
+
+export function openScope(): void {
+  scopes.push(new Set());
+}
+
+export function closeScope(keep: ReadonlySet<Storage>): void {
+  const scope = scopes.pop();
+  if (!scope) throw new Error('closeScope: no scope is open');
+  const outer = scopes[scopes.length - 1];
+  for (const storage of scope) {
+    if (keep.has(storage)) outer?.add(storage);
+    else storage.backend.release?.(storage);
+  }
+}
+
+/** Called by backends for each storage they make. */
+export function recordStorage(storage: Storage): void {
+  scopes[scopes.length - 1]?.add(storage);
+}
+
+/** Takes a storage out of every open scope: no tidy() will release it. */
+export function unrecordStorage(storage: Storage): void {
+  for (const scope of scopes) scope.delete(storage);
 }
 
 /** A copy of `a` on another backend (through the host). */

@@ -3,6 +3,7 @@ import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window
 import { outputSize } from '../cpu/unfold.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
+import { recordStorage } from '../ops.js';
 import { formatShape, sizeOf } from '../shape.js';
 import * as source from './source.js';
 
@@ -50,6 +51,9 @@ export class GpuStorage implements Storage {
     /** For int32 and bool: the range of the values, when known without reading them back. */
     public bounds: Bounds | null = null,
   ) {}
+
+  /** True once tidy() (or release) freed the memory: any further use throws. */
+  released = false;
 }
 
 /**
@@ -393,6 +397,11 @@ export class GpuBackend implements Backend {
         `${this.name} backend: got a tensor stored on the '${storage.backend.name}' backend (move it with .to('${this.name}') first)`,
       );
     }
+    if (storage.released) {
+      throw new Error(
+        `${this.name} backend: this tensor's memory was released by tidy(); return it from the tidy function, or keep() it, to use it afterwards`,
+      );
+    }
     return storage;
   }
 
@@ -483,18 +492,25 @@ export class GpuBackend implements Backend {
   private store(dtype: DType, length: number, device: Device | null, bounds: Bounds | null): GpuStorage {
     const storage = new GpuStorage(this, dtype, length, device, bounds);
     if (device && isTexture(device)) this.track(storage, device);
+    recordStorage(storage);
     return storage;
   }
 
-  /** Frees an intermediate this backend made and nothing else can reach, without waiting for GC. */
-  private free(array: NDArray): void {
-    const storage = this.storageOf(array);
+  /** Frees the storage's memory now (tidy() calls this for what it drops); later use throws. */
+  release(storage: Storage): void {
+    if (!(storage instanceof GpuStorage) || storage.backend !== this || storage.released) return;
     const device = storage.device;
     if (device && isTexture(device) && textures.unregister(device)) {
       liveTextures--;
       device.delete();
     }
     storage.device = null;
+    storage.released = true;
+  }
+
+  /** Frees an intermediate this backend made and nothing else can reach, without waiting for GC. */
+  private free(array: NDArray): void {
+    this.release(array.storage);
   }
 
   private track(storage: GpuStorage, texture: Texture): void {
