@@ -29,6 +29,8 @@ describe('memory scopes on the CPU backend', () => {
   });
 
   it('tidy refuses an async function, whose tensors it could not track', () => {
-    expect(() => tidy(() => Promise.resolve(1))).toThrow('tidy: fn must be synchronous (it returned a promise)');
+    expect(() => tidy(() => Promise.resolve(1))).toThrow(
+      'tidy: fn must be synchronous (it returned a promise)',
+    );
   });
 });
