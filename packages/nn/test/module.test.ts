@@ -1,4 +1,4 @@
-import { manualSeed, noGrad, ones, randn, type Tensor, tensor } from '@agrad/autograd';
+import { Generator, manualSeed, noGrad, ones, randn, type Tensor, tensor } from '@agrad/autograd';
 import { expectGradients, tensorArb } from '@agrad/autograd/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -224,7 +224,13 @@ describe('functional ops match finite differences', () => {
   });
   it('batchNorm, layerNorm, groupNorm, rmsNorm', () => {
     fc.assert(
-      fc.property(tensorArb([3, 4, 2, 2]), tensorArb([4]), tensorArb([4]), (x, w, b) => {
+      fc.property(normalInput([3, 4, 2, 2]), tensorArb([4]), tensorArb([4]), (x, w, b) => {
+        // Central differences are only trustworthy where the function is smooth at the step's
+        // scale: a group of nearly equal values (variance near 0) puts 1/sqrt(var + eps) on a
+        // steep slope. fast-check's doubles favour exactly such groups (zeros, subnormals, repeated
+        // bounds), so x is drawn from a seeded normal distribution and the rare flat group is
+        // skipped, not compared with a widened tolerance.
+        fc.pre(normGroupsSpread(x.data as Float64Array) >= 0.05);
         expectGradients((a, ww, bb) => F.batchNorm(a, null, null, ww, bb, { training: true }), [x, w, b]);
         expectGradients((a) => F.layerNorm(a, [2, 2]), [x]);
         expectGradients((a, ww, bb) => F.groupNorm(a, 2, ww, bb), [x, w, b]);
@@ -315,3 +321,39 @@ describe('layers match finite differences (float64)', () => {
     expectGradients((a) => layer.forward(a), [x]);
   });
 });
+
+/**
+ * The smallest spread among the groups the four norms of [3, 4, 2, 2] normalize over: variance per
+ * channel over (N, H, W) (batchNorm), per (n, c) (layerNorm), per (n, pair of channels)
+ * (groupNorm with 2 groups), and mean square per (n, c, h) over W (rmsNorm over the last dim).
+ */
+function normGroupsSpread(x: Float64Array): number {
+  const at = (n: number, c: number, h: number, w: number) => x[((n * 4 + c) * 2 + h) * 2 + w];
+  const variance = (values: number[]) => {
+    const mean = values.reduce((a, v) => a + v, 0) / values.length;
+    return values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+  };
+  const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+  const spreads: number[] = [];
+  for (const c of range(4)) spreads.push(variance(range(12).map((i) => at(i >> 2, c, (i >> 1) & 1, i & 1))));
+  for (const n of range(3)) {
+    for (const c of range(4)) spreads.push(variance(range(4).map((i) => at(n, c, i >> 1, i & 1))));
+    for (const g of range(2))
+      spreads.push(variance(range(8).map((i) => at(n, 2 * g + (i >> 2), (i >> 1) & 1, i & 1))));
+    for (const c of range(4))
+      for (const h of range(2)) spreads.push((at(n, c, h, 0) ** 2 + at(n, c, h, 1) ** 2) / 2);
+  }
+  return Math.min(...spreads);
+}
+
+/** A float64 tensor of normal values (sd 1.5) from a seed that fast-check draws and shrinks. */
+function normalInput(shape: number[]): fc.Arbitrary<Tensor> {
+  const size = shape.reduce((p, d) => p * d, 1);
+  return fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((seed) => {
+    const g = new Generator(seed);
+    return tensor(
+      Float64Array.from({ length: size }, () => 1.5 * g.normal()),
+      { shape },
+    );
+  });
+}
