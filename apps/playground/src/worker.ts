@@ -81,12 +81,12 @@ async function reset(settings: Settings, epoch: number, baseUrl: string): Promis
 
 function trainSteps(count: number): void {
   if (!session) return;
+  const { runs, batches, data } = session;
   for (let i = 0; i < count; i++) {
-    const batch = session.batches.next();
-    const runs = session.runs;
+    const batch = batches.next();
     // tidy(): the step's intermediates (textures on gpu.js) are freed now, not at the next GC.
     tidy(() => {
-      const { x, y } = toTensors(batch.x, batch.y, session?.data.features ?? 2);
+      const { x, y } = toTensors(batch.x, batch.y, data.features);
       for (const run of runs) run.step(x, y);
     });
     session.step++;

@@ -61,7 +61,10 @@ export class Optimizer {
     for (const [name, p] of Object.entries(this.params)) {
       if (!(p instanceof Tensor)) throw new TypeError(`Optimizer: parameter '${name}' is not a tensor`);
     }
-    this.state = adopt(noGrad(() => transform.init(this.params)));
+    this.state = adopt(
+      noGrad(() => transform.init(this.params)),
+      this.params,
+    );
   }
 
   /** Number of steps taken (skipped steps not counted). */
@@ -87,7 +90,7 @@ export class Optimizer {
     noGrad(() => {
       const { updates, state } = this.transform.update(grads, this.state, this.params);
       for (const [name, u] of Object.entries(updates)) addInPlace(this.params[name], u);
-      this.state = adopt(state, this.state, this.params);
+      this.state = adopt(state, this.params, this.state);
     });
     this.steps++;
     return { skipped: false, nonFinite };
@@ -97,10 +100,11 @@ export class Optimizer {
   zeroGrad(): void {
     // On a GPU backend the old gradients' memory is released now (not at the next garbage
     // collection), except where the state still holds them (Adan keeps the previous gradient).
-    const held = storagesIn(this.state);
+    const held = freesExplicitly(this.params) ? storagesIn(this.state) : null;
     for (const p of Object.values(this.params)) {
       const storage = p.grad?.array.storage;
-      if (storage && !held.has(storage) && storage !== p.array.storage) storage.backend.release?.(storage);
+      if (held && storage && !held.has(storage) && storage !== p.array.storage)
+        storage.backend.release?.(storage);
       p.grad = null;
     }
   }
@@ -127,7 +131,7 @@ export class Optimizer {
         `Optimizer.loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
       );
     }
-    this.state = adopt(unflatten(template, '', dict));
+    this.state = adopt(unflatten(template, '', dict), this.params);
     this.steps = dict._steps.item();
   }
 }
@@ -155,7 +159,9 @@ const SEPARATOR = '/';
  * The optimizer's state outlives any tidy() around a step (see @agrad/autograd's tidy); the
  * previous state's tensors that the new one no longer holds are released (a no-op on the CPU).
  */
-function adopt<S>(state: S, previous?: unknown, params?: Params): S {
+function adopt<S>(state: S, params: Params, previous?: unknown): S {
+  // On the CPU the garbage collector frees everything: no bookkeeping on the hot path.
+  if (!freesExplicitly(params)) return state;
   const kept = storagesIn(state);
   for (const storage of kept) ops.unrecordStorage(storage);
   if (previous !== undefined) {
@@ -165,6 +171,11 @@ function adopt<S>(state: S, previous?: unknown, params?: Params): S {
     for (const storage of storagesIn(previous)) if (!protect.has(storage)) storage.backend.release?.(storage);
   }
   return state;
+}
+
+/** Whether the parameters live on a backend whose memory is freed explicitly (gpu.js). */
+function freesExplicitly(params: Params): boolean {
+  return Object.values(params).some((p) => p.array.backend.release !== undefined);
 }
 
 /** A number of the state as a 0-d float64 tensor, kept on the CPU whatever the current backend. */

@@ -14,21 +14,33 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> 
     update: (updates, state) =>
       noGrad(() => {
         const grads = Object.entries(updates);
-        if (!grads.every(([, g]) => g.array.backend === cpuBackend)) {
-          // On a GPU backend the norm and the coefficient stay 0-d device tensors: no read-back.
-          const squares = grads.map(([, g]) => g.pow(2).sum());
-          const total = squares.reduce((a, b) => a.add(b)).sqrt();
-          const coef = div(maxNorm, total.add(1e-6)).minimum(1);
-          return { updates: Object.fromEntries(grads.map(([name, g]) => [name, g.mul(coef)])), state };
-        }
-        const total = Math.sqrt(grads.reduce((sum, [, g]) => sum + g.to('float64').pow(2).sum().item(), 0));
-        const coef = Math.min(1, maxNorm / (total + 1e-6));
-        return {
-          updates: Object.fromEntries(grads.map(([name, g]) => [name, g.mul(coef)])),
-          state,
-        };
+        const coef = grads.every(([, g]) => g.array.backend === cpuBackend)
+          ? hostCoefficient(
+              grads.map(([, g]) => g),
+              maxNorm,
+            )
+          : deviceCoefficient(
+              grads.map(([, g]) => g),
+              maxNorm,
+            );
+        return { updates: Object.fromEntries(grads.map(([name, g]) => [name, g.mul(coef)])), state };
       }),
   };
+}
+
+/** The clipping coefficient as a number, the norm summed in float64 on the host. */
+function hostCoefficient(grads: Tensor[], maxNorm: number): number {
+  const total = Math.sqrt(grads.reduce((sum, g) => sum + g.to('float64').pow(2).sum().item(), 0));
+  return Math.min(1, maxNorm / (total + 1e-6));
+}
+
+/** The same as a 0-d tensor on a GPU backend: no read-back (and float32, which is all it has). */
+function deviceCoefficient(grads: Tensor[], maxNorm: number): Tensor {
+  const total = grads
+    .map((g) => g.pow(2).sum())
+    .reduce((a, b) => a.add(b))
+    .sqrt();
+  return div(maxNorm, total.add(1e-6)).minimum(1);
 }
 
 /** L2 norm over every dim but the first (the whole tensor for ndim <= 1), keepdim. */

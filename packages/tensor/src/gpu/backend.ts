@@ -176,7 +176,7 @@ export class GpuBackend implements Backend {
     const device = this.deviceOf(source);
     const values = isTexture(device) ? device.toArray() : device;
     for (let i = 0; i < out.length; i++) out[i] = values[i];
-    if (source !== view) this.free(source);
+    if (source !== view) this.release(source.storage);
     return out;
   }
 
@@ -286,7 +286,7 @@ export class GpuBackend implements Backend {
         [this.deviceOf(a)],
       );
       const out = this.reduce(op, partial, [1]).reshape(outShape);
-      this.free(partial);
+      this.release(partial.storage); // nothing else holds the partial sums
       return out;
     }
     return this.result(op, source.reduceSource(op, x, kept, reduced), outShape, dtype, [this.deviceOf(a)]);
@@ -506,11 +506,6 @@ export class GpuBackend implements Backend {
     }
     storage.device = null;
     storage.released = true;
-  }
-
-  /** Frees an intermediate this backend made and nothing else can reach, without waiting for GC. */
-  private free(array: NDArray): void {
-    this.release(array.storage);
   }
 
   private track(storage: GpuStorage, texture: Texture): void {
