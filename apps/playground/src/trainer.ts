@@ -139,7 +139,7 @@ export class Run {
       const probabilities = (this.model.forward(grid) as Tensor).softmax(1);
       return {
         classes: probabilities.argmax(1).data as Int32Array,
-        confidence: probabilities.max(1).data as Float32Array,
+        confidence: probabilities.amax(1).data as Float32Array,
       };
     });
   }

@@ -219,6 +219,26 @@ export function randint(
 }
 
 /**
+ * A random permutation of 0..n-1 (torch.randperm), int32, drawn from the seeded generator
+ * (Fisher-Yates), so it is reproducible after manualSeed.
+ *
+ * @example
+ * manualSeed(0);
+ * const order = randperm(5);   // the same five indices after every manualSeed(0)
+ */
+export function randperm(n: number, options: { generator?: Generator } = {}): Tensor {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1)
+    throw new RangeError(`randperm: n must be an integer in [0, 2^31 - 1], got ${String(n)}`);
+  const generator = options.generator ?? defaultGenerator;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = generator.integer(0, i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return new Tensor(ops.fromTypedArray(order, [n]));
+}
+
+/**
  * Wraps a typed array as a tensor without copying (the tensor owns it from now on). For code
  * that computes values in its own loops, such as fused optimizer kernels.
  */

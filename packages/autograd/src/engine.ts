@@ -14,7 +14,20 @@ export interface Node {
   readonly inputs: readonly Tensor[];
   /** Null once an earlier backward() freed the graph. */
   vjp: VectorJacobianProduct | null;
+  /** The tensors the vjp reads, with their storage's version when the op ran. */
+  readonly saved: readonly SavedTensor[];
 }
+
+export interface SavedTensor {
+  readonly tensor: Tensor;
+  readonly version: number;
+}
+
+/**
+ * What a primitive's vjp reads besides the incoming gradient: some of its inputs, its own output
+ * ('output'), or other tensors (an index, a condition). By default everything: inputs and output.
+ */
+export type Saved = readonly (Tensor | 'output')[];
 
 let gradEnabled = true;
 
@@ -51,10 +64,45 @@ export function record(
   inputs: readonly Tensor[],
   output: NDArray,
   vjp: VectorJacobianProduct,
+  saves: Saved = [...inputs, 'output'],
 ): Tensor {
   const result = new Tensor(output);
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) result.attachNode({ op, inputs, vjp });
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    const saved = saves.map((t) => {
+      const tensor = t === 'output' ? result : t;
+      return { tensor, version: tensor.array.storage.version };
+    });
+    result.attachNode({ op, inputs, vjp, saved });
+  }
   return result;
+}
+
+/**
+ * Refuses to differentiate through values that were overwritten in place (copy_, an optimizer
+ * step) after the op saved them: its vjp would compute the gradient of a different function.
+ */
+function checkSavedVersions(node: Node, output: Tensor): void {
+  for (const { tensor, version } of node.saved) {
+    const now = tensor.array.storage.version;
+    if (now === version) continue;
+    const position = node.inputs.indexOf(tensor);
+    const role =
+      tensor === output
+        ? `its output (${describe(tensor)})`
+        : position >= 0
+          ? `its input ${position} (${describe(tensor)})`
+          : `a tensor it saved (${describe(tensor)})`;
+    throw new Error(
+      `backward: '${node.op}' needs ${role} as it was when the op ran, but it was modified in place ` +
+        `afterwards (version ${version}, now ${now}), e.g. by copy_() or optimizer.step(); the gradient ` +
+        'would be wrong. Run backward() before changing it, or change a clone() of it instead.',
+    );
+  }
+}
+
+function describe(t: Tensor): string {
+  const origin = t.gradFn ? `output of '${t.gradFn.op}'` : t.requiresGrad ? 'a leaf' : 'a constant';
+  return `${t.dtype} ${formatShape(t.shape)}, ${origin}`;
 }
 
 export interface BackwardOptions {
@@ -149,6 +197,7 @@ export function runBackward(
             'pass { retainGraph: true } to the first backward() to go through it twice',
         );
       }
+      checkSavedVersions(node, tensor);
       const inputGrads = node.vjp(grad);
       if (!retainGraph) node.vjp = null;
       node.inputs.forEach((input, k) => {

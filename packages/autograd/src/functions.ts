@@ -17,7 +17,7 @@ import * as binaryPrimitives from './primitives/binary.js';
 import * as indexing from './primitives/indexing.js';
 import { matmul3d } from './primitives/matmul.js';
 import * as movement from './primitives/movement.js';
-import { amax, amin, sum as sumPrimitive } from './primitives/reduce.js';
+import { amax as amaxPrimitive, amin as aminPrimitive, sum as sumPrimitive } from './primitives/reduce.js';
 import * as unaryPrimitives from './primitives/unary.js';
 import { where as wherePrimitive } from './primitives/where.js';
 import { type Dims, Tensor, type TensorLike } from './tensor.js';
@@ -189,20 +189,80 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   return sum(floating(x), dims, keepdim).div(reducedCount(x, dims));
 }
 
-/** Largest value over dims (all by default); ties share the gradient (torch.amax). */
-export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = normalizeDims('max', dim, x.ndim);
-  if (x.size === 0)
-    throw new RangeError(`max: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
-  return dims.length === 0 ? x : squeezeDims(amax(x, dims), dims, keepdim);
+/** Largest value over dims (all by default); ties share the gradient evenly, as torch.amax. */
+export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  return extreme('amax', amaxPrimitive, x, dim, keepdim);
 }
 
-/** Smallest value over dims (all by default); ties share the gradient (torch.amin). */
-export function min(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = normalizeDims('min', dim, x.ndim);
+/** Smallest value over dims (all by default); ties share the gradient evenly, as torch.amin. */
+export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  return extreme('amin', aminPrimitive, x, dim, keepdim);
+}
+
+function extreme(
+  op: string,
+  primitive: (x: Tensor, dims: readonly number[]) => Tensor,
+  x: Tensor,
+  dim: Dims | undefined,
+  keepdim: boolean,
+): Tensor {
+  const dims = normalizeDims(op, dim, x.ndim);
   if (x.size === 0)
-    throw new RangeError(`min: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
-  return dims.length === 0 ? x : squeezeDims(amin(x, dims), dims, keepdim);
+    throw new RangeError(`${op}: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  return dims.length === 0 ? x : squeezeDims(primitive(x, dims), dims, keepdim);
+}
+
+/**
+ * torch.max(x, dim)'s result: the extreme of each slice and the index it was taken from, as a
+ * pair that also names its parts: `const [values, indices] = x.max(1)` or `x.max(1).values`.
+ */
+export type ValuesAndIndices = [Tensor, Tensor] & { readonly values: Tensor; readonly indices: Tensor };
+
+function valuesAndIndices(values: Tensor, indices: Tensor): ValuesAndIndices {
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+}
+
+/**
+ * As torch.max: without a dim, the largest element (ties share the gradient, as torch.amax);
+ * with one dim, `[values, indices]` of each slice's first largest element, and the gradient goes
+ * to that element only. NaN counts as the largest. For several dims use amax.
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesAndIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesAndIndices {
+  return dim === undefined ? amax(x) : selectExtreme('max', 'argmax', x, dim, keepdim);
+}
+
+/** As torch.min: the smallest element, or `[values, indices]` along one dim (see max). */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesAndIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesAndIndices {
+  return dim === undefined ? amin(x) : selectExtreme('min', 'argmin', x, dim, keepdim);
+}
+
+/** The element argmax/argmin picks in each slice, gathered so the gradient reaches it alone. */
+function selectExtreme(
+  op: 'max' | 'min',
+  argOp: 'argmax' | 'argmin',
+  x: Tensor,
+  dim: number,
+  keepdim: boolean,
+): ValuesAndIndices {
+  if (typeof dim !== 'number') {
+    throw new TypeError(
+      `${op}: dim must be one number, got ${JSON.stringify(dim)}; to reduce over several dims use a${op}(dims), where ties share the gradient`,
+    );
+  }
+  const d = normalizeDim(op, dim, x.ndim);
+  if (x.ndim === 0) return valuesAndIndices(x, new Tensor(ops.full([], 0, 'int32', x.array.backend)));
+  if (x.shape[d] === 0) {
+    throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(x.shape)}`);
+  }
+  const index = new Tensor(ops.argReduce(argOp, x.array, d, true));
+  const values = indexing.gather(x, d, index);
+  return keepdim
+    ? valuesAndIndices(values, index)
+    : valuesAndIndices(squeezeDims(values, [d], false), squeezeDims(index, [d], false));
 }
 
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
@@ -239,7 +299,7 @@ export function logsumexp(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('logsumexp', dim, x.ndim);
   const xf = floating(x);
   if (dims.length === 0) return xf;
-  let m = amax(xf, dims).detach();
+  let m = amaxPrimitive(xf, dims).detach();
   // An all -inf (or +inf) slice would give inf - inf; shift by 0 there instead, as PyTorch does.
   m = where(m.abs().eq(Number.POSITIVE_INFINITY), 0, m);
   const shifted = sum(xf.sub(m).exp(), dims, true).log().add(m);
@@ -250,7 +310,7 @@ export function logsumexp(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const xf = floating(x);
-  const e = xf.sub(amax(xf, [d]).detach()).exp();
+  const e = xf.sub(amaxPrimitive(xf, [d]).detach()).exp();
   return e.div(sum(e, d, true));
 }
 
@@ -377,6 +437,43 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   return movement.narrow(x, dim, start, length);
+}
+
+/**
+ * Every `step`-th element of [start, end) along `dim`, as Python's `x[start:end:step]` on that
+ * dim (torch's `x[:, 1:10:2]`): a view, no copy. Negative bounds count from the end, bounds past
+ * either end are clipped, `null` means "from the start" / "to the end"; step is a positive
+ * integer.
+ *
+ * @example
+ * arange(10).slice(0, 1, 8, 3).toArray();     // [1, 4, 7]
+ * x.slice(1, -2);                              // the last two columns
+ */
+export function slice(
+  x: Tensor,
+  dim: number,
+  start: number | null = null,
+  end: number | null = null,
+  step = 1,
+): Tensor {
+  const d = normalizeDim('slice', dim, x.ndim);
+  if (x.ndim === 0) throw new RangeError('slice: cannot slice a 0-d tensor');
+  const size = x.shape[d];
+  for (const [name, value] of [
+    ['start', start],
+    ['end', end],
+  ] as const) {
+    if (value !== null && !Number.isInteger(value))
+      throw new TypeError(`slice: ${name} must be an integer or null, got ${String(value)}`);
+  }
+  if (!Number.isInteger(step) || step < 1)
+    throw new RangeError(`slice: step must be a positive integer, got ${String(step)}`);
+  const resolve = (value: number | null, fallback: number) =>
+    value === null ? fallback : Math.min(size, Math.max(0, value < 0 ? value + size : value));
+  const from = resolve(start, 0);
+  const to = Math.max(from, resolve(end, size));
+  if (from === 0 && to === size && step === 1) return x;
+  return movement.slice(x, d, from, to, step);
 }
 
 function requireIndex(op: string, index: Tensor): void {

@@ -30,6 +30,7 @@ export {
   rand,
   randint,
   randn,
+  randperm,
   type TensorOptions,
   tensor,
   zeros,
@@ -43,10 +44,13 @@ export {
   noGrad,
   type VectorJacobianProduct,
 } from './engine.js';
+export { formatExponential, formatFixed, formatTensor, pythonFloat } from './format.js';
 export { customOp, type GradOptions, grad, gradients, valueAndGrad } from './functional.js';
 export {
   abs,
   add,
+  amax,
+  amin,
   argmax,
   argmin,
   cat,
@@ -90,6 +94,7 @@ export {
   sign,
   silu,
   sin,
+  slice,
   softmax,
   softplus,
   sqrt,
@@ -101,6 +106,7 @@ export {
   tanh,
   transpose,
   unsqueeze,
+  type ValuesAndIndices,
   variance as var,
   where,
 } from './functions.js';

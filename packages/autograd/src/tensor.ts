@@ -1,17 +1,17 @@
 import {
   type Backend,
   backendNames,
-  type CpuStorage,
-  cpuBackend,
   DTYPES,
   type DType,
   formatShape,
   isFloating,
   type NDArray,
+  ops,
   resolveBackend,
   type TypedArray,
 } from '@agrad/tensor';
 import { type BackwardOptions, isGradEnabled, type Node, runBackward } from './engine.js';
+import { formatTensor } from './format.js';
 import * as f from './functions.js';
 
 export type TensorLike = Tensor | number;
@@ -96,15 +96,11 @@ export class Tensor {
   }
 
   /**
-   * Flat row-major values. For a contiguous tensor on the CPU this is a view of the storage
-   * (no copy; do not write to it), otherwise a fresh copy.
+   * Flat row-major values, as a fresh copy on the host: writing to it does not change the tensor
+   * (autograd may have saved the values for backward). To change values, use copy_().
    */
   get data(): TypedArray {
-    const a = this.array;
-    if (a.backend === cpuBackend && a.isContiguous()) {
-      return (a.storage as CpuStorage).data.subarray(a.offset, a.offset + a.size);
-    }
-    return a.read();
+    return this.array.read();
   }
 
   /** Nested JavaScript arrays (booleans for bool tensors); a number for a 0-d tensor. */
@@ -181,7 +177,8 @@ export class Tensor {
   /**
    * Overwrites this tensor's values with `source` (broadcast to this shape, converted to this
    * dtype), in place, as torch's copy_. For parameter updates: a leaf that requires grad may be
-   * written only inside noGrad, and no graph still waiting for backward should have saved it.
+   * written only inside noGrad. A graph that saved the old values for backward refuses to run
+   * backward afterwards (the storage's version changed), rather than compute a wrong gradient.
    */
   copy_(source: Tensor | number): this {
     if (this.requiresGrad && isGradEnabled()) {
@@ -193,7 +190,7 @@ export class Tensor {
       typeof source === 'number'
         ? f.fullOf(this, source)
         : f.cast(source.detach(), this.dtype).expand(this.shape);
-    this.array.backend.assign(this.array, value.array);
+    ops.assign(this.array, f.toBackend(value, this.backend).array);
     return this;
   }
 
@@ -227,6 +224,23 @@ export class Tensor {
     return f.toBackend(this, resolveBackend(target));
   }
 
+  /** As float32 (torch's .float()). */
+  float(): Tensor {
+    return f.cast(this, 'float32');
+  }
+  /** As float64 (torch's .double()). */
+  double(): Tensor {
+    return f.cast(this, 'float64');
+  }
+  /** As int32, truncating toward zero (torch's .int()). */
+  int(): Tensor {
+    return f.cast(this, 'int32');
+  }
+  /** As bool: true where non-zero (torch's .bool()). */
+  bool(): Tensor {
+    return f.cast(this, 'bool');
+  }
+
   /** The backend holding this tensor's values. */
   get backend(): Backend {
     return this.array.backend;
@@ -236,8 +250,14 @@ export class Tensor {
     return this.array.isContiguous() ? this : f.clone(this);
   }
 
+  /** As PyTorch prints it: `tensor([[0.1235, 2.0000]], requires_grad=True)` (see ./format.ts). */
   toString(): string {
-    return `tensor(${JSON.stringify(this.toArray())}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return formatTensor(this);
+  }
+
+  /** Node's console.log and util.inspect print what toString() gives. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // Elementwise arithmetic (broadcasting, dtype promotion).
@@ -358,11 +378,28 @@ export class Tensor {
   mean(dim?: Dims, keepdim = false): Tensor {
     return f.mean(this, dim, keepdim);
   }
-  max(dim?: Dims, keepdim = false): Tensor {
-    return f.max(this, dim, keepdim);
+  /**
+   * As torch.max: the largest element (ties share the gradient), or with a dim
+   * `[values, indices]` whose gradient goes to the returned index. See amax for several dims.
+   */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): f.ValuesAndIndices;
+  max(dim?: number, keepdim = false): Tensor | f.ValuesAndIndices {
+    return dim === undefined ? f.max(this) : f.max(this, dim, keepdim);
   }
-  min(dim?: Dims, keepdim = false): Tensor {
-    return f.min(this, dim, keepdim);
+  /** As torch.min: the smallest element, or `[values, indices]` along one dim (see max). */
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): f.ValuesAndIndices;
+  min(dim?: number, keepdim = false): Tensor | f.ValuesAndIndices {
+    return dim === undefined ? f.min(this) : f.min(this, dim, keepdim);
+  }
+  /** Largest value over dims (all by default); ties share the gradient evenly. */
+  amax(dim?: Dims, keepdim = false): Tensor {
+    return f.amax(this, dim, keepdim);
+  }
+  /** Smallest value over dims (all by default); ties share the gradient evenly. */
+  amin(dim?: Dims, keepdim = false): Tensor {
+    return f.amin(this, dim, keepdim);
   }
   argmax(dim?: number, keepdim = false): Tensor {
     return f.argmax(this, dim, keepdim);
@@ -419,6 +456,10 @@ export class Tensor {
   }
   narrow(dim: number, start: number, length: number): Tensor {
     return f.narrow(this, dim, start, length);
+  }
+  /** Python's `x[start:end:step]` along one dim, as a view (see the function slice). */
+  slice(dim: number, start: number | null = null, end: number | null = null, step = 1): Tensor {
+    return f.slice(this, dim, start, end, step);
   }
   gather(dim: number, index: Tensor): Tensor {
     return f.gather(this, dim, index);

@@ -1,10 +1,32 @@
-import { arange, type DType, formatShape, noGrad, rand, type Tensor, unfold, where } from '@agrad/autograd';
-import { cpuBackend, ops } from '@agrad/tensor';
+import {
+  arange,
+  cat,
+  type DType,
+  formatShape,
+  fromTypedArray,
+  noGrad,
+  rand,
+  Tensor,
+  unfold,
+  where,
+} from '@agrad/autograd';
+import { checkOptions, checkValue, cpuBackend, ops, rules } from '@agrad/tensor';
+import {
+  avgPoolOptions,
+  convOptions,
+  maxPoolOptions,
+  normalizedShapeOf,
+  optionalTensor,
+  reduction as reductionRule,
+  requireDims,
+  requireTensor,
+  windowPair,
+} from './check.js';
 
 /**
  * torch.nn.functional, composed from autograd's primitives (no gradient is defined here).
  * Layouts are PyTorch's: images NCHW, conv weights [out, in/groups, kH, kW], linear weights
- * [out, in].
+ * [out, in]. Every function checks its arguments and names itself in its errors.
  */
 
 export type Pair = number | readonly [number, number];
@@ -13,18 +35,88 @@ export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, 
 
 /** y = x W^T + b. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+  requireTensor('linear', 'input', x);
+  requireDims('linear', 'weight', weight, 2, '[out, in]');
+  checkValue('linear', 'bias', bias ?? null, optionalTensor);
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new RangeError(
-      `linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`,
+      `linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1] ?? 0} features but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`,
+    );
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new RangeError(
+      `linear: bias ${formatShape(bias.shape)} does not match the ${weight.shape[0]} outputs of weight ${formatShape(weight.shape)}`,
     );
   }
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
 }
 
+export interface PadOptions {
+  /** Only 'constant' (PyTorch's default). */
+  mode?: 'constant';
+  /** The fill value (default 0); may be infinite. */
+  value?: number;
+}
+
+/**
+ * Pads (or, with negative amounts, crops) the last dims, as torch.nn.functional.pad:
+ * `pad` lists [before, after] amounts from the last dim backwards, so [1, 2] pads the last dim
+ * with 1 value before and 2 after, and [1, 1, 2, 2] also pads the dim before it by 2 and 2.
+ *
+ * @example
+ * F.pad(x, [1, 1, 1, 1]);                                      // one pixel of zeros around NCHW images
+ * F.pad(x, [0, 1], { value: Number.NEGATIVE_INFINITY });      // one -inf column at the right
+ */
+export function pad(x: Tensor, amounts: readonly number[], options: PadOptions = {}): Tensor {
+  requireTensor('pad', 'input', x);
+  checkOptions('pad', options, {
+    mode: rules.oneOf('constant'),
+    value: (v) => (typeof v === 'number' && !Number.isNaN(v) ? null : 'a number'),
+  });
+  checkValue('pad', 'pad', amounts, (v) =>
+    Array.isArray(v) &&
+    v.length % 2 === 0 &&
+    v.every((a) => rules.inRange(-(2 ** 31), 2 ** 31, { integer: true })(a) === null)
+      ? null
+      : 'an array of an even number of integers ([before, after] per dim, last dim first)',
+  );
+  if (amounts.length / 2 > x.ndim) {
+    throw new RangeError(
+      `pad: ${amounts.length / 2} dims of padding for input ${formatShape(x.shape)} with ${x.ndim} dims`,
+    );
+  }
+  const value = options.value ?? 0;
+  let out = x;
+  for (let k = 0; k < amounts.length / 2; k++) {
+    const dim = x.ndim - 1 - k;
+    let [before, after] = [amounts[2 * k], amounts[2 * k + 1]];
+    const size = out.shape[dim];
+    if (size + before + after < 0) {
+      throw new RangeError(
+        `pad: padding [${before}, ${after}] would leave dim ${dim} of ${formatShape(x.shape)} with negative size`,
+      );
+    }
+    // Negative amounts crop.
+    const start = Math.max(0, -before);
+    const end = size - Math.max(0, -after);
+    if (start > 0 || end < size) out = out.slice(dim, start, end);
+    before = Math.max(0, before);
+    after = Math.max(0, after);
+    if (before === 0 && after === 0) continue;
+    const filler = (n: number) => {
+      const shape = out.shape.map((d, i) => (i === dim ? n : d));
+      return new Tensor(ops.full(shape, value, out.dtype, out.backend));
+    };
+    out = cat([...(before > 0 ? [filler(before)] : []), out, ...(after > 0 ? [filler(after)] : [])], dim);
+  }
+  return out;
+}
+
 export interface ConvOptions {
   stride?: Pair;
-  padding?: Pair;
+  /** Zeros added on both sides, or 'valid' (none) or 'same' (the output keeps the input's size; stride 1). */
+  padding?: Pair | 'valid' | 'same';
   dilation?: Pair;
   groups?: number;
 }
@@ -34,13 +126,14 @@ export interface ConvOptions {
  * C/groups*kH*kW values, then one (grouped, batched) matmul with the flattened weight.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor {
+  checkOptions('conv2d', options, convOptions);
+  requireDims('conv2d', 'input', x, 4, '[N,C,H,W]');
+  requireDims('conv2d', 'weight', weight, 4, '[out,in/groups,kH,kW]');
+  checkValue('conv2d', 'bias', bias ?? null, optionalTensor);
   const groups = options.groups ?? 1;
-  if (x.ndim !== 4) throw new RangeError(`conv2d: expected input [N,C,H,W], got ${formatShape(x.shape)}`);
-  if (weight.ndim !== 4)
-    throw new RangeError(`conv2d: expected weight [out,in/groups,kH,kW], got ${formatShape(weight.shape)}`);
   const [n, c] = x.shape;
   const [out, inPerGroup, kh, kw] = weight.shape;
-  if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || out % groups !== 0) {
+  if (c % groups !== 0 || out % groups !== 0) {
     throw new RangeError(
       `conv2d: groups=${groups} must divide both in channels (${c}) and out channels (${out})`,
     );
@@ -50,15 +143,27 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       `conv2d: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${inPerGroup * groups} (groups=${groups})`,
     );
   }
-  const window = {
-    kernel: [kh, kw] as [number, number],
-    stride: pair(options.stride ?? 1),
-    padding: pair(options.padding ?? 0),
-    dilation: pair(options.dilation ?? 1),
-  };
-  const cols = unfold(x, window); // [N, C*kh*kw, L]
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== out)) {
+    throw new RangeError(`conv2d: bias ${formatShape(bias.shape)} does not match the ${out} output channels`);
+  }
+  const stride = pair(options.stride ?? 1);
+  const dilation = pair(options.dilation ?? 1);
+  let input = x;
+  let padding: [number, number];
+  if (options.padding === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1)
+      throw new RangeError(`conv2d: padding 'same' needs stride 1, got ${formatShape(stride)}`);
+    // PyTorch's split of an odd total: the extra zero goes after (right, bottom).
+    const total = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
+    padding = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
+    if (total[0] % 2 === 1 || total[1] % 2 === 1) input = pad(x, [0, total[1] % 2, 0, total[0] % 2]);
+  } else {
+    padding = options.padding === 'valid' ? [0, 0] : pair(options.padding ?? 0);
+  }
+  const window = { kernel: [kh, kw] as [number, number], stride, padding, dilation };
+  const [outH, outW] = ops.windowOutput('conv2d', input.shape, window);
+  const cols = unfold(input, window); // [N, C*kh*kw, L]
   const L = cols.shape[2];
-  const [outH, outW] = ops.windowOutput('conv2d', x.shape, window);
   let y: Tensor;
   if (groups === 1) {
     y = weight.reshape([out, c * kh * kw]).matmul(cols); // [N, out, L]
@@ -71,52 +176,149 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 }
 
 export interface PoolOptions {
+  /** Default: the kernel size. */
   stride?: Pair;
+  /** Added on both sides (at most half the kernel); max pooling pads with -inf, average with zeros. */
   padding?: Pair;
   dilation?: Pair;
+  /** Round the output size up, so a last partial window is kept (PyTorch's ceil_mode). */
+  ceilMode?: boolean;
 }
 
-function poolColumns(op: string, x: Tensor, kernel: Pair, options: PoolOptions, padValue: number) {
-  if (x.ndim !== 4) throw new RangeError(`${op}: expected input [N,C,H,W], got ${formatShape(x.shape)}`);
-  const [n, c, h] = x.shape;
+export interface AvgPoolOptions extends Omit<PoolOptions, 'dilation'> {
+  /** Count padded zeros in each window's divisor (default true, as PyTorch). */
+  countIncludePad?: boolean;
+  /** Divide every window by this instead. */
+  divisorOverride?: number;
+}
+
+interface PoolGeometry {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  /** Output size per spatial dim. */
+  output: [number, number];
+  /** Extra padding past the end that ceil mode's last window needs. */
+  overhang: [number, number];
+}
+
+/**
+ * PyTorch's pooling output size: floor((in + 2p - d(k-1) - 1) / s) + 1, rounded up instead in
+ * ceil mode, except that the last window must start inside the input or its left padding.
+ */
+function poolGeometry(op: string, x: Tensor, kernel: Pair, options: PoolOptions): PoolGeometry {
+  requireDims(op, 'input', x, 4, '[N,C,H,W]');
+  checkValue(op, 'kernel size', kernel, windowPair);
   const k = pair(kernel);
-  const window = {
-    kernel: k,
-    stride: pair(options.stride ?? kernel),
-    padding: pair(options.padding ?? 0),
-    dilation: pair(options.dilation ?? 1),
-  };
-  if (window.padding[0] * 2 > k[0] || window.padding[1] * 2 > k[1]) {
+  const stride = pair(options.stride ?? kernel);
+  const padding = pair(options.padding ?? 0);
+  const dilation = pair(options.dilation ?? 1);
+  if (padding[0] * 2 > k[0] || padding[1] * 2 > k[1]) {
     throw new RangeError(
-      `${op}: padding ${formatShape(window.padding)} must be at most half the kernel ${formatShape(k)}`,
+      `${op}: padding ${formatShape(padding)} must be at most half the kernel ${formatShape(k)}`,
     );
   }
-  const cols = unfold(x.reshape([n * c, 1, h, x.shape[3]]), window, padValue); // [N*C, kh*kw, L]
-  const [outH, outW] = ops.windowOutput(op, x.shape, window);
-  return { cols, shape: [n, c, outH, outW] };
+  const output: [number, number] = [0, 0];
+  const overhang: [number, number] = [0, 0];
+  for (const d of [0, 1]) {
+    const size = x.shape[2 + d];
+    const span = dilation[d] * (k[d] - 1) + 1;
+    const room = size + 2 * padding[d] - span;
+    let out = Math.floor((room + (options.ceilMode ? stride[d] - 1 : 0)) / stride[d]) + 1;
+    if (options.ceilMode && (out - 1) * stride[d] >= size + padding[d]) out -= 1;
+    if (room < 0 || out < 1) {
+      throw new RangeError(
+        `${op}: input ${formatShape(x.shape)} is too small for kernel ${formatShape(k)} with padding ${formatShape(padding)} and dilation ${formatShape(dilation)}`,
+      );
+    }
+    output[d] = out;
+    overhang[d] = Math.max(0, (out - 1) * stride[d] + span - (size + 2 * padding[d]));
+  }
+  return { kernel: k, stride, padding, dilation, output, overhang };
 }
 
-/** Max over each window; the gradient goes to the first maximum (as PyTorch). Padding is -inf. */
+/** Each window of every channel as a column: [N*C, kh*kw, outH*outW]. */
+function poolColumns(x: Tensor, geometry: PoolGeometry, padValue: number): Tensor {
+  const [n, c, h, w] = x.shape;
+  const [extraH, extraW] = geometry.overhang;
+  const padded = extraH > 0 || extraW > 0 ? pad(x, [0, extraW, 0, extraH], { value: padValue }) : x;
+  const window = {
+    kernel: geometry.kernel,
+    stride: geometry.stride,
+    padding: geometry.padding,
+    dilation: geometry.dilation,
+  };
+  return unfold(padded.reshape([n * c, 1, h + extraH, w + extraW]), window, padValue);
+}
+
+/**
+ * Max over each window; the gradient goes to the first maximum (as PyTorch). Padding and ceil
+ * mode's overhang count as -inf.
+ */
 export function maxPool2d(x: Tensor, kernel: Pair, options: PoolOptions = {}): Tensor {
-  const { cols, shape } = poolColumns('maxPool2d', x, kernel, options, Number.NEGATIVE_INFINITY);
+  checkOptions('maxPool2d', options, maxPoolOptions);
+  const geometry = poolGeometry('maxPool2d', x, kernel, options);
+  const cols = poolColumns(x, geometry, Number.NEGATIVE_INFINITY);
   const winner = cols.argmax(1, true);
-  return cols.gather(1, winner).reshape(shape);
+  return cols.gather(1, winner).reshape([x.shape[0], x.shape[1], ...geometry.output]);
 }
 
-/** Mean over each window, padding counted as zeros (count_include_pad=True, PyTorch's default). */
-export function avgPool2d(x: Tensor, kernel: Pair, options: Omit<PoolOptions, 'dilation'> = {}): Tensor {
-  const { cols, shape } = poolColumns('avgPool2d', x, kernel, options, 0);
-  return cols.mean(1).reshape(shape);
+/**
+ * How many values each window of an average pool divides by, PyTorch's rule: the window clipped
+ * to input plus padding (with countIncludePad) or to the input alone (without).
+ */
+function poolDivisors(x: Tensor, geometry: PoolGeometry, countIncludePad: boolean): Float64Array {
+  const [outH, outW] = geometry.output;
+  const counts = [0, 1].map((d) => {
+    const size = x.shape[2 + d];
+    return Array.from({ length: geometry.output[d] }, (_, o) => {
+      const start = o * geometry.stride[d] - geometry.padding[d];
+      const end = Math.min(start + geometry.kernel[d], size + geometry.padding[d]);
+      return countIncludePad ? end - start : Math.min(end, size) - Math.max(start, 0);
+    });
+  });
+  const out = new Float64Array(outH * outW);
+  for (let i = 0; i < outH; i++)
+    for (let j = 0; j < outW; j++) out[i * outW + j] = counts[0][i] * counts[1][j];
+  return out;
+}
+
+/**
+ * Mean over each window. Padding counts as zeros in the divisor by default (countIncludePad, as
+ * PyTorch); ceil mode's overhang past the padding never does.
+ */
+export function avgPool2d(x: Tensor, kernel: Pair, options: AvgPoolOptions = {}): Tensor {
+  checkOptions('avgPool2d', options, avgPoolOptions);
+  const geometry = poolGeometry('avgPool2d', x, kernel, options);
+  const shape = [x.shape[0], x.shape[1], ...geometry.output];
+  const sums = poolColumns(x, geometry, 0).sum(1);
+  if (options.divisorOverride !== undefined) return sums.div(options.divisorOverride).reshape(shape);
+  const divisors = poolDivisors(x, geometry, options.countIncludePad ?? true);
+  const divisor = fromTypedArray(divisors, [divisors.length], x.backend).to(x.dtype);
+  return sums.div(divisor).reshape(shape);
 }
 
 /** Mean over the whole H x W plane: [N, C, H, W] -> [N, C, 1, 1]. */
 export function adaptiveAvgPool2dTo1(x: Tensor): Tensor {
+  requireDims('adaptiveAvgPool2dTo1', 'input', x, 4, '[N,C,H,W]');
   return x.mean([2, 3], true);
 }
 
 /** Statistics are taken over every dim but 1 (the channel dim). */
 function channelShape(x: Tensor): number[] {
   return x.shape.map((d, i) => (i === 1 ? d : 1));
+}
+
+/** Throws unless a per-channel tensor (weight, bias, running statistic) has `channels` elements. */
+function requireChannels(op: string, name: string, t: Tensor | null | undefined, channels: number): void {
+  if (t === null || t === undefined) return;
+  requireTensor(op, name, t);
+  if (t.ndim !== 1 || t.shape[0] !== channels) {
+    throw new RangeError(
+      `${op}: ${name} has shape ${formatShape(t.shape)}, expected [${channels}] (one per channel)`,
+    );
+  }
 }
 
 export interface BatchNormOptions {
@@ -138,15 +340,26 @@ export function batchNorm(
   bias?: Tensor | null,
   options: BatchNormOptions = {},
 ): Tensor {
+  checkOptions('batchNorm', options, {
+    training: rules.boolean,
+    momentum: rules.probability,
+    eps: rules.nonNegative,
+  });
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  requireTensor('batchNorm', 'input', x);
   if (x.ndim < 2)
     throw new RangeError(`batchNorm: expected at least 2 dims [N,C,...], got ${formatShape(x.shape)}`);
+  const channels = x.shape[1];
+  requireChannels('batchNorm', 'runningMean', runningMean, channels);
+  requireChannels('batchNorm', 'runningVar', runningVar, channels);
+  requireChannels('batchNorm', 'weight', weight, channels);
+  requireChannels('batchNorm', 'bias', bias, channels);
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const shape = channelShape(x);
   let mean: Tensor;
   let variance: Tensor;
   if (training || !runningMean || !runningVar) {
-    const count = x.size / x.shape[1];
+    const count = x.size / channels;
     if (training && count <= 1) {
       throw new RangeError(
         `batchNorm: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`,
@@ -174,12 +387,25 @@ export function batchNorm(
 
 function lastDims(x: Tensor, normalizedShape: readonly number[], op: string): number[] {
   const k = normalizedShape.length;
-  if (x.shape.slice(x.ndim - k).join() !== normalizedShape.join()) {
+  if (x.ndim < k || x.shape.slice(x.ndim - k).join() !== normalizedShape.join()) {
     throw new RangeError(
       `${op}: input ${formatShape(x.shape)} does not end with normalized shape ${formatShape(normalizedShape)}`,
     );
   }
   return normalizedShape.map((_, i) => x.ndim - k + i);
+}
+
+/** Throws unless an affine tensor of a norm layer has the normalized shape. */
+function requireShape(
+  op: string,
+  name: string,
+  t: Tensor | null | undefined,
+  shape: readonly number[],
+): void {
+  if (t === null || t === undefined) return;
+  requireTensor(op, name, t);
+  if (t.shape.join() !== shape.join())
+    throw new RangeError(`${op}: ${name} has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
 }
 
 /** Normalizes over the last dims (biased variance), then an optional elementwise affine. */
@@ -190,11 +416,12 @@ export function layerNorm(
   bias?: Tensor | null,
   eps = 1e-5,
 ): Tensor {
-  const dims = lastDims(
-    x,
-    typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape,
-    'layerNorm',
-  );
+  requireTensor('layerNorm', 'input', x);
+  const shape = normalizedShapeOf('layerNorm', normalizedShape);
+  checkValue('layerNorm', 'eps', eps, rules.nonNegative);
+  requireShape('layerNorm', 'weight', weight, shape);
+  requireShape('layerNorm', 'bias', bias, shape);
+  const dims = lastDims(x, shape, 'layerNorm');
   const mean = x.mean(dims, true);
   let y = x.sub(mean).div(x.var(dims, true, { correction: 0 }).add(eps).sqrt());
   if (weight) y = y.mul(weight);
@@ -214,11 +441,11 @@ export function rmsNorm(
   weight?: Tensor | null,
   eps?: number | null,
 ): Tensor {
-  const dims = lastDims(
-    x,
-    typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape,
-    'rmsNorm',
-  );
+  requireTensor('rmsNorm', 'input', x);
+  const shape = normalizedShapeOf('rmsNorm', normalizedShape);
+  checkValue('rmsNorm', 'eps', eps ?? null, rules.nullable(rules.nonNegative));
+  requireShape('rmsNorm', 'weight', weight, shape);
+  const dims = lastDims(x, shape, 'rmsNorm');
   const y = x.div(
     x
       .mul(x)
@@ -237,12 +464,17 @@ export function groupNorm(
   bias?: Tensor | null,
   eps = 1e-5,
 ): Tensor {
+  requireTensor('groupNorm', 'input', x);
+  checkValue('groupNorm', 'numGroups', numGroups, rules.positiveInteger);
+  checkValue('groupNorm', 'eps', eps, rules.nonNegative);
   const [n, c] = x.shape;
   if (x.ndim < 2 || c % numGroups !== 0) {
     throw new RangeError(
-      `groupNorm: ${c} channels of input ${formatShape(x.shape)} cannot be split into ${numGroups} groups`,
+      `groupNorm: ${c ?? 0} channels of input ${formatShape(x.shape)} cannot be split into ${numGroups} groups`,
     );
   }
+  requireChannels('groupNorm', 'weight', weight, c);
+  requireChannels('groupNorm', 'bias', bias, c);
   const grouped = x.reshape([n, numGroups, -1]);
   const mean = grouped.mean(2, true);
   const normalized = grouped
@@ -258,17 +490,68 @@ export function groupNorm(
 
 /** Zeroes each element with probability p during training and scales the rest by 1/(1-p). */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability must be in [0, 1], got ${p}`);
+  requireTensor('dropout', 'input', x);
+  checkValue('dropout', 'p', p, rules.probability);
+  checkValue('dropout', 'training', training, rules.boolean);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const keep = rand(x.shape, { dtype: x.dtype }).ge(p);
   return where(keep, x.div(1 - p), 0);
 }
 
-/** Rows of `weight` picked by integer ids: [...ids.shape, dim]. */
-export function embedding(ids: Tensor, weight: Tensor): Tensor {
+export interface EmbeddingOptions {
+  /** Rows looked up with this id pass their value forward but no gradient back to the table. */
+  paddingIdx?: number | null;
+}
+
+/** Throws unless every id on the host lies in [0, count), naming the op and the first bad id. */
+function requireIds(op: string, ids: Tensor, count: number, what: string): void {
+  // Ids on another backend stay there: its own gather checks them (and the error is renamed).
+  if (ids.backend !== cpuBackend) return;
+  const values = ops.hostView(ids.array) ?? ids.array.read();
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0 || values[i] >= count) {
+      throw new RangeError(`${op}: ${what} ${values[i]} (at position ${i}) is out of range [0, ${count})`);
+    }
+  }
+}
+
+/** Runs an indexing op, reporting an out-of-range index as the caller's error. */
+function asOp<T>(op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new RangeError(`${op}: ${error.message}`);
+  }
+}
+
+/**
+ * Rows of `weight` picked by integer ids: [...ids.shape, dim]. With `paddingIdx`, that row is
+ * returned as stored but receives no gradient (torch.nn.functional.embedding's padding_idx).
+ */
+export function embedding(ids: Tensor, weight: Tensor, options: EmbeddingOptions = {}): Tensor {
+  checkOptions('embedding', options, {
+    paddingIdx: rules.nullable(rules.inRange(-(2 ** 31), 2 ** 31, { integer: true })),
+  });
+  requireTensor('embedding', 'ids', ids);
+  requireDims('embedding', 'weight', weight, 2, '[numEmbeddings, embeddingDim]');
   if (ids.dtype !== 'int32') throw new TypeError(`embedding: ids must be int32, got ${ids.dtype}`);
-  return weight.indexSelect(0, ids.reshape([-1])).reshape([...ids.shape, weight.shape[1]]);
+  const [count, dim] = weight.shape;
+  let paddingIdx = options.paddingIdx ?? null;
+  if (paddingIdx !== null) {
+    if (paddingIdx < -count || paddingIdx >= count)
+      throw new RangeError(`embedding: paddingIdx ${paddingIdx} must be within [${-count}, ${count})`);
+    if (paddingIdx < 0) paddingIdx += count;
+  }
+  requireIds('embedding', ids, count, 'id');
+  const flat = ids.reshape([-1]);
+  let rows = asOp('embedding', () => weight.indexSelect(0, flat));
+  if (paddingIdx !== null && rows.requiresGrad) {
+    // The padding positions keep their values but are cut from the graph.
+    rows = where(flat.eq(paddingIdx).unsqueeze(1), rows.detach(), rows);
+  }
+  return rows.reshape([...ids.shape, dim]);
 }
 
 export interface AttentionOptions {
@@ -277,11 +560,13 @@ export interface AttentionOptions {
   isCausal?: boolean;
   dropoutP?: number;
   /** Defaults to 1/sqrt(E). */
-  scale?: number;
+  scale?: number | null;
 }
 
 /** Lower-triangular [L, S] bool mask: query i may attend to keys 0..i. */
 export function causalMask(l: number, s: number): Tensor {
+  checkValue('causalMask', 'L', l, rules.count);
+  checkValue('causalMask', 'S', s, rules.count);
   return arange(l)
     .reshape([l, 1])
     .ge(arange(s).reshape([1, s]));
@@ -297,7 +582,32 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: AttentionOptions = {},
 ): Tensor {
+  checkOptions('scaledDotProductAttention', options, {
+    attnMask: optionalTensor,
+    isCausal: rules.boolean,
+    dropoutP: rules.probability,
+    scale: rules.nullable(rules.finite),
+  });
+  const op = 'scaledDotProductAttention';
+  for (const [name, t] of [
+    ['query', q],
+    ['key', k],
+    ['value', v],
+  ] as const) {
+    requireTensor(op, name, t);
+    if (t.ndim < 2)
+      throw new RangeError(
+        `${op}: ${name} must have at least 2 dims [..., L, E], got ${formatShape(t.shape)}`,
+      );
+  }
   const e = q.shape[q.ndim - 1];
+  if (k.shape[k.ndim - 1] !== e || k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]) {
+    throw new RangeError(
+      `${op}: query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)} do not fit (key must end in E = ${e}; key and value need the same S)`,
+    );
+  }
+  if (options.isCausal && options.attnMask)
+    throw new RangeError(`${op}: give attnMask or isCausal, not both (as PyTorch)`);
   const [l, s] = [q.shape[q.ndim - 2], k.shape[k.ndim - 2]];
   let scores = q.matmul(k.transpose(-2, -1)).mul(options.scale ?? 1 / Math.sqrt(e));
   if (options.isCausal) scores = where(causalMask(l, s), scores, Number.NEGATIVE_INFINITY);
@@ -310,20 +620,31 @@ export function scaledDotProductAttention(
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
+function reduce(loss: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'mean') return loss.mean();
   if (reduction === 'sum') return loss.sum();
-  if (reduction === 'none') return loss;
-  throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  return loss;
 }
 
 export interface NllOptions {
   reduction?: Reduction;
   /** Targets equal to this contribute nothing and are left out of the mean (default -100). */
   ignoreIndex?: number;
+  /** A weight per class, [C]: each target's loss is scaled by its class's weight, and 'mean' divides by their sum. */
+  weight?: Tensor | null;
 }
 
-function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: number): void {
+const nllRules = {
+  reduction: reductionRule,
+  ignoreIndex: rules.inRange(-(2 ** 31), 2 ** 31, { integer: true }),
+  weight: optionalTensor,
+};
+
+function checkTargets(op: string, input: Tensor, target: Tensor, options: NllOptions): void {
+  requireTensor(op, 'input', input);
+  requireTensor(op, 'target', target);
+  if (input.ndim < 2)
+    throw new RangeError(`${op}: expected input [N, C, ...], got ${formatShape(input.shape)}`);
   if (target.dtype !== 'int32')
     throw new TypeError(`${op}: target must hold int32 class ids, got ${target.dtype}`);
   const expected = [input.shape[0], ...input.shape.slice(2)];
@@ -333,40 +654,63 @@ function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: nu
     );
   }
   const classes = input.shape[1];
+  const weight = options.weight;
+  if (weight && (weight.ndim !== 1 || weight.shape[0] !== classes)) {
+    throw new RangeError(
+      `${op}: weight has shape ${formatShape(weight.shape)}, expected [${classes}] (one per class)`,
+    );
+  }
   // Targets on another backend stay there: its gather checks them (see pickTargets).
   if (target.backend !== cpuBackend) return;
-  for (const t of target.data) {
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  for (const t of ops.hostView(target.array) ?? target.array.read()) {
     if (t !== ignoreIndex && (t < 0 || t >= classes)) {
       throw new RangeError(`${op}: target ${t} is out of bounds for ${classes} classes`);
     }
   }
 }
 
-/**
- * Negative log-likelihood of class ids under log-probabilities: input [N, C] or [N, C, d...],
- * target [N] or [N, d...]. 'mean' divides by the number of targets that are not ignored.
- */
-export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
-  const { reduction = 'mean', ignoreIndex = -100 } = options;
-  checkTargets('nllLoss', logProbs, target, ignoreIndex);
-  const valid = target.ne(ignoreIndex);
-  const safeTarget = where(valid, target, 0).to('int32').unsqueeze(1);
-  const picked = pickTargets('nllLoss', logProbs, safeTarget).squeeze(1).neg();
-  const loss = where(valid, picked, 0);
-  if (reduction === 'mean') return loss.sum().div(valid.sum().to(loss.dtype));
-  return reduce(loss, reduction, 'nllLoss');
-}
-
 /** gather along the classes, with an out-of-range target reported as the loss's error. */
 function pickTargets(op: string, logProbs: Tensor, target: Tensor): Tensor {
-  try {
-    return logProbs.gather(1, target);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new RangeError(
-      `${op}: a target is out of bounds for ${logProbs.shape[1]} classes (${error.message})`,
-    );
-  }
+  return asOp(op, () => logProbs.gather(1, target));
+}
+
+/** Per-element class weights w[target] (0 where ignored), shaped like the target. */
+function targetWeights(weight: Tensor, safeTarget: Tensor, valid: Tensor, dtype: DType): Tensor {
+  const picked = weight
+    .to(dtype)
+    .indexSelect(0, safeTarget.reshape([-1]))
+    .reshape(safeTarget.shape);
+  return where(valid, picked, 0);
+}
+
+/**
+ * Negative log-likelihood of class ids under log-probabilities: input [N, C] or [N, C, d...],
+ * target [N] or [N, d...]. Each loss is scaled by its class's `weight` if given; 'mean' divides
+ * by the summed weights of the targets that are not ignored (their count without weights).
+ */
+export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  checkOptions('nllLoss', options, nllRules);
+  checkTargets('nllLoss', logProbs, target, options);
+  return weightedNll('nllLoss', logProbs, target, options).reduced;
+}
+
+/** The per-element weighted NLL, its reduction, and what 'mean' divides by. */
+function weightedNll(
+  op: string,
+  logProbs: Tensor,
+  target: Tensor,
+  options: NllOptions,
+): { perElement: Tensor; reduced: Tensor; divisor: Tensor; valid: Tensor; weights: Tensor | null } {
+  const { reduction = 'mean', ignoreIndex = -100, weight = null } = options;
+  const valid = target.ne(ignoreIndex);
+  const safeTarget = where(valid, target, 0).to('int32');
+  const picked = pickTargets(op, logProbs, safeTarget.unsqueeze(1)).squeeze(1).neg();
+  const weights = weight ? targetWeights(weight, safeTarget, valid, logProbs.dtype) : null;
+  const perElement = weights ? picked.mul(weights) : where(valid, picked, 0);
+  const divisor = weights ? weights.sum() : valid.sum().to(logProbs.dtype);
+  const reduced = reduction === 'mean' ? perElement.sum().div(divisor) : reduce(perElement, reduction);
+  return { perElement, reduced, divisor, valid, weights };
 }
 
 export interface CrossEntropyOptions extends NllOptions {
@@ -374,27 +718,31 @@ export interface CrossEntropyOptions extends NllOptions {
   labelSmoothing?: number;
 }
 
-/** logSoftmax over dim 1, then nllLoss; with label smoothing as torch.nn.functional.cross_entropy. */
+/**
+ * logSoftmax over dim 1, then nllLoss; with class weights and label smoothing as
+ * torch.nn.functional.cross_entropy computes them:
+ *     loss_i = (1 - e) w[y_i] (-log p_i,y_i) + e / C * sum_c w[c] (-log p_i,c)
+ * and 'mean' divides the sum by sum_i w[y_i] over the targets that are not ignored.
+ */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const { reduction = 'mean', ignoreIndex = -100, labelSmoothing = 0 } = options;
-  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
-  }
-  if (logits.ndim < 2)
-    throw new RangeError(`crossEntropy: expected logits [N, C, ...], got ${formatShape(logits.shape)}`);
+  checkOptions('crossEntropy', options, { ...nllRules, labelSmoothing: rules.probability });
+  const { reduction = 'mean', labelSmoothing = 0, weight = null } = options;
+  checkTargets('crossEntropy', logits, target, options);
   const logProbs = logits.logSoftmax(1);
-  const nll = nllLoss(logProbs, target, { reduction: 'none', ignoreIndex });
-  const valid = target.ne(ignoreIndex);
-  let loss = nll;
-  if (labelSmoothing > 0) {
-    const smooth = where(valid, logProbs.mean(1).neg(), 0);
-    loss = nll.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
+  const nll = weightedNll('crossEntropy', logProbs, target, { ...options, reduction: 'none' });
+  if (labelSmoothing === 0) {
+    return reduction === 'mean' ? nll.perElement.sum().div(nll.divisor) : reduce(nll.perElement, reduction);
   }
-  if (reduction === 'mean') return loss.sum().div(valid.sum().to(loss.dtype));
-  return reduce(loss, reduction, 'crossEntropy');
+  const classes = logits.shape[1];
+  const perClass = weight ? logProbs.mul(weight.to(logProbs.dtype).reshape(channelShape(logits))) : logProbs;
+  const smooth = where(nll.valid, perClass.sum(1).neg(), 0);
+  const loss = nll.perElement.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing / classes));
+  return reduction === 'mean' ? loss.sum().div(nll.divisor) : reduce(loss, reduction);
 }
 
 function checkSameShape(op: string, a: Tensor, b: Tensor): void {
+  requireTensor(op, 'input', a);
+  requireTensor(op, 'target', b);
   if (a.shape.join() !== b.shape.join()) {
     throw new RangeError(
       `${op}: input ${formatShape(a.shape)} and target ${formatShape(b.shape)} must have the same shape`,
@@ -403,13 +751,15 @@ function checkSameShape(op: string, a: Tensor, b: Tensor): void {
 }
 
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', options, { reduction: reductionRule });
   checkSameShape('mseLoss', input, target);
-  return reduce(input.sub(target).pow(2), options.reduction ?? 'mean', 'mseLoss');
+  return reduce(input.sub(target).pow(2), options.reduction ?? 'mean');
 }
 
 export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', options, { reduction: reductionRule });
   checkSameShape('l1Loss', input, target);
-  return reduce(input.sub(target).abs(), options.reduction ?? 'mean', 'l1Loss');
+  return reduce(input.sub(target).abs(), options.reduction ?? 'mean');
 }
 
 /**
@@ -422,6 +772,10 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   options: { reduction?: Reduction; posWeight?: Tensor | null } = {},
 ): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', options, {
+    reduction: reductionRule,
+    posWeight: optionalTensor,
+  });
   checkSameShape('binaryCrossEntropyWithLogits', logits, target);
   const logSigmoidNeg = logits.neg().softplus();
   const weight = options.posWeight ? options.posWeight.sub(1).mul(target).add(1) : null;
@@ -430,5 +784,5 @@ export function binaryCrossEntropyWithLogits(
     .add(1)
     .mul(logits)
     .add(weight ? weight.mul(logSigmoidNeg) : logSigmoidNeg);
-  return reduce(loss, options.reduction ?? 'mean', 'binaryCrossEntropyWithLogits');
+  return reduce(loss, options.reduction ?? 'mean');
 }

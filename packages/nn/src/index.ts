@@ -49,6 +49,7 @@ export {
   LayerNorm,
   type LayerNormOptions,
   RMSNorm,
+  type RMSNormOptions,
 } from './layers/norm.js';
-export { Module, Parameter } from './module.js';
+export { type LoadResult, Module, Parameter } from './module.js';
 export { deserialize, load, loadFile, type SafetensorsFile, save, serialize } from './safetensors.js';

@@ -1,10 +1,77 @@
 import { type DType, formatShape, isFloating, keep, noGrad, Tensor } from '@agrad/autograd';
+import { checkOptions, rules } from '@agrad/tensor';
 
 /** A tensor registered as a module's parameter: a leaf that requires grad. */
 export class Parameter extends Tensor {
   constructor(value: Tensor) {
     super(value.detach().array);
     this.requiresGrad = true;
+  }
+
+  /** As PyTorch prints a parameter: `Parameter containing:` then the tensor. */
+  override toString(): string {
+    return `Parameter containing:\n${super.toString()}`;
+  }
+}
+
+/** What loadStateDict did not match, as PyTorch's load_state_dict returns it. */
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/** Whether a value of `source`'s dtype may be copied into a tensor of `target`'s without losing meaning. */
+function compatibleDtypes(target: DType, source: DType): boolean {
+  if (isFloating(target)) return isFloating(source);
+  if (target === 'int32') return source === 'int32' || source === 'bool';
+  return source === 'bool';
+}
+
+/** Checks every entry a module would copy from `state`; returns the problems, one line each. */
+function stateDictProblems(
+  own: Readonly<Record<string, Tensor>>,
+  state: Readonly<Record<string, unknown>>,
+): string[] {
+  const problems: string[] = [];
+  for (const [key, target] of Object.entries(own)) {
+    if (!Object.hasOwn(state, key)) continue;
+    const source = state[key];
+    if (!(source instanceof Tensor)) {
+      problems.push(`'${key}' is ${source === null ? 'null' : typeof source}, expected a Tensor`);
+    } else if (source.shape.join() !== target.shape.join()) {
+      problems.push(
+        `size mismatch for '${key}': the state dict has ${formatShape(source.shape)}, the module ${formatShape(target.shape)}`,
+      );
+    } else if (!compatibleDtypes(target.dtype, source.dtype)) {
+      problems.push(
+        `dtype mismatch for '${key}': the state dict has ${source.dtype}, the module ${target.dtype}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * PyTorch's `self.fc = nn.Linear(...)`: a Module or Parameter stored in a field of a module (a
+ * class field or an assignment in the constructor) registers itself under the field's name, in
+ * the order of assignment. A field that holds a registered name keeps following it.
+ */
+function registerField(module: Module, name: string | symbol, value: unknown): void {
+  if (typeof name !== 'string') return;
+  if (value instanceof Parameter || value instanceof Module) {
+    module.register(name, value);
+    return;
+  }
+  const kind = module.slotKind(name);
+  if (kind === null) return;
+  if (value === null || value === undefined) {
+    module.register(name, null, kind);
+  } else if (kind === 'buffer' && value instanceof Tensor) {
+    module.registerBuffer(name, value);
+  } else {
+    throw new TypeError(
+      `${module.constructor.name}: cannot assign ${value instanceof Tensor ? 'a plain Tensor' : typeof value} to '${name}', which is a registered ${kind} (assign a ${kind === 'parameter' ? 'Parameter' : kind === 'module' ? 'Module' : 'Tensor'} or null)`,
+    );
   }
 }
 
@@ -27,33 +94,91 @@ export abstract class Module {
   private readonly nonPersistent = new Set<string>();
   private readonly moduleSlots = new Map<string, Module | null>();
 
+  constructor() {
+    // Fields assigned from here on (a subclass's class fields, `this.fc = ...`) pass through
+    // these traps, which register Modules and Parameters as PyTorch's __setattr__ does.
+    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the module; see registerField
+    return new Proxy(this, {
+      defineProperty(target, name, descriptor) {
+        if ('value' in descriptor) registerField(target, name, descriptor.value);
+        return Reflect.defineProperty(target, name, descriptor);
+      },
+      set(target, name, value, receiver) {
+        registerField(target, name, value);
+        return Reflect.set(target, name, value, receiver);
+      },
+    });
+  }
+
   abstract forward(...inputs: never[]): unknown;
+
+  /** @internal which kind of slot holds `name`, if any. */
+  slotKind(name: string): 'parameter' | 'buffer' | 'module' | null {
+    if (this.parameterSlots.has(name)) return 'parameter';
+    if (this.bufferSlots.has(name)) return 'buffer';
+    if (this.moduleSlots.has(name)) return 'module';
+    return null;
+  }
+
+  /** @internal registers a field's value (see registerField), replacing whatever held the name. */
+  register(name: string, value: Parameter | Module | null, kind = this.slotKind(name)): void {
+    if (value instanceof Module || (value === null && kind === 'module')) {
+      this.parameterSlots.delete(name);
+      this.bufferSlots.delete(name);
+      this.checkName('registerModule', name);
+      this.moduleSlots.set(name, value as Module | null);
+    } else if (value instanceof Parameter || (value === null && kind === 'parameter')) {
+      this.moduleSlots.delete(name);
+      this.bufferSlots.delete(name);
+      this.registerParameter(name, value);
+    } else if (kind === 'buffer') {
+      this.bufferSlots.set(name, null);
+    }
+  }
 
   /** Registers (or replaces) a parameter; null registers an absent one (e.g. bias: false). */
   registerParameter(name: string, value: Tensor | null): void {
     this.checkName('registerParameter', name);
+    if (value !== null && !(value instanceof Tensor))
+      throw new TypeError(`registerParameter: '${name}' is not a Tensor or null (got ${typeof value})`);
     const parameter = value === null ? null : value instanceof Parameter ? value : new Parameter(value);
     // A module's tensors live as long as the module, not as long as a tidy() around its creation.
     if (parameter) keep(parameter);
     this.parameterSlots.set(name, parameter);
+    this.refreshField(name, parameter);
   }
 
   /** Registers a buffer: state that is saved but not trained (running statistics). */
   registerBuffer(name: string, value: Tensor | null, options: { persistent?: boolean } = {}): void {
     this.checkName('registerBuffer', name);
-    this.bufferSlots.set(name, value === null ? null : keep(value.detach()));
+    checkOptions('registerBuffer', options, { persistent: rules.boolean });
+    if (value !== null && !(value instanceof Tensor))
+      throw new TypeError(`registerBuffer: '${name}' is not a Tensor or null (got ${typeof value})`);
+    const buffer = value === null ? null : keep(value.detach());
+    this.bufferSlots.set(name, buffer);
     if (options.persistent === false) this.nonPersistent.add(name);
+    else if (options.persistent === true) this.nonPersistent.delete(name);
+    this.refreshField(name, buffer);
   }
 
   registerModule<M extends Module>(name: string, module: M): M {
     this.checkName('registerModule', name);
+    if (!(module instanceof Module))
+      throw new TypeError(`registerModule: '${name}' is not a Module (got ${typeof module})`);
     this.moduleSlots.set(name, module);
+    this.refreshField(name, module);
     return module;
   }
 
+  /** Keeps a field that names a slot pointing at the slot's current value (after Module.to). */
+  private refreshField(name: string, value: unknown): void {
+    const field = Object.getOwnPropertyDescriptor(this, name);
+    if (field && 'value' in field && field.value !== value) Reflect.set(this, name, value);
+  }
+
   private checkName(op: string, name: string): void {
-    if (name === '' || name.includes('.'))
-      throw new RangeError(`${op}: invalid name '${name}' (non-empty, no dots)`);
+    if (typeof name !== 'string' || name === '' || name.includes('.'))
+      throw new RangeError(`${op}: invalid name '${String(name)}' (a non-empty string without dots)`);
   }
 
   /** The parameter registered as `name` (throws if absent). */
@@ -149,10 +274,11 @@ export abstract class Module {
     if (!isFloating(dtype)) throw new TypeError(`Module.to: expected float32 or float64, got ${dtype}`);
     for (const m of this.modules()) {
       for (const [name, p] of m.parameterSlots) {
-        if (p && p.dtype !== dtype) m.parameterSlots.set(name, new Parameter(p.detach().to(dtype)));
+        if (p && p.dtype !== dtype) m.registerParameter(name, new Parameter(p.detach().to(dtype)));
       }
       for (const [name, b] of m.bufferSlots) {
-        if (b && isFloating(b.dtype) && b.dtype !== dtype) m.bufferSlots.set(name, b.to(dtype));
+        if (b && isFloating(b.dtype) && b.dtype !== dtype)
+          m.registerBuffer(name, b.to(dtype), { persistent: !m.nonPersistent.has(name) });
       }
     }
     return this;
@@ -163,9 +289,12 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Parameters and persistent buffers by PyTorch's keys. The tensors are the module's own. */
+  /**
+   * Parameters and persistent buffers by PyTorch's keys. The tensors are the module's own. The
+   * record has no prototype, so any key (even `__proto__`) is an ordinary entry.
+   */
   stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
+    const out: Record<string, Tensor> = Object.create(null);
     for (const [prefix, m] of this.namedModules()) {
       const key = (name: string) => (prefix ? `${prefix}.${name}` : name);
       for (const [name, p] of m.parameterSlots) if (p) out[key(name)] = p;
@@ -175,29 +304,66 @@ export abstract class Module {
   }
 
   /**
-   * Copies values from a state dict into this module's tensors (converting dtypes). Strict by
-   * default: missing and unexpected keys throw, listing both; a shape mismatch names the key.
+   * Copies values from a state dict into this module's tensors (converting between float dtypes),
+   * all or nothing: every key, value type, shape and dtype is checked before the first value is
+   * copied, so a bad entry leaves the module as it was. Strict by default: missing and unexpected
+   * keys throw, listing both; with `strict: false` they are returned instead.
    */
-  loadStateDict(state: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): void {
+  loadStateDict(state: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): LoadResult {
+    checkOptions('loadStateDict', options, { strict: rules.boolean });
+    if (typeof state !== 'object' || state === null || state instanceof Tensor)
+      throw new TypeError(
+        `loadStateDict: expected a record of tensors, got ${state === null ? 'null' : typeof state}`,
+      );
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in state));
-    const unexpected = Object.keys(state).filter((k) => !(k in own));
-    if (strict && (missing.length > 0 || unexpected.length > 0)) {
-      throw new Error(
-        `loadStateDict: missing keys [${missing.join(', ')}]; unexpected keys [${unexpected.join(', ')}]`,
-      );
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(state, k));
+    const unexpectedKeys = Object.keys(state).filter((k) => !Object.hasOwn(own, k));
+    const problems = stateDictProblems(own, state);
+    if (strict && missingKeys.length > 0) problems.unshift(`missing keys [${missingKeys.join(', ')}]`);
+    if (strict && unexpectedKeys.length > 0)
+      problems.unshift(`unexpected keys [${unexpectedKeys.join(', ')}]`);
+    if (problems.length > 0) {
+      throw new Error(`loadStateDict: nothing was loaded: ${problems.join('; ')}`);
     }
-    for (const [key, target] of Object.entries(own)) {
-      const source = state[key];
-      if (!source) continue;
-      if (source.shape.join() !== target.shape.join()) {
-        throw new RangeError(
-          `loadStateDict: size mismatch for ${key}: the checkpoint has ${formatShape(source.shape)}, the module ${formatShape(target.shape)}`,
-        );
-      }
-      noGrad(() => target.copy_(source));
-    }
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own))
+        if (Object.hasOwn(state, key)) target.copy_(state[key]);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Extra text shown inside this module's parentheses when printed (PyTorch's extra_repr). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * The module tree as PyTorch prints it:
+   *
+   *     Sequential(
+   *       (0): Linear(in_features=4, out_features=3, bias=True)
+   *       (1): ReLU()
+   *     )
+   */
+  toString(): string {
+    const extra = this.extraRepr() ? this.extraRepr().split('\n') : [];
+    const children = [...this.namedChildren()].map(
+      ([name, child]) => `(${name}): ${String(child).replaceAll('\n', '\n  ')}`,
+    );
+    const lines = [...extra, ...children];
+    const inner =
+      lines.length === 0
+        ? ''
+        : extra.length === 1 && children.length === 0
+          ? extra[0]
+          : `\n  ${lines.join('\n  ')}\n`;
+    return `${this.constructor.name}(${inner})`;
+  }
+
+  /** Node's console.log and util.inspect print what toString() gives. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   /** Calls fn on this module and every descendant. */

@@ -1,5 +1,5 @@
 import { fromTypedArray, type Tensor } from '@agrad/autograd';
-import { cpuBackend } from '@agrad/tensor';
+import { cpuBackend, ops } from '@agrad/tensor';
 import type { GradientTransformation } from './transform.js';
 
 /**
@@ -32,7 +32,7 @@ export function fusedOnHost<S>(
 
 /** Values of a float tensor as a flat array (a view when contiguous on the CPU, else a copy). */
 export function values(t: Tensor): FloatArray {
-  return t.data as FloatArray;
+  return (ops.hostView(t.array) ?? t.array.read()) as FloatArray;
 }
 
 export function like(t: Tensor): FloatArray {

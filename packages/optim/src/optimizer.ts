@@ -137,17 +137,21 @@ export class Optimizer {
 }
 
 function allFinite(t: Tensor): boolean {
-  const data = t.data;
+  const data = ops.hostView(t.array) ?? t.array.read();
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
   return true;
 }
 
-/** p <- p + u, in place: straight into the storage when it is a contiguous CPU array. */
+/**
+ * p <- p + u, in place: straight into the storage when it is a contiguous CPU array. Either way
+ * the write counts in the storage's version, so a graph that saved p refuses backward after it.
+ */
 function addInPlace(p: Tensor, u: Tensor): void {
-  if (p.array.backend === cpuBackend && p.array.isContiguous() && u.dtype === p.dtype) {
-    const target = p.data;
-    const source = u.data;
+  const target = u.dtype === p.dtype ? ops.hostView(p.array) : null;
+  if (target) {
+    const source = ops.hostView(u.array) ?? u.array.read();
     for (let i = 0; i < target.length; i++) target[i] += source[i];
+    p.array.storage.version++;
   } else {
     p.copy_(p.add(u));
   }

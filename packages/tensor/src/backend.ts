@@ -9,6 +9,12 @@ export interface Storage {
   readonly backend: Backend;
   readonly dtype: DType;
   readonly length: number;
+  /**
+   * How many in-place writes the storage has had (`ops.assign`, an optimizer step). Autograd
+   * records it for every tensor an op saves for backward and refuses to differentiate through
+   * values that changed since (PyTorch's version counter).
+   */
+  version: number;
 }
 
 export type UnaryOp =

@@ -29,6 +29,8 @@ export {
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
 export * as ops from './ops.js';
+export { checkOptions, checkValue, describeValue, type Rule } from './options.js';
+export * as rules from './options.js';
 export { backendNames, getBackend, registerBackend, resolveBackend, setBackend } from './ops.js';
 export { defaultGenerator, Generator, manualSeed } from './random.js';
 export {
@@ -41,5 +43,6 @@ export {
   type Shape,
   shapesEqual,
   sizeOf,
+  viewOverlaps,
 } from './shape.js';
 export { getNumThreads, setNumThreads } from './wasm/gemm.js';

@@ -127,6 +127,25 @@ export class NDArray {
     return new NDArray(this.storage, shape, this.strides, this.offset + start * this.strides[d]);
   }
 
+  /**
+   * Every `step`-th element of [start, end) along `dim`, as a view (stride times step). The
+   * bounds must already be resolved: 0 <= start <= end <= size, step >= 1.
+   */
+  slice(dim: number, start: number, end: number, step: number): NDArray {
+    const d = normalizeDim('slice', dim, this.ndim);
+    const size = this.shape[d];
+    if (![start, end, step].every(Number.isInteger) || start < 0 || end < start || end > size || step < 1) {
+      throw new RangeError(
+        `slice: start ${start}, end ${end} and step ${step} do not fit dim ${dim} of size ${size} in ${formatShape(this.shape)}`,
+      );
+    }
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    shape[d] = Math.ceil((end - start) / step);
+    strides[d] = this.strides[d] * step;
+    return new NDArray(this.storage, shape, strides, this.offset + start * this.strides[d]);
+  }
+
   unsqueeze(dim: number): NDArray {
     const d = normalizeDim('unsqueeze', dim, this.ndim + 1);
     const shape = [...this.shape];

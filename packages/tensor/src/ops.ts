@@ -1,10 +1,18 @@
 import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from './backend.js';
-import { cpuBackend } from './cpu/backend.js';
+import { type CpuStorage, cpuBackend } from './cpu/backend.js';
 import { outputSize } from './cpu/unfold.js';
 import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { broadcastShapes, formatShape, normalizeDim, type Shape, shapesEqual, sizeOf } from './shape.js';
+import {
+  broadcastShapes,
+  formatShape,
+  normalizeDim,
+  type Shape,
+  shapesEqual,
+  sizeOf,
+  viewOverlaps,
+} from './shape.js';
 
 /**
  * Array-level operations: no autograd here. They check arguments, broadcast by expanding views,
@@ -108,6 +116,42 @@ export function full(shape: Shape, value: number, dtype: DType, backend: Backend
   const data = typedArrayFor(dtype, sizeOf(shape));
   if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
   return fromTypedArray(data, shape, backend);
+}
+
+/**
+ * Writes `source` (same shape and dtype) into the elements of `target`, in place, and counts the
+ * write in the storage's version (see Storage.version). Refuses a target whose elements overlap
+ * (an expanded view); a source that shares the target's storage is copied first, so the write
+ * never reads values it has already overwritten.
+ */
+export function assign(target: NDArray, source: NDArray): void {
+  const backend = sameBackend('assign', [target, source]);
+  if (target.dtype !== source.dtype)
+    throw new TypeError(`assign: dtypes ${target.dtype} and ${source.dtype} differ (convert first)`);
+  if (!shapesEqual(target.shape, source.shape)) {
+    throw new RangeError(
+      `assign: source ${formatShape(source.shape)} does not match target ${formatShape(target.shape)}`,
+    );
+  }
+  if (viewOverlaps(target.shape, target.strides)) {
+    throw new RangeError(
+      `assign: cannot write through a view whose elements overlap (shape ${formatShape(target.shape)}, strides ${formatShape(target.strides)}); write to a contiguous tensor instead`,
+    );
+  }
+  if (target.size === 0) return;
+  if (source.storage === target.storage) source = backend.copy(source, source.dtype);
+  backend.assign(target, source);
+  target.storage.version++;
+}
+
+/**
+ * The elements of a contiguous array on the CPU backend as a view of its storage (no copy), for
+ * host loops that read or update values in place; null for any other layout or backend. A loop
+ * that writes through it must count the write: `array.storage.version++`.
+ */
+export function hostView(a: NDArray): TypedArray | null {
+  if (a.backend !== cpuBackend || !a.isContiguous()) return null;
+  return (a.storage as CpuStorage).data.subarray(a.offset, a.offset + a.size);
 }
 
 export function cast(a: NDArray, dtype: DType): NDArray {

@@ -31,6 +31,22 @@ export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
   return true;
 }
 
+/**
+ * True when two elements of a view share a storage position (an expanded dim, or strides that
+ * interleave). Sorted by decreasing stride, the dims of a view without overlap nest: each stride
+ * spans everything inside it. Writing through an overlapping view has no single meaning.
+ */
+export function viewOverlaps(shape: Shape, strides: readonly number[]): boolean {
+  const dims = shape.map((_, d) => d).filter((d) => shape[d] > 1);
+  dims.sort((p, q) => strides[q] - strides[p]);
+  let span = 1;
+  for (let k = dims.length - 1; k >= 0; k--) {
+    if (strides[dims[k]] < span) return true;
+    span = strides[dims[k]] * shape[dims[k]];
+  }
+  return false;
+}
+
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

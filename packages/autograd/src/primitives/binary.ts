@@ -1,6 +1,6 @@
 import { type ArithmeticOp, ops } from '@agrad/tensor';
 import { scalarTensor } from '../creation.js';
-import { record } from '../engine.js';
+import { record, type Saved } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './where.js';
 
@@ -13,28 +13,30 @@ function binary(
   op: ArithmeticOp,
   a: Tensor,
   b: Tensor,
+  saves: Saved,
   vjp: (grad: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
 ): Tensor {
-  const out: Tensor = record(op, [a, b], ops.binary(op, a.array, b.array), (grad) => vjp(grad, out));
+  const out: Tensor = record(op, [a, b], ops.binary(op, a.array, b.array), (grad) => vjp(grad, out), saves);
   return out;
 }
 
 // d(a+b) = da + db
-export const add = (a: Tensor, b: Tensor) => binary('add', a, b, (g) => [g, g]);
+export const add = (a: Tensor, b: Tensor) => binary('add', a, b, [], (g) => [g, g]);
 // d(a-b) = da - db
-export const sub = (a: Tensor, b: Tensor) => binary('sub', a, b, (g) => [g, b.requiresGrad ? g.neg() : null]);
+export const sub = (a: Tensor, b: Tensor) =>
+  binary('sub', a, b, [], (g) => [g, b.requiresGrad ? g.neg() : null]);
 // d(ab) = b da + a db
 export const mul = (a: Tensor, b: Tensor) =>
-  binary('mul', a, b, (g) => [a.requiresGrad ? g.mul(b) : null, b.requiresGrad ? g.mul(a) : null]);
+  binary('mul', a, b, [a, b], (g) => [a.requiresGrad ? g.mul(b) : null, b.requiresGrad ? g.mul(a) : null]);
 // d(a/b) = da/b - a/b^2 db
 export const div = (a: Tensor, b: Tensor) =>
-  binary('div', a, b, (g) => [
+  binary('div', a, b, [a, b], (g) => [
     a.requiresGrad ? g.div(b) : null,
     b.requiresGrad ? g.mul(a).div(b.mul(b)).neg() : null,
   ]);
 // d(a^b) = b a^(b-1) da + a^b ln(a) db   (the db term is 0 where a = 0 and b >= 0, as in PyTorch)
 export const pow = (a: Tensor, b: Tensor) =>
-  binary('pow', a, b, (g, out) => [
+  binary('pow', a, b, [a, b, 'output'], (g, out) => [
     a.requiresGrad ? g.mul(b).mul(a.pow(b.sub(1))) : null,
     b.requiresGrad
       ? where(a.eq(0).logicalAnd(b.ge(0)), scalarTensor(0, g.dtype), g.mul(out).mul(a.log()))
@@ -42,10 +44,10 @@ export const pow = (a: Tensor, b: Tensor) =>
   ]);
 // d max(a,b): the larger input gets the gradient; on a tie each gets half (as torch.maximum)
 export const maximum = (a: Tensor, b: Tensor) =>
-  binary('maximum', a, b, (g) => splitByComparison(g, a.gt(b), a.eq(b)));
+  binary('maximum', a, b, [a, b], (g) => splitByComparison(g, a.gt(b), a.eq(b)));
 // d min(a,b): the smaller input gets the gradient; on a tie each gets half
 export const minimum = (a: Tensor, b: Tensor) =>
-  binary('minimum', a, b, (g) => splitByComparison(g, a.lt(b), a.eq(b)));
+  binary('minimum', a, b, [a, b], (g) => splitByComparison(g, a.lt(b), a.eq(b)));
 
 function splitByComparison(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
   const zero = scalarTensor(0, g.dtype);

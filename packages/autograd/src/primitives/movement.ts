@@ -1,14 +1,15 @@
 import { type Backend, ops } from '@agrad/tensor';
-import { zeros } from '../creation.js';
+import { fromTypedArray, zeros } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
+import { indexAdd } from './indexing.js';
 import { sum } from './reduce.js';
 
 /** Movement primitives: they change how elements are arranged, never their values. */
 
 // reshape is linear and invertible: the gradient is reshaped back.
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  return record('reshape', [x], x.array.reshape(shape), (g) => [reshape(g, x.shape)]);
+  return record('reshape', [x], x.array.reshape(shape), (g) => [reshape(g, x.shape)], []);
 }
 
 // permute moves dims: the gradient is moved back by the inverse permutation.
@@ -19,12 +20,12 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   normalized.forEach((d, i) => {
     inverse[d] = i;
   });
-  return record('permute', [x], array, (g) => [permute(g, inverse)]);
+  return record('permute', [x], array, (g) => [permute(g, inverse)], []);
 }
 
 // expand copies along broadcast dims: the gradient sums over them.
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  return record('expand', [x], x.array.expand(shape), (g) => [sumToShape(g, x.shape)]);
+  return record('expand', [x], x.array.expand(shape), (g) => [sumToShape(g, x.shape)], []);
 }
 
 /** Sums the broadcast dims of `g` away so it has `shape` (the inverse of broadcasting). */
@@ -42,11 +43,34 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const array = x.array.narrow(dim, start, length);
   const d = dim < 0 ? dim + x.ndim : dim;
   const begin = start < 0 ? start + x.shape[d] : start;
-  return record('narrow', [x], array, (g) => {
-    const before = x.shape.map((s, i) => (i === d ? begin : s));
-    const after = x.shape.map((s, i) => (i === d ? s - begin - length : s));
-    return [cat([zeros(before, { dtype: g.dtype }), g, zeros(after, { dtype: g.dtype })], d)];
-  });
+  return record(
+    'narrow',
+    [x],
+    array,
+    (g) => {
+      const before = x.shape.map((s, i) => (i === d ? begin : s));
+      const after = x.shape.map((s, i) => (i === d ? s - begin - length : s));
+      return [cat([zeros(before, { dtype: g.dtype }), g, zeros(after, { dtype: g.dtype })], d)];
+    },
+    [],
+  );
+}
+
+// slice keeps every step-th element of [start, end): the gradient goes back to those positions
+// (indexAdd into zeros, whose own vjp is the same selection as a copy).
+export function slice(x: Tensor, dim: number, start: number, end: number, step: number): Tensor {
+  const array = x.array.slice(dim, start, end, step);
+  return record(
+    'slice',
+    [x],
+    array,
+    (g) => {
+      const positions = Int32Array.from({ length: array.shape[dim] }, (_, i) => start + i * step);
+      const index = fromTypedArray(positions, [positions.length], g.array.backend);
+      return [indexAdd(x.shape, dim, index, g)];
+    },
+    [],
+  );
 }
 
 // cat joins along a dim: each input's gradient is its slice of g (narrow).
@@ -56,30 +80,36 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
     dim,
   );
   const d = dim < 0 ? dim + tensors[0].ndim : dim;
-  return record('cat', tensors, array, (g) => {
-    let start = 0;
-    return tensors.map((t) => {
-      const piece = narrow(g, d, start, t.shape[d]);
-      start += t.shape[d];
-      return piece;
-    });
-  });
+  return record(
+    'cat',
+    tensors,
+    array,
+    (g) => {
+      let start = 0;
+      return tensors.map((t) => {
+        const piece = narrow(g, d, start, t.shape[d]);
+        start += t.shape[d];
+        return piece;
+      });
+    },
+    [],
+  );
 }
 
 // A dtype conversion is the identity on values: the gradient is converted back.
 export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
   if (x.dtype === dtype) return x;
-  return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)]);
+  return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)], []);
 }
 
 // A move between backends copies the values: the gradient moves back.
 export function toBackend(x: Tensor, backend: Backend): Tensor {
   if (x.array.backend === backend) return x;
   const from = x.array.backend;
-  return record('to', [x], ops.toBackend(x.array, backend), (g) => [toBackend(g, from)]);
+  return record('to', [x], ops.toBackend(x.array, backend), (g) => [toBackend(g, from)], []);
 }
 
 // A copy is the identity: the gradient passes through.
 export function clone(x: Tensor): Tensor {
-  return record('clone', [x], x.array.backend.copy(x.array, x.dtype), (g) => [g]);
+  return record('clone', [x], x.array.backend.copy(x.array, x.dtype), (g) => [g], []);
 }

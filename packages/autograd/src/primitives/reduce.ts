@@ -10,7 +10,7 @@ import { expand } from './movement.js';
 
 // d sum(x) / dx_i = 1: the gradient is broadcast back over the reduced dims.
 export function sum(x: Tensor, dims: readonly number[]): Tensor {
-  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [expand(g, x.shape)]);
+  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [expand(g, x.shape)], []);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ops, type UnaryOp } from '@agrad/tensor';
 import { scalarTensor, zerosLike } from '../creation.js';
-import { record } from '../engine.js';
+import { record, type Saved } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './where.js';
 
@@ -8,38 +8,39 @@ import { where } from './where.js';
  * Elementwise unary primitives. Each line states the derivative it implements; `out` is the
  * forward result, saved when the derivative is cheapest in terms of it.
  */
-function unary(op: UnaryOp, x: Tensor, vjp: (grad: Tensor, out: Tensor) => Tensor): Tensor {
-  const out: Tensor = record(op, [x], ops.unary(op, x.array), (grad) => [vjp(grad, out)]);
+function unary(op: UnaryOp, x: Tensor, saves: Saved, vjp: (grad: Tensor, out: Tensor) => Tensor): Tensor {
+  const out: Tensor = record(op, [x], ops.unary(op, x.array), (grad) => [vjp(grad, out)], saves);
   return out;
 }
 
 // d(-x)/dx = -1
-export const neg = (x: Tensor) => unary('neg', x, (g) => g.neg());
+export const neg = (x: Tensor) => unary('neg', x, [], (g) => g.neg());
 // d(e^x)/dx = e^x
-export const exp = (x: Tensor) => unary('exp', x, (g, out) => g.mul(out));
+export const exp = (x: Tensor) => unary('exp', x, ['output'], (g, out) => g.mul(out));
 // d(ln x)/dx = 1/x
-export const log = (x: Tensor) => unary('log', x, (g) => g.div(x));
+export const log = (x: Tensor) => unary('log', x, [x], (g) => g.div(x));
 // d(ln(1+x))/dx = 1/(1+x)
-export const log1p = (x: Tensor) => unary('log1p', x, (g) => g.div(x.add(1)));
+export const log1p = (x: Tensor) => unary('log1p', x, [x], (g) => g.div(x.add(1)));
 // d(sqrt x)/dx = 1/(2 sqrt x)
-export const sqrt = (x: Tensor) => unary('sqrt', x, (g, out) => g.div(out.mul(2)));
+export const sqrt = (x: Tensor) => unary('sqrt', x, ['output'], (g, out) => g.div(out.mul(2)));
 // d|x|/dx = sign(x) (0 at 0, as PyTorch)
-export const abs = (x: Tensor) => unary('abs', x, (g) => g.mul(x.sign()));
+export const abs = (x: Tensor) => unary('abs', x, [x], (g) => g.mul(x.sign()));
 // d sign(x)/dx = 0
-export const sign = (x: Tensor) => unary('sign', x, (g) => zerosLike(g));
+export const sign = (x: Tensor) => unary('sign', x, [], (g) => zerosLike(g));
 // d sin(x)/dx = cos(x)
-export const sin = (x: Tensor) => unary('sin', x, (g) => g.mul(x.cos()));
+export const sin = (x: Tensor) => unary('sin', x, [x], (g) => g.mul(x.cos()));
 // d cos(x)/dx = -sin(x)
-export const cos = (x: Tensor) => unary('cos', x, (g) => g.mul(x.sin()).neg());
+export const cos = (x: Tensor) => unary('cos', x, [x], (g) => g.mul(x.sin()).neg());
 // d tanh(x)/dx = 1 - tanh(x)^2
-export const tanh = (x: Tensor) => unary('tanh', x, (g, out) => g.mul(out.mul(out).neg().add(1)));
+export const tanh = (x: Tensor) => unary('tanh', x, ['output'], (g, out) => g.mul(out.mul(out).neg().add(1)));
 // d relu(x)/dx = 1 for x > 0, else 0 (0 at 0, as PyTorch)
-export const relu = (x: Tensor) => unary('relu', x, (g) => where(x.gt(0), g, scalarTensor(0, g.dtype)));
+export const relu = (x: Tensor) => unary('relu', x, [x], (g) => where(x.gt(0), g, scalarTensor(0, g.dtype)));
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
-export const sigmoid = (x: Tensor) => unary('sigmoid', x, (g, out) => g.mul(out.mul(out.neg().add(1))));
+export const sigmoid = (x: Tensor) =>
+  unary('sigmoid', x, ['output'], (g, out) => g.mul(out.mul(out.neg().add(1))));
 // d erf(x)/dx = 2/sqrt(pi) e^(-x^2)
 export const erf = (x: Tensor) =>
-  unary('erf', x, (g) =>
+  unary('erf', x, [x], (g) =>
     g.mul(
       x
         .mul(x)

@@ -1,4 +1,6 @@
 import { type DType, formatShape, type Tensor, where, zeros } from '@agrad/autograd';
+import { checkOptions, checkValue, rules } from '@agrad/tensor';
+import { floatDtype, optionalTensor, requireTensor } from '../check.js';
 import * as F from '../functional.js';
 import { xavierUniform } from '../init.js';
 import { Module } from '../module.js';
@@ -13,6 +15,14 @@ export interface MultiheadAttentionOptions {
   batchFirst?: boolean;
   dtype?: DType;
 }
+
+const multiheadCallRules = {
+  attnMask: optionalTensor,
+  keyPaddingMask: optionalTensor,
+  needWeights: rules.boolean,
+  averageAttnWeights: rules.boolean,
+  isCausal: rules.boolean,
+};
 
 export interface MultiheadAttentionCall {
   /** nn.MultiheadAttention's convention: bool true = NOT allowed; float = added. [L, S] or [N*H, L, S]. */
@@ -40,6 +50,14 @@ export class MultiheadAttention extends Module {
     options: MultiheadAttentionOptions = {},
   ) {
     super();
+    checkValue('MultiheadAttention', 'embedDim', embedDim, rules.positiveInteger);
+    checkValue('MultiheadAttention', 'numHeads', numHeads, rules.positiveInteger);
+    checkOptions('MultiheadAttention', options, {
+      dropout: rules.probability,
+      bias: rules.boolean,
+      batchFirst: rules.boolean,
+      dtype: floatDtype,
+    });
     if (embedDim % numHeads !== 0) {
       throw new RangeError(
         `MultiheadAttention: embedDim ${embedDim} must be divisible by numHeads ${numHeads}`,
@@ -76,15 +94,39 @@ export class MultiheadAttention extends Module {
     value: Tensor,
     call: MultiheadAttentionCall = {},
   ): [Tensor, Tensor | null] {
-    if (query.ndim !== 3 || query.shape[2] !== this.embedDim) {
-      throw new RangeError(
-        `MultiheadAttention: expected query [${this.batchFirst ? 'N, L' : 'L, N'}, ${this.embedDim}], got ${formatShape(query.shape)}`,
-      );
+    const op = 'MultiheadAttention';
+    checkOptions(op, call, multiheadCallRules);
+    const layout = this.batchFirst ? 'N, L' : 'L, N';
+    for (const [name, t] of [
+      ['query', query],
+      ['key', key],
+      ['value', value],
+    ] as const) {
+      requireTensor(op, name, t);
+      if (t.ndim !== 3 || t.shape[2] !== this.embedDim) {
+        throw new RangeError(`${op}: expected ${name} [${layout}, ${this.embedDim}], got ${formatShape(t.shape)}`);
+      }
     }
     const toBatchFirst = (t: Tensor) => (this.batchFirst ? t : t.transpose(0, 1));
     const [q, k, v] = [toBatchFirst(query), toBatchFirst(key), toBatchFirst(value)];
     const [n, l] = q.shape;
     const s = k.shape[1];
+    if (k.shape[0] !== n || v.shape[0] !== n || v.shape[1] !== s) {
+      throw new RangeError(
+        `${op}: query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} need one batch size, and key and value one length`,
+      );
+    }
+    const maskShapes = [formatShape([l, s]), formatShape([n * this.numHeads, l, s])];
+    if (call.attnMask && ![maskShapes[0], maskShapes[1]].includes(formatShape(call.attnMask.shape))) {
+      throw new RangeError(
+        `${op}: attnMask has shape ${formatShape(call.attnMask.shape)}, expected ${maskShapes.join(' or ')}`,
+      );
+    }
+    if (call.keyPaddingMask && formatShape(call.keyPaddingMask.shape) !== formatShape([n, s])) {
+      throw new RangeError(
+        `${op}: keyPaddingMask has shape ${formatShape(call.keyPaddingMask.shape)}, expected ${formatShape([n, s])} (batch, key length)`,
+      );
+    }
     const heads = [this.project(q, 0), this.project(k, 1), this.project(v, 2)].map((t) => this.splitHeads(t));
     let scores = heads[0].matmul(heads[1].transpose(-2, -1)).mul(1 / Math.sqrt(this.headDim)); // [N, H, L, S]
     if (call.isCausal) scores = where(F.causalMask(l, s), scores, Number.NEGATIVE_INFINITY);
@@ -133,6 +175,18 @@ export class TransformerEncoderLayer extends Layer {
     options: TransformerEncoderLayerOptions = {},
   ) {
     super();
+    checkValue('TransformerEncoderLayer', 'dModel', dModel, rules.positiveInteger);
+    checkValue('TransformerEncoderLayer', 'nhead', nhead, rules.positiveInteger);
+    checkOptions('TransformerEncoderLayer', options, {
+      dimFeedforward: rules.positiveInteger,
+      dropout: rules.probability,
+      activation: rules.oneOf('relu', 'gelu'),
+      layerNormEps: rules.nonNegative,
+      batchFirst: rules.boolean,
+      normFirst: rules.boolean,
+      bias: rules.boolean,
+      dtype: floatDtype,
+    });
     const {
       dimFeedforward = 2048,
       dropout = 0.1,
@@ -174,6 +228,11 @@ export class TransformerEncoderLayer extends Layer {
     src: Tensor,
     call: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {},
   ): Tensor {
+    checkOptions('TransformerEncoderLayer', call, {
+      srcMask: optionalTensor,
+      srcKeyPaddingMask: optionalTensor,
+      isCausal: rules.boolean,
+    });
     const attentionCall = {
       attnMask: call.srcMask,
       keyPaddingMask: call.srcKeyPaddingMask,

@@ -1,4 +1,6 @@
-import { type DType, type Tensor, tensor } from '@agrad/autograd';
+import { type DType, noGrad, type Tensor } from '@agrad/autograd';
+import { checkOptions, checkValue, rules } from '@agrad/tensor';
+import { floatDtype, pythonBool, requireTensor } from '../check.js';
 import * as F from '../functional.js';
 import { kaimingUniform, normal, uniform } from '../init.js';
 import { Module } from '../module.js';
@@ -21,6 +23,9 @@ export class Linear extends Layer {
     options: LinearOptions = {},
   ) {
     super();
+    checkValue('Linear', 'inFeatures', inFeatures, rules.count);
+    checkValue('Linear', 'outFeatures', outFeatures, rules.count);
+    checkOptions('Linear', options, { bias: rules.boolean, dtype: floatDtype });
     const dtype = options.dtype ?? 'float32';
     this.registerParameter('weight', kaimingUniform([outFeatures, inFeatures], { dtype }));
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
@@ -40,6 +45,10 @@ export class Linear extends Layer {
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
   }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pythonBool(this.bias !== null)}`;
+  }
 }
 
 /** Returns its input. */
@@ -56,9 +65,15 @@ export class Flatten extends Layer {
     readonly endDim = -1,
   ) {
     super();
+    checkValue('Flatten', 'startDim', startDim, rules.inRange(-64, 64, { integer: true }));
+    checkValue('Flatten', 'endDim', endDim, rules.inRange(-64, 64, { integer: true }));
   }
   forward(x: Tensor): Tensor {
+    requireTensor('Flatten', 'input', x);
     return x.flatten(this.startDim, this.endDim);
+  }
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
 
@@ -66,23 +81,28 @@ export class Flatten extends Layer {
 export class Dropout extends Layer {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: probability must be in [0, 1], got ${p}`);
+    checkValue('Dropout', 'p', p, rules.probability);
   }
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
   }
+  override extraRepr(): string {
+    return `p=${this.p}, inplace=False`;
+  }
 }
 
 export interface EmbeddingOptions {
-  /** This row starts at zero and receives no gradient. */
-  paddingIdx?: number;
+  /**
+   * Lookups of this row pass its stored value forward but no gradient back, so it never trains
+   * (torch's padding_idx); it starts at zero.
+   */
+  paddingIdx?: number | null;
   dtype?: DType;
 }
 
 /** A lookup table [numEmbeddings, embeddingDim], initialised N(0, 1) as PyTorch. */
 export class Embedding extends Layer {
   readonly paddingIdx: number | null;
-  private readonly gradientMask: Tensor | null;
 
   constructor(
     readonly numEmbeddings: number,
@@ -90,25 +110,19 @@ export class Embedding extends Layer {
     options: EmbeddingOptions = {},
   ) {
     super();
+    checkValue('Embedding', 'numEmbeddings', numEmbeddings, rules.positiveInteger);
+    checkValue('Embedding', 'embeddingDim', embeddingDim, rules.count);
+    checkOptions('Embedding', options, {
+      paddingIdx: rules.nullable(
+        rules.inRange(-numEmbeddings, numEmbeddings, { integer: true, below: true }),
+      ),
+      dtype: floatDtype,
+    });
     const dtype = options.dtype ?? 'float32';
-    let padding = options.paddingIdx ?? null;
-    if (padding !== null) {
-      if (padding < -numEmbeddings || padding >= numEmbeddings) {
-        throw new RangeError(
-          `Embedding: paddingIdx ${padding} must be within [${-numEmbeddings}, ${numEmbeddings})`,
-        );
-      }
-      if (padding < 0) padding += numEmbeddings;
-    }
-    this.paddingIdx = padding;
-    let weight = normal([numEmbeddings, embeddingDim], 0, 1, dtype);
-    if (padding !== null) {
-      const rows = new Float64Array(numEmbeddings).fill(1);
-      rows[padding] = 0;
-      const keep = tensor(rows, { shape: [numEmbeddings, 1], dtype });
-      weight = weight.mul(keep);
-      this.gradientMask = keep;
-    } else this.gradientMask = null;
+    const padding = options.paddingIdx ?? null;
+    this.paddingIdx = padding !== null && padding < 0 ? padding + numEmbeddings : padding;
+    const weight = normal([numEmbeddings, embeddingDim], 0, 1, dtype);
+    if (this.paddingIdx !== null) noGrad(() => weight.narrow(0, this.paddingIdx as number, 1).copy_(0));
     this.registerParameter('weight', weight);
   }
 
@@ -117,8 +131,10 @@ export class Embedding extends Layer {
   }
 
   forward(ids: Tensor): Tensor {
-    // Multiplying by a 0/1 row mask keeps the padding row's gradient at zero, as PyTorch does.
-    const table = this.gradientMask ? this.weight.mul(this.gradientMask.to(this.weight.dtype)) : this.weight;
-    return F.embedding(ids, table);
+    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx });
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx === null ? '' : `, padding_idx=${this.paddingIdx}`}`;
   }
 }

@@ -1,6 +1,9 @@
 import type { Tensor } from '@agrad/autograd';
-import type { Module } from '../module.js';
+import { checkValue, rules } from '@agrad/tensor';
+import { Module } from '../module.js';
 import { Layer } from './basic.js';
+
+const moduleRule = rules.instanceOf(Module, 'Module');
 
 /** Runs layers in order; sub-modules are named 0, 1, 2, ... as in PyTorch. */
 export class Sequential extends Layer {
@@ -8,6 +11,7 @@ export class Sequential extends Layer {
 
   constructor(...layers: Layer[]) {
     super();
+    layers.forEach((layer, i) => checkValue('Sequential', `layer ${i}`, layer, moduleRule));
     this.layers = layers;
     layers.forEach((layer, i) => this.registerModule(String(i), layer));
   }
@@ -27,6 +31,7 @@ export class ModuleList<M extends Module = Module> extends Layer {
   }
 
   append(module: M): this {
+    checkValue('ModuleList', `module ${this.items.length}`, module, moduleRule);
     this.registerModule(String(this.items.length), module);
     this.items.push(module);
     return this;
@@ -37,6 +42,7 @@ export class ModuleList<M extends Module = Module> extends Layer {
   }
 
   at(index: number): M {
+    checkValue('ModuleList', 'index', index, rules.inRange(-(2 ** 31), 2 ** 31, { integer: true }));
     const m = this.items.at(index);
     if (!m)
       throw new RangeError(`ModuleList: index ${index} is out of range for ${this.items.length} modules`);

@@ -11,6 +11,8 @@ import { fold as foldKernel, outputSize, unfold as unfoldKernel } from './unfold
 
 /** CPU storage: one typed array. */
 export class CpuStorage implements Storage {
+  version = 0;
+
   constructor(
     readonly backend: CpuBackend,
     readonly data: TypedArray,
