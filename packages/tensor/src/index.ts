@@ -29,9 +29,9 @@ export {
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
 export * as ops from './ops.js';
-export { checkOptions, checkValue, describeValue, type Rule } from './options.js';
-export * as rules from './options.js';
 export { backendNames, getBackend, registerBackend, resolveBackend, setBackend } from './ops.js';
+export * as rules from './options.js';
+export { checkOptions, checkValue, describeValue, type Rule } from './options.js';
 export { defaultGenerator, Generator, manualSeed } from './random.js';
 export {
   assertValidShape,

@@ -104,7 +104,9 @@ export class MultiheadAttention extends Module {
     ] as const) {
       requireTensor(op, name, t);
       if (t.ndim !== 3 || t.shape[2] !== this.embedDim) {
-        throw new RangeError(`${op}: expected ${name} [${layout}, ${this.embedDim}], got ${formatShape(t.shape)}`);
+        throw new RangeError(
+          `${op}: expected ${name} [${layout}, ${this.embedDim}], got ${formatShape(t.shape)}`,
+        );
       }
     }
     const toBatchFirst = (t: Tensor) => (this.batchFirst ? t : t.transpose(0, 1));

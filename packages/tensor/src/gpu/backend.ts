@@ -4,7 +4,7 @@ import { outputSize } from '../cpu/unfold.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { recordStorage } from '../ops.js';
-import { formatShape, sizeOf } from '../shape.js';
+import { sizeOf } from '../shape.js';
 import * as source from './source.js';
 
 const { GPU, CPUKernel, HeadlessGLKernel, WebGL2Kernel, WebGLKernel, WebAssemblyKernel } = gpujs;
