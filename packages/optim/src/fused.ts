@@ -56,7 +56,11 @@ export function scaleAndDecay(u: Tensor, factor: number, p: Tensor | null, decay
   return wrap(out, u);
 }
 
-/** AGR: s = sum|g| accumulated in double, then g * (1 - |g| / s); unchanged when s = 0. */
+/**
+ * AGR: s = sum|g| accumulated in double, then g * (1 - |g| / s); unchanged when s = 0. When s
+ * overflows (float64 gradients near 1e308), the same coefficients come from g / max|g|, whose
+ * sum cannot overflow (see regularize in ./transforms/agr.ts). NaN or infinite entries give NaN.
+ */
 export function agrUpdate(g: Tensor): Tensor {
   const G = values(g);
   // Four running sums (in double): one sum is a chain of dependent additions, latency-bound.
@@ -69,13 +73,22 @@ export function agrUpdate(g: Tensor): Tensor {
     s3 += Math.abs(G[i + 3]);
   }
   for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
-  const l1 = s0 + s1 + (s2 + s3);
+  let l1 = s0 + s1 + (s2 + s3);
   if (l1 === 0) return g;
+  let scale = 1;
+  if (l1 === Number.POSITIVE_INFINITY) {
+    let largest = 0;
+    for (let i = 0; i < G.length; i++) largest = Math.max(largest, Math.abs(G[i]));
+    scale = largest;
+    l1 = 0;
+    // An infinite entry makes this sum NaN, and every output with it, as in regularize.
+    for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]) / largest;
+  }
   const out = like(g);
   // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
   for (let i = 0; i < G.length; i++) {
     const x = G[i];
-    out[i] = x * (1 - Math.abs(x) / l1);
+    out[i] = x * (1 - Math.abs(x) / scale / l1);
   }
   return wrap(out, g);
 }

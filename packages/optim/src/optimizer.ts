@@ -1,6 +1,6 @@
-import { fromTypedArray, noGrad, storagesIn, Tensor, tensor } from '@agrad/autograd';
-import { cpuBackend, ops } from '@agrad/tensor';
-import type { GradientTransformation, Params } from './transform.js';
+import { formatShape, fromTypedArray, noGrad, storagesIn, Tensor } from '@agrad/autograd';
+import { checkOptions, checkValue, cpuBackend, describeValue, ops, rules } from '@agrad/tensor';
+import { type GradientTransformation, isTransform, type Params } from './transform.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
 export type ParamSource =
@@ -55,6 +55,8 @@ export class Optimizer {
     readonly transform: GradientTransformation<unknown>,
     readonly options: OptimizerOptions = {},
   ) {
+    checkOptions('Optimizer', options, { skipNonFinite: rules.boolean });
+    checkValue('Optimizer', 'the transform (e.g. adamw({ lr: 1e-3 }))', transform, isTransform);
     this.params = toRecord(params);
     const names = Object.keys(this.params);
     if (names.length === 0) throw new RangeError('Optimizer: got an empty parameter list');
@@ -79,7 +81,7 @@ export class Optimizer {
 
   /** One update from the parameters' current `.grad`; parameters without a gradient are skipped. */
   step(): StepReport {
-    const grads: Record<string, Tensor> = {};
+    const grads: Record<string, Tensor> = Object.create(null);
     for (const [name, p] of Object.entries(this.params)) if (p.grad) grads[name] = p.grad;
     const nonFinite = this.options.skipNonFinite
       ? Object.entries(grads)
@@ -112,28 +114,80 @@ export class Optimizer {
   /**
    * The state as a flat record of tensors (numbers become 0-d float64 tensors), keyed by the
    * path through the transform's state, e.g. `1/fc.weight/expAvg`. Suitable for safetensors.
+   * The record has no prototype, so any parameter name is an ordinary key.
    */
   stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = { _steps: hostNumber(this.steps) };
+    const out: Record<string, Tensor> = Object.create(null);
+    out._steps = hostNumber(this.steps);
     flatten(this.state, '', out);
     return out;
   }
 
-  /** Restores a stateDict(); strict: missing or unexpected keys throw, listing them. */
+  /**
+   * Restores a stateDict(), all or nothing: every key, value type, shape, dtype and count is
+   * checked before anything changes, so a bad entry leaves the optimizer as it was. Strict:
+   * missing or unexpected keys throw, listing them.
+   */
   loadStateDict(dict: Readonly<Record<string, Tensor>>): void {
+    const op = 'Optimizer.loadStateDict';
+    if (typeof dict !== 'object' || dict === null || dict instanceof Tensor)
+      throw new TypeError(`${op}: expected a record of tensors, got ${describeValue(dict)}`);
     const template = noGrad(() => this.transform.init(this.params));
-    const expected: Record<string, Tensor> = { _steps: tensor(0) };
-    flatten(template, '', expected);
-    const missing = Object.keys(expected).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in expected) && !isNullSlot(k, template));
-    if (missing.length > 0 || unexpected.length > 0) {
-      throw new Error(
-        `Optimizer.loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
-      );
+    const slots = new Map<string, Slot>([['_steps', { kind: 'number', count: true }]]);
+    collectSlots(template, '', this.params, slots);
+    const problems: string[] = [];
+    const missing = [...slots].filter(([k, slot]) => slot.kind !== 'null' && !Object.hasOwn(dict, k));
+    const unexpected = Object.keys(dict).filter((k) => !slots.has(k));
+    if (unexpected.length > 0) problems.push(`unexpected keys [${unexpected.join(', ')}]`);
+    if (missing.length > 0) problems.push(`missing keys [${missing.map(([k]) => k).join(', ')}]`);
+    for (const [key, slot] of slots) {
+      if (!Object.hasOwn(dict, key)) continue;
+      const problem = slotProblem(slot, dict[key]);
+      if (problem) problems.push(`'${key}' ${problem}`);
     }
-    this.state = adopt(unflatten(template, '', dict), this.params);
+    if (problems.length > 0) throw new Error(`${op}: nothing was loaded: ${problems.join('; ')}`);
+    this.state = adopt(unflatten(template, '', dict, slots), this.params);
     this.steps = dict._steps.item();
   }
+}
+
+/** What the state holds at one path: a tensor like `like`, a number, or an empty slot. */
+type Slot =
+  | { kind: 'tensor'; like: Tensor }
+  | { kind: 'number'; count: boolean }
+  | { kind: 'null'; param: Tensor | null };
+
+/** Leaves named like these count steps: non-negative integers. */
+const COUNT_NAMES = /^(step|steps|count)$|(Step|Steps|Count)$/;
+
+/** Every leaf of a fresh state, by path; an empty slot remembers the parameter it belongs to. */
+function collectSlots(value: unknown, path: string, params: Params, out: Map<string, Slot>): void {
+  const leaf = path.split(SEPARATOR).at(-1) ?? '';
+  if (value instanceof Tensor) out.set(path, { kind: 'tensor', like: value });
+  else if (typeof value === 'number') out.set(path, { kind: 'number', count: COUNT_NAMES.test(leaf) });
+  else if (value === null) {
+    const owner = path.split(SEPARATOR).find((part) => Object.hasOwn(params, part));
+    out.set(path, { kind: 'null', param: owner === undefined ? null : params[owner] });
+  } else if (typeof value === 'object' && value !== undefined) {
+    for (const [key, inner] of Object.entries(value))
+      collectSlots(inner, path ? `${path}${SEPARATOR}${key}` : key, params, out);
+  }
+}
+
+/** Why `value` cannot fill `slot`, or null when it can. */
+function slotProblem(slot: Slot, value: unknown): string | null {
+  if (!(value instanceof Tensor)) return `is ${describeValue(value)}, expected a Tensor`;
+  if (slot.kind === 'number') {
+    if (value.size !== 1) return `has shape ${formatShape(value.shape)}, expected a single number`;
+    const n = value.item();
+    if (slot.count && !(Number.isSafeInteger(n) && n >= 0)) return `is ${n}, expected a count (an integer >= 0)`;
+    if (!Number.isFinite(n)) return `is ${n}, expected a finite number`;
+    return null;
+  }
+  const like = slot.kind === 'tensor' ? slot.like : slot.param;
+  if (like && (value.dtype !== like.dtype || value.shape.join() !== like.shape.join()))
+    return `has ${value.dtype} ${formatShape(value.shape)}, expected ${like.dtype} ${formatShape(like.shape)}`;
+  return null;
 }
 
 function allFinite(t: Tensor): boolean {
@@ -198,32 +252,24 @@ function flatten(value: unknown, path: string, out: Record<string, Tensor>): voi
   }
 }
 
-/** A key for a slot the fresh state holds as null (e.g. a momentum buffer not yet made). */
-function isNullSlot(key: string, template: unknown): boolean {
-  let node: unknown = template;
-  for (const part of key.split(SEPARATOR)) {
-    if (node === null || typeof node !== 'object') return false;
-    node = (node as Record<string, unknown>)[part];
+/** Rebuilds the nested state shaped like `template` from checked flat entries, on the parameters' backends. */
+function unflatten(
+  template: unknown,
+  path: string,
+  dict: Readonly<Record<string, Tensor>>,
+  slots: ReadonlyMap<string, Slot>,
+): unknown {
+  const slot = slots.get(path);
+  if (slot?.kind === 'null') {
+    if (!Object.hasOwn(dict, path)) return null;
+    return slot.param ? dict[path].to(slot.param.backend) : dict[path];
   }
-  return node === null;
-}
-
-/** Rebuilds the nested state shaped like `template` from flat entries. */
-function unflatten(template: unknown, path: string, dict: Readonly<Record<string, Tensor>>): unknown {
-  if (template === null || template === undefined) return path in dict ? dict[path] : template;
-  if (template instanceof Tensor) {
-    const value = dict[path];
-    if (value.dtype !== template.dtype || value.shape.join() !== template.shape.join()) {
-      throw new Error(
-        `Optimizer.loadStateDict: '${path}' has ${value.dtype} [${value.shape}], expected ${template.dtype} [${template.shape}]`,
-      );
-    }
-    return value;
-  }
-  if (typeof template === 'number') return dict[path].item();
-  const entries = Object.entries(template as object).map(([key, inner]) => [
+  if (slot?.kind === 'tensor') return dict[path].to(slot.like.backend);
+  if (slot?.kind === 'number') return dict[path].item();
+  if (template === null || typeof template !== 'object') return template;
+  const entries = Object.entries(template).map(([key, inner]) => [
     key,
-    unflatten(inner, path ? `${path}${SEPARATOR}${key}` : key, dict),
+    unflatten(inner, path ? `${path}${SEPARATOR}${key}` : key, dict, slots),
   ]);
   return Array.isArray(template) ? entries.map(([, v]) => v) : Object.fromEntries(entries);
 }

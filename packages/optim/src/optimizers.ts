@@ -1,3 +1,6 @@
+import { checkOptions, rules } from '@agrad/tensor';
+import * as check from './check.js';
+import { checkLearningRate, learningRate } from './check.js';
 import { chain, type GradientTransformation, type LearningRate, toSchedule } from './transform.js';
 import {
   addDecayedWeights,
@@ -13,32 +16,45 @@ import {
 
 /**
  * Optimizers, each a chain of the building blocks in ./transforms, with PyTorch's defaults and
- * semantics (Adan follows its official code). Hyper-parameters are checked here, at
- * construction, with the value and the rule in the message. Put `agr()` in front of any of them:
+ * semantics (Adan follows its official code). Options are checked here, at construction: an
+ * unknown key, a missing lr, a value of the wrong type or out of its range (NaN and infinity
+ * included) throws, naming the option, the value and the rule. Put `agr()` in front of any of them:
  *
  *     chain(agr(), adamw({ lr: 1e-3 }))
  */
 
-function check(op: string, name: string, value: number, ok: boolean, rule: string): void {
-  if (!ok || Number.isNaN(value)) throw new RangeError(`${op}: invalid ${name} ${value}: ${rule}`);
-}
-
-function checkLr(op: string, lr: LearningRate): void {
-  if (typeof lr === 'number') check(op, 'learning rate', lr, lr >= 0, 'must be >= 0');
-  else check(op, 'learning rate at step 0', lr(0), lr(0) >= 0, 'must be >= 0');
-}
-
-function checkBetas(op: string, betas: readonly number[]): void {
-  betas.forEach((b, i) => check(op, `beta ${i}`, b, b >= 0 && b < 1, 'must be in [0, 1)'));
-}
-
-function checkEps(op: string, eps: number): void {
-  check(op, 'eps', eps, eps > 0, 'must be > 0');
-}
-
-function checkWeightDecay(op: string, weightDecay: number): void {
-  check(op, 'weight decay', weightDecay, weightDecay >= 0, 'must be >= 0');
-}
+// The options each optimizer accepts, with their rules.
+const adamRules = {
+  lr: learningRate,
+  betas: check.betas(2),
+  eps: check.eps,
+  weightDecay: check.weightDecay,
+  amsgrad: rules.boolean,
+};
+const adanRules = {
+  lr: learningRate,
+  betas: check.betas(3),
+  eps: check.eps,
+  weightDecay: check.weightDecay,
+  noProx: rules.boolean,
+};
+const lionRules = { lr: learningRate, betas: check.betas(2), weightDecay: check.weightDecay };
+const rmspropRules = {
+  lr: learningRate,
+  // The weight of the old average: above 1 the "average" would turn negative.
+  alpha: rules.probability,
+  eps: check.eps,
+  weightDecay: check.weightDecay,
+  momentum: rules.nonNegative,
+  centered: rules.boolean,
+};
+const adagradRules = {
+  lr: learningRate,
+  lrDecay: rules.nonNegative,
+  weightDecay: check.weightDecay,
+  initialAccumulatorValue: rules.nonNegative,
+  eps: check.eps,
+};
 
 export interface SgdOptions {
   lr: LearningRate;
@@ -54,17 +70,22 @@ export interface SgdOptions {
  *     g <- g + mu b (nesterov) or b;   p <- p - lr g
  */
 export function sgd(options: SgdOptions): GradientTransformation {
-  const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = options;
-  checkLr('sgd', lr);
-  check('sgd', 'momentum', momentum, momentum >= 0, 'must be >= 0');
-  checkWeightDecay('sgd', weightDecay);
+  checkOptions('sgd', options, {
+    lr: rules.required(learningRate),
+    momentum: rules.nonNegative,
+    dampening: rules.probability,
+    weightDecay: check.weightDecay,
+    nesterov: rules.boolean,
+  });
+  const { lr, momentum = 0, dampening = 0, weightDecay: decay = 0, nesterov = false } = options;
+  checkLearningRate('sgd', lr);
   if (nesterov && (momentum <= 0 || dampening !== 0)) {
     throw new RangeError(
       `sgd: nesterov needs momentum > 0 and dampening = 0, got momentum ${momentum} and dampening ${dampening}`,
     );
   }
   return chain(
-    addDecayedWeights(weightDecay),
+    addDecayedWeights(decay),
     ...(momentum > 0 ? [trace({ momentum, dampening, nesterov })] : []),
     scaleByLearningRate(lr),
   );
@@ -80,11 +101,9 @@ export interface AdamOptions {
 
 /** Adam as torch.optim.Adam: weight decay is coupled L2 (g + wd p) before the moments. */
 export function adam(options: AdamOptions = {}): GradientTransformation {
+  checkOptions('adam', options, adamRules);
   const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, amsgrad = false } = options;
-  checkLr('adam', lr);
-  checkBetas('adam', betas);
-  checkEps('adam', eps);
-  checkWeightDecay('adam', weightDecay);
+  checkLearningRate('adam', lr);
   return chain(addDecayedWeights(weightDecay), scaleByAdam({ betas, eps, amsgrad }), scaleByLearningRate(lr));
 }
 
@@ -93,11 +112,9 @@ export function adam(options: AdamOptions = {}): GradientTransformation {
  *     p <- p - lr (m_hat / (sqrt(v_hat) + eps) + wd p),  default wd 1e-2.
  */
 export function adamw(options: AdamOptions = {}): GradientTransformation {
+  checkOptions('adamw', options, adamRules);
   const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 1e-2, amsgrad = false } = options;
-  checkLr('adamw', lr);
-  checkBetas('adamw', betas);
-  checkEps('adamw', eps);
-  checkWeightDecay('adamw', weightDecay);
+  checkLearningRate('adamw', lr);
   return chain(scaleByAdam({ betas, eps, amsgrad }), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
@@ -114,11 +131,9 @@ export interface AdanOptions {
  *     prox (default): p <- (p - lr u) / (1 + lr wd);    noProx: p <- p (1 - lr wd) - lr u.
  */
 export function adan(options: AdanOptions = {}): GradientTransformation {
+  checkOptions('adan', options, adanRules);
   const { lr = 1e-3, betas = [0.98, 0.92, 0.99], eps = 1e-8, weightDecay = 0, noProx = false } = options;
-  checkLr('adan', lr);
-  checkBetas('adan', betas);
-  checkEps('adan', eps);
-  checkWeightDecay('adan', weightDecay);
+  checkLearningRate('adan', lr);
   const scaling = scaleByAdan({ betas, eps });
   return noProx
     ? chain(scaling, addDecayedWeights(weightDecay), scaleByLearningRate(lr))
@@ -133,10 +148,9 @@ export interface LionOptions {
 
 /** Lion (Chen et al., 2023): p <- p (1 - lr wd) - lr sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g. */
 export function lion(options: LionOptions = {}): GradientTransformation {
+  checkOptions('lion', options, lionRules);
   const { lr = 1e-4, betas = [0.9, 0.99], weightDecay = 0 } = options;
-  checkLr('lion', lr);
-  checkBetas('lion', betas);
-  checkWeightDecay('lion', weightDecay);
+  checkLearningRate('lion', lr);
   return chain(scaleByLion({ betas }), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
@@ -151,12 +165,9 @@ export interface RmspropOptions {
 
 /** RMSprop as torch.optim.RMSprop: coupled weight decay, optional centering and momentum (b <- mu b + g/avg). */
 export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
+  checkOptions('rmsprop', options, rmspropRules);
   const { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0, momentum = 0, centered = false } = options;
-  checkLr('rmsprop', lr);
-  check('rmsprop', 'alpha', alpha, alpha >= 0, 'must be >= 0');
-  checkEps('rmsprop', eps);
-  checkWeightDecay('rmsprop', weightDecay);
-  check('rmsprop', 'momentum', momentum, momentum >= 0, 'must be >= 0');
+  checkLearningRate('rmsprop', lr);
   return chain(
     addDecayedWeights(weightDecay),
     scaleByRms({ alpha, eps, centered }),
@@ -176,18 +187,9 @@ export interface AdagradOptions {
 
 /** Adagrad as torch.optim.Adagrad: step size lr / (1 + (t - 1) lrDecay). */
 export function adagrad(options: AdagradOptions = {}): GradientTransformation {
+  checkOptions('adagrad', options, adagradRules);
   const { lr = 1e-2, lrDecay = 0, weightDecay = 0, initialAccumulatorValue = 0, eps = 1e-10 } = options;
-  checkLr('adagrad', lr);
-  check('adagrad', 'lrDecay', lrDecay, lrDecay >= 0, 'must be >= 0');
-  checkWeightDecay('adagrad', weightDecay);
-  check(
-    'adagrad',
-    'initialAccumulatorValue',
-    initialAccumulatorValue,
-    initialAccumulatorValue >= 0,
-    'must be >= 0',
-  );
-  checkEps('adagrad', eps);
+  checkLearningRate('adagrad', lr);
   const schedule = toSchedule(lr);
   return chain(
     addDecayedWeights(weightDecay),

@@ -1,3 +1,4 @@
+import { checkOptions, checkValue, rules } from '@agrad/tensor';
 import type { Schedule } from './transform.js';
 
 /**
@@ -6,16 +7,23 @@ import type { Schedule } from './transform.js';
  */
 
 export function constant(value: number): Schedule {
+  checkValue('constant', 'value', value, rules.finite);
   return () => value;
 }
 
 /** Linear from `init` to `peak` over `warmupSteps`, then `peak`. */
 export function linearWarmup(peak: number, warmupSteps: number, init = 0): Schedule {
+  checkValue('linearWarmup', 'peak', peak, rules.finite);
+  checkValue('linearWarmup', 'warmupSteps', warmupSteps, rules.count);
+  checkValue('linearWarmup', 'init', init, rules.finite);
   return (step) => (step >= warmupSteps ? peak : init + ((peak - init) * step) / warmupSteps);
 }
 
 /** Half a cosine from `init` down to `init * alpha` over `decaySteps`, then constant. */
 export function cosineDecay(init: number, decaySteps: number, alpha = 0): Schedule {
+  checkValue('cosineDecay', 'init', init, rules.finite);
+  checkValue('cosineDecay', 'decaySteps', decaySteps, rules.positiveInteger);
+  checkValue('cosineDecay', 'alpha', alpha, rules.finite);
   return (step) => {
     const progress = Math.min(step, decaySteps) / decaySteps;
     const cosine = 0.5 * (1 + Math.cos(Math.PI * progress));
@@ -34,6 +42,13 @@ export function warmupCosineDecay(options: {
   init?: number;
   end?: number;
 }): Schedule {
+  checkOptions('warmupCosineDecay', options, {
+    peak: rules.required(rules.finite),
+    warmupSteps: rules.required(rules.count),
+    decaySteps: rules.required(rules.positiveInteger),
+    init: rules.finite,
+    end: rules.finite,
+  });
   const { peak, warmupSteps, decaySteps, init = 0, end = 0 } = options;
   if (decaySteps <= warmupSteps) {
     throw new RangeError(
@@ -50,6 +65,8 @@ export function warmupCosineDecay(options: {
 
 /** `init * gamma^floor(step / stepSize)`, as torch's StepLR. */
 export function stepDecay(init: number, stepSize: number, gamma = 0.1): Schedule {
-  if (!(stepSize > 0)) throw new RangeError(`stepDecay: stepSize must be > 0, got ${stepSize}`);
+  checkValue('stepDecay', 'init', init, rules.finite);
+  checkValue('stepDecay', 'stepSize', stepSize, rules.positiveInteger);
+  checkValue('stepDecay', 'gamma', gamma, rules.nonNegative);
   return (step) => init * gamma ** Math.floor(step / stepSize);
 }

@@ -1,4 +1,5 @@
 import { noGrad, type Tensor } from '@agrad/autograd';
+import { checkValue, rules } from '@agrad/tensor';
 
 /**
  * The functional core, in the style of optax. Parameters, gradients and updates are records
@@ -24,12 +25,22 @@ export interface GradientTransformation<State = unknown> {
   readonly learningRate?: Schedule;
 }
 
+/** What chain and masked accept as a transform (an object with init and update functions). */
+export const isTransform = (value: unknown): string | null =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as GradientTransformation).init === 'function' &&
+  typeof (value as GradientTransformation).update === 'function'
+    ? null
+    : 'a GradientTransformation (an object with init and update functions)';
+
 export function toSchedule(lr: LearningRate): Schedule {
   return typeof lr === 'number' ? () => lr : lr;
 }
 
 /** Runs transforms in order, each one's output updates feeding the next. */
 export function chain(...transforms: GradientTransformation<unknown>[]): GradientTransformation<unknown[]> {
+  transforms.forEach((t, i) => checkValue('chain', `transform ${i}`, t, isTransform));
   return {
     init: (params) => transforms.map((t) => t.init(params)),
     update: (updates, state, params) => {
@@ -59,10 +70,11 @@ export function perParameter<S>(
     init: (params) => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, init(p, name)])),
     update: (updates, state, params) =>
       noGrad(() => {
-        const nextUpdates: Record<string, Tensor> = {};
-        const nextState: Record<string, S> = { ...state };
+        // No prototype: a parameter may be named anything, '__proto__' included.
+        const nextUpdates: Record<string, Tensor> = Object.create(null);
+        const nextState: Record<string, S> = Object.assign(Object.create(null), state);
         for (const [name, u] of Object.entries(updates)) {
-          const param = params[name];
+          const param = Object.hasOwn(params, name) ? params[name] : undefined;
           if (!param)
             throw new Error(`optimizer: got an update for '${name}', which is not a known parameter`);
           const [out, s] = update(u, state[name], param, name);
@@ -102,6 +114,8 @@ export function masked<S>(
   transform: GradientTransformation<S>,
   predicate: ParamPredicate,
 ): GradientTransformation<S> {
+  checkValue('masked', 'transform', transform, isTransform);
+  checkValue('masked', 'predicate', predicate, rules.func);
   const select = (record: Params, params: Params) =>
     Object.fromEntries(Object.entries(record).filter(([name]) => predicate(params[name], name)));
   return {

@@ -174,16 +174,20 @@ describe('every optimizer converges, with and without AGR in front', () => {
 
 describe('hyper-parameters are checked at construction', () => {
   it('names the value and the rule', () => {
-    expect(() => sgd({ lr: -1 })).toThrow('sgd: invalid learning rate -1: must be >= 0');
-    expect(() => adam({ betas: [0.9, 1] })).toThrow('adam: invalid beta 1 1: must be in [0, 1)');
-    expect(() => adamw({ eps: 0 })).toThrow('adamw: invalid eps 0: must be > 0');
-    expect(() => adan({ betas: [0.98, -0.1, 0.99] })).toThrow(/adan: invalid beta 1 -0.1/);
+    expect(() => sgd({ lr: -1 })).toThrow(
+      'sgd: option lr must be a finite number >= 0 or a function, got -1',
+    );
+    expect(() => adam({ betas: [0.9, 1] })).toThrow(
+      'adam: option betas must be an array of 2 values, each a finite number in [0, 1), got [0.9, 1]',
+    );
+    expect(() => adamw({ eps: 0 })).toThrow('adamw: option eps must be a finite number > 0, got 0');
+    expect(() => adan({ betas: [0.98, -0.1, 0.99] })).toThrow(/adan: option betas must be .* got \[0.98, -0.1, 0.99\]/);
     expect(() => sgd({ lr: 0.1, nesterov: true })).toThrow(
       /nesterov needs momentum > 0 and dampening = 0, got momentum 0/,
     );
     expect(() => sgd({ lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 })).toThrow(/dampening 0.1/);
-    expect(() => rmsprop({ weightDecay: -0.1 })).toThrow(/rmsprop: invalid weight decay -0.1/);
-    expect(() => clipByGlobalNorm(0)).toThrow(/maxNorm must be > 0/);
+    expect(() => rmsprop({ weightDecay: -0.1 })).toThrow(/rmsprop: option weightDecay must be .* got -0.1/);
+    expect(() => clipByGlobalNorm(0)).toThrow(/maxNorm must be a finite number > 0, got 0/);
   });
 });
 
@@ -275,7 +279,7 @@ describe('the Optimizer wrapper', () => {
     const dict = optimizer.stateDict();
     const { '1/0/expAvg': _dropped, ...rest } = dict;
     expect(() => optimizer.loadStateDict({ ...rest, bogus: zerosLike(p) })).toThrow(
-      'Optimizer.loadStateDict: missing keys [1/0/expAvg], unexpected keys [bogus]',
+      'Optimizer.loadStateDict: nothing was loaded: unexpected keys [bogus]; missing keys [1/0/expAvg]',
     );
   });
 

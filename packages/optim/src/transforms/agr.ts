@@ -1,5 +1,5 @@
 import { type Tensor, where } from '@agrad/autograd';
-import { cpuBackend } from '@agrad/tensor';
+import { checkOptions, cpuBackend, rules } from '@agrad/tensor';
 import { agrUpdate } from '../fused.js';
 import { type GradientTransformation, stateless } from '../transform.js';
 
@@ -34,47 +34,53 @@ export interface AgrOptions {
  * it is harmless, since AGR(c*g) = c*AGR(g); the paper's runs clip first:
  * `chain(clipByGlobalNorm(1), agr(), adamw(o))`.
  *
- * Deviations from the official code, both documented: an all-zero gradient is left unchanged
- * (the official code divides 0 by 0 and writes NaN), and for float32 gradients the L1 sum is
- * accumulated in float64.
+ * Deviations from the official code, all documented: an all-zero gradient is left unchanged
+ * (the official code divides 0 by 0 and writes NaN); for float32 gradients the L1 sum is
+ * accumulated in float64; and where sum|g| overflows (float64 gradients near 1e308) the
+ * coefficients are computed from g / max|g| instead, so they stay right (the official code's
+ * sum becomes infinite and AGR silently does nothing).
  */
 export function agr(options: AgrOptions = {}): GradientTransformation<null> {
+  checkOptions('agr', options, { exemptSmallerThan: rules.count });
   const exemptSmallerThan = options.exemptSmallerThan ?? 0;
   // The fused loop (../fused.ts) computes exactly `regularize` below, in two passes over g.
   return stateless((g) => {
     if (g.size < exemptSmallerThan) return g;
-    return g.array.backend === cpuBackend ? agrUpdate(g) : regularizeOnDevice(g);
+    return g.array.backend === cpuBackend ? agrUpdate(g) : regularize(g);
   });
 }
 
 /**
- * The same rule in tensor ops with no read-back, for tensors on a GPU backend: s stays a 0-d
- * tensor on the device (summed in float32 there, which has no float64), and where() keeps an
- * all-zero gradient unchanged instead of branching on s on the host.
+ * alpha = |g| / sum|g| of one tensor, computed as (|g| / m) / sum(|g| / m) with m = max|g|:
+ * the same numbers, but the sum can no longer overflow (it is at most the element count), so
+ * alpha is right wherever it is finite, even for gradients near the largest float. The sum is
+ * accumulated in float64 on the CPU (float32 on a GPU backend, which has nothing wider, and
+ * where it stays a device tensor: no read-back). Zero where the whole gradient is zero; NaN
+ * everywhere when an entry is NaN or infinite.
  */
-export function regularizeOnDevice(g: Tensor): Tensor {
-  const l1 = g.abs().sum();
-  return where(l1.gt(0), g.mul(g.abs().div(l1).neg().add(1)), g);
+function coefficients(g: Tensor): Tensor {
+  const magnitude = g.abs();
+  const largest = magnitude.amax();
+  // A NaN or infinite entry makes `largest` or `total` NaN, and with it every coefficient: a
+  // non-finite gradient fails loudly (Optimizer's skipNonFinite can skip such a step).
+  const scaled = where(largest.eq(0), magnitude, magnitude.div(largest));
+  const total = g.array.backend === cpuBackend ? scaled.to('float64').sum().to(g.dtype) : scaled.sum();
+  return where(total.eq(0), scaled, scaled.div(total));
 }
 
-/** AGR of one gradient tensor, composed from tensor ops: the reference for the fused agr(). */
+/**
+ * AGR of one gradient tensor, composed from tensor ops: the reference for the fused agr() and
+ * the rule agr() runs on other backends. An all-zero gradient is returned unchanged.
+ */
 export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
   if (g.size < exemptSmallerThan) return g;
-  if (g.array.backend !== cpuBackend) return regularizeOnDevice(g);
-  const l1 = g.abs().to('float64').sum().item();
-  if (l1 === 0) return g;
-  // g * (1 - |g|/s) is the official g - alpha*g regrouped: since |g_i| <= s, the factor lies in
-  // [0, 1] exactly in floating point, so sign preservation and ||g'|| <= ||g|| hold bit for bit.
-  return g.mul(g.abs().div(l1).neg().add(1));
+  // g * (1 - alpha) is the official g - alpha*g regrouped: since alpha_i lies in [0, 1] (up to
+  // rounding of the division, which cannot push it past 1 as |g_i|/m <= sum), sign preservation
+  // and ||g'|| <= ||g|| hold bit for bit.
+  return g.mul(coefficients(g).neg().add(1));
 }
 
 /** The coefficients alpha = |g| / sum|g| of one tensor (for plots of what AGR does). */
 export function agrCoefficients(g: Tensor): Tensor {
-  if (g.array.backend !== cpuBackend) {
-    // On a GPU backend: float32 sum, no read-back (see regularizeOnDevice).
-    const sum = g.abs().sum();
-    return where(sum.gt(0), g.abs().div(sum), g.abs());
-  }
-  const l1 = g.abs().to('float64').sum().item();
-  return l1 === 0 ? g.abs() : g.abs().div(l1);
+  return coefficients(g);
 }

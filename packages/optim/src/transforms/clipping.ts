@@ -1,5 +1,5 @@
 import { div, noGrad, type Tensor, where } from '@agrad/autograd';
-import { cpuBackend } from '@agrad/tensor';
+import { checkValue, cpuBackend, rules } from '@agrad/tensor';
 import { type GradientTransformation, stateless } from '../transform.js';
 
 /**
@@ -8,7 +8,7 @@ import { type GradientTransformation, stateless } from '../transform.js';
  *     coef  = min(1, maxNorm / (total + 1e-6));   g <- g * coef
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> {
-  if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
+  checkValue('clipByGlobalNorm', 'maxNorm', maxNorm, rules.positive);
   return {
     init: () => null,
     update: (updates, state) =>
@@ -56,8 +56,8 @@ function unitwiseNorm(x: Tensor): Tensor {
  *     G_i <- G_i * maxNorm_i / max(||G_i||, 1e-6)   where ||G_i|| > maxNorm_i
  */
 export function adaptiveGradClip(clipping: number, eps = 1e-3): GradientTransformation<null> {
-  if (!(clipping > 0)) throw new RangeError(`adaptiveGradClip: clipping must be > 0, got ${clipping}`);
-  if (!(eps > 0)) throw new RangeError(`adaptiveGradClip: eps must be > 0, got ${eps}`);
+  checkValue('adaptiveGradClip', 'clipping', clipping, rules.positive);
+  checkValue('adaptiveGradClip', 'eps', eps, rules.positive);
   return stateless((g, param) => {
     const maxNorm = unitwiseNorm(param).maximum(eps).mul(clipping);
     const gradNorm = unitwiseNorm(g);

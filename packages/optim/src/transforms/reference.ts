@@ -1,4 +1,6 @@
 import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
+import { checkOptions, checkValue, rules } from '@agrad/tensor';
+import * as check from '../check.js';
 import {
   type GradientTransformation,
   type LearningRate,
@@ -19,11 +21,13 @@ import {
 
 /** u <- factor * u */
 export function scale(factor: number): GradientTransformation<null> {
+  checkValue('scale', 'factor', factor, rules.finite);
   return stateless((u) => u.mul(factor));
 }
 
 /** u <- u + wd * p (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW). */
 export function addDecayedWeights(weightDecay: number): GradientTransformation<null> {
+  checkValue('addDecayedWeights', 'weightDecay', weightDecay, rules.finite);
   if (weightDecay === 0) return stateless((u) => u);
   return stateless((u, p) => u.add(p.mul(weightDecay)));
 }
@@ -32,10 +36,14 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<n
 export function scaleByLearningRate(
   lr: LearningRate,
 ): GradientTransformation<Record<string, { step: number }>> {
+  check.checkLearningRate('scaleByLearningRate', lr);
   const schedule = toSchedule(lr);
   return perParameter(
     () => ({ step: 0 }),
-    (u, state) => [u.mul(-schedule(state.step)), { step: state.step + 1 }],
+    (u, state) => [
+      u.mul(-check.rateAt('scaleByLearningRate', schedule, state.step)),
+      { step: state.step + 1 },
+    ],
     schedule,
   );
 }
@@ -47,6 +55,7 @@ export function scaleByLearningRate(
  *     u <- g + mu * b  (nesterov)  or  u <- b
  */
 export function trace(options: { momentum: number; dampening?: number; nesterov?: boolean }) {
+  checkOptions('trace', options, traceRules);
   const { momentum, dampening = 0, nesterov = false } = options;
   return perParameter<{ buffer: Tensor | null }>(
     () => ({ buffer: null }),
@@ -56,6 +65,12 @@ export function trace(options: { momentum: number; dampening?: number; nesterov?
     },
   );
 }
+
+export const traceRules = {
+  momentum: rules.required(rules.nonNegative),
+  dampening: rules.probability,
+  nesterov: rules.boolean,
+};
 
 export interface AdamState {
   step: number;
@@ -73,6 +88,7 @@ export interface AdamState {
  *     u <- (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
  */
 export function scaleByAdam(options: { betas?: [number, number]; eps?: number; amsgrad?: boolean } = {}) {
+  checkOptions('scaleByAdam', options, { betas: check.betas(2), eps: check.eps, amsgrad: rules.boolean });
   const [b1, b2] = options.betas ?? [0.9, 0.999];
   const eps = options.eps ?? 1e-8;
   const amsgrad = options.amsgrad ?? false;
@@ -118,6 +134,7 @@ export interface AdanState {
  * Note: optax's scale_by_adan weights d by (1 - b2) in n; the official code (followed here) by b2.
  */
 export function scaleByAdan(options: { betas?: [number, number, number]; eps?: number } = {}) {
+  checkOptions('scaleByAdan', options, { betas: check.betas(3), eps: check.eps });
   const [b1, b2, b3] = options.betas ?? [0.98, 0.92, 0.99];
   const eps = options.eps ?? 1e-8;
   return perParameter<AdanState>(
@@ -153,11 +170,13 @@ export function scaleByAdan(options: { betas?: [number, number, number]; eps?: n
  *     p_new = (p - lr * u) / (1 + lr * wd),   so the update is p_new - p.
  */
 export function scaleByLearningRateProximal(lr: LearningRate, weightDecay: number) {
+  check.checkLearningRate('scaleByLearningRateProximal', lr);
+  checkValue('scaleByLearningRateProximal', 'weightDecay', weightDecay, check.weightDecay);
   const schedule = toSchedule(lr);
   return perParameter<{ step: number }>(
     () => ({ step: 0 }),
     (u, state, p) => {
-      const rate = schedule(state.step);
+      const rate = check.rateAt('scaleByLearningRateProximal', schedule, state.step);
       const next = p.sub(u.mul(rate)).div(1 + rate * weightDecay);
       return [next.sub(p), { step: state.step + 1 }];
     },
@@ -171,6 +190,7 @@ export function scaleByLearningRateProximal(lr: LearningRate, weightDecay: numbe
  *     m <- b2 m + (1 - b2) g
  */
 export function scaleByLion(options: { betas?: [number, number] } = {}) {
+  checkOptions('scaleByLion', options, { betas: check.betas(2) });
   const [b1, b2] = options.betas ?? [0.9, 0.99];
   return perParameter<{ expAvg: Tensor }>(
     (p) => ({ expAvg: zerosLike(p) }),
@@ -192,6 +212,7 @@ export function scaleByLion(options: { betas?: [number, number] } = {}) {
  *     u <- g / avg
  */
 export function scaleByRms(options: { alpha?: number; eps?: number; centered?: boolean } = {}) {
+  checkOptions('scaleByRms', options, { alpha: rules.probability, eps: check.eps, centered: rules.boolean });
   const { alpha = 0.99, eps = 1e-8, centered = false } = options;
   return perParameter<{ squareAvg: Tensor; gradAvg: Tensor | null }>(
     (p) => ({ squareAvg: zerosLike(p), gradAvg: centered ? zerosLike(p) : null }),
@@ -209,6 +230,7 @@ export function scaleByRms(options: { alpha?: number; eps?: number; centered?: b
  *     sum <- sum + g^2;   u <- g / (sqrt(sum) + eps)
  */
 export function scaleByAdagrad(options: { initialAccumulatorValue?: number; eps?: number } = {}) {
+  checkOptions('scaleByAdagrad', options, { initialAccumulatorValue: rules.nonNegative, eps: check.eps });
   const { initialAccumulatorValue = 0, eps = 1e-10 } = options;
   return perParameter<{ sum: Tensor }>(
     (p) => ({ sum: zerosLike(p).add(initialAccumulatorValue) }),

@@ -1,4 +1,5 @@
 import { type Tensor, zerosLike } from '@agrad/autograd';
+import { rateAt } from '../check.js';
 import { adamUpdate, adanUpdate, fusedOnHost, momentumUpdate, scaleAndDecay } from '../fused.js';
 import {
   type GradientTransformation,
@@ -32,7 +33,10 @@ function fusedScaleByLearningRate(
   const schedule = toSchedule(lr);
   return perParameter(
     () => ({ step: 0 }),
-    (u, state) => [scaleAndDecay(u, -schedule(state.step), null, 0), { step: state.step + 1 }],
+    (u, state) => [
+      scaleAndDecay(u, -rateAt('scaleByLearningRate', schedule, state.step), null, 0),
+      { step: state.step + 1 },
+    ],
     schedule,
   );
 }
