@@ -1,6 +1,7 @@
 // Builds dist/agrad.browser.js: one self-contained ES module for browsers. The workspace packages
 // come from their TypeScript sources, gpu.js from its browser build (package.json "browser"
-// field), and node:fs (used only by checkpoint files) from stubs that explain the alternative.
+// field), and node:fs and node:path (used only by checkpoint files) from stubs that explain the
+// alternative.
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -15,6 +16,6 @@ await build({
   target: 'es2022',
   sourcemap: true,
   conditions: ['source', 'browser', 'import', 'module', 'default'],
-  alias: { 'node:fs': here('./src/node-fs.ts') },
+  alias: { 'node:fs': here('./src/node-fs.ts'), 'node:path': here('./src/node-path.ts') },
   logLevel: 'warning',
 });

@@ -9,6 +9,8 @@ export const closeSync = () => unavailable('closeSync');
 export const fsyncSync = () => unavailable('fsyncSync');
 export const openSync = () => unavailable('openSync');
 export const readFileSync = () => unavailable('readFileSync');
+export const readdirSync = () => unavailable('readdirSync');
 export const renameSync = () => unavailable('renameSync');
 export const rmSync = () => unavailable('rmSync');
+export const statSync = () => unavailable('statSync');
 export const writeSync = () => unavailable('writeSync');

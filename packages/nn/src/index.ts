@@ -8,7 +8,8 @@
  * const loss = F.crossEntropy(model.forward(x), labels);
  */
 
-export { loadCheckpoint, type Stateful, saveCheckpoint } from './checkpoint.js';
+export { type LoadCheckpointOptions, loadCheckpoint, type Stateful, saveCheckpoint } from './checkpoint.js';
+export { writeFileAtomic } from './files.js';
 export * as F from './functional.js';
 export * as init from './init.js';
 export {

@@ -1,5 +1,5 @@
 import { type DType, formatShape, isFloating, keep, noGrad, Tensor } from '@agrad/autograd';
-import { checkOptions, rules } from '@agrad/tensor';
+import { checkOptions, describeValue, rules } from '@agrad/tensor';
 
 /** A tensor registered as a module's parameter: a leaf that requires grad. */
 export class Parameter extends Tensor {
@@ -310,11 +310,23 @@ export abstract class Module {
    * keys throw, listing both; with `strict: false` they are returned instead.
    */
   loadStateDict(state: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): LoadResult {
+    const result = this.checkStateDict(state, options);
+    const own = this.stateDict();
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own))
+        if (Object.hasOwn(state, key)) target.copy_(state[key]);
+    });
+    return result;
+  }
+
+  /**
+   * Throws what loadStateDict would refuse, changing nothing; otherwise returns the keys it would
+   * leave missing or unexpected (with `strict: false`). For loading several objects at once.
+   */
+  checkStateDict(state: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): LoadResult {
     checkOptions('loadStateDict', options, { strict: rules.boolean });
     if (typeof state !== 'object' || state === null || state instanceof Tensor)
-      throw new TypeError(
-        `loadStateDict: expected a record of tensors, got ${state === null ? 'null' : typeof state}`,
-      );
+      throw new TypeError(`loadStateDict: expected a record of tensors, got ${describeValue(state)}`);
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(state, k));
@@ -323,13 +335,7 @@ export abstract class Module {
     if (strict && missingKeys.length > 0) problems.unshift(`missing keys [${missingKeys.join(', ')}]`);
     if (strict && unexpectedKeys.length > 0)
       problems.unshift(`unexpected keys [${unexpectedKeys.join(', ')}]`);
-    if (problems.length > 0) {
-      throw new Error(`loadStateDict: nothing was loaded: ${problems.join('; ')}`);
-    }
-    noGrad(() => {
-      for (const [key, target] of Object.entries(own))
-        if (Object.hasOwn(state, key)) target.copy_(state[key]);
-    });
+    if (problems.length > 0) throw new Error(`loadStateDict: nothing was loaded: ${problems.join('; ')}`);
     return { missingKeys, unexpectedKeys };
   }
 

@@ -1,5 +1,8 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { type DType, formatShape, type Tensor, tensor } from '@agrad/autograd';
+import { readFileSync } from 'node:fs';
+import { type DType, formatShape, fromTypedArray, type Tensor } from '@agrad/autograd';
+import { typedArrayFor } from '@agrad/tensor';
+import { parse as parseJson } from '@humanwhocodes/momoa';
+import { writeFileAtomic } from './files.js';
 
 /**
  * The safetensors format (github.com/huggingface/safetensors), so PyTorch reads our checkpoints
@@ -9,6 +12,13 @@ import { type DType, formatShape, type Tensor, tensor } from '@agrad/autograd';
  *
  * The header maps each tensor name to { dtype, shape, data_offsets: [begin, end] } (offsets into
  * the data, little-endian, row-major) and may hold "__metadata__": { string: string }.
+ *
+ * Files are untrusted input. Reading checks everything the reference implementation checks and
+ * a little more: the header is strict JSON without duplicate keys; every shape entry and offset
+ * is a non-negative safe integer; each tensor's bytes are exactly dtype size x element count; the
+ * tensors, sorted by offset, tile the data section with no gap or overlap and nothing after it;
+ * metadata maps strings to strings. Any failure is an Error naming the file and the field.
+ * Names are arbitrary strings (`__proto__` included): the records have no prototype.
  */
 
 const WRITE_DTYPES: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
@@ -21,7 +31,7 @@ interface ReadType {
 
 // Types we can read; those we have no storage for are widened (F16/BF16 to float32, I64 to
 // int32 when every value fits, U8/I8/I16 to int32).
-const READ_DTYPES: Record<string, ReadType> = {
+const READ_DTYPES: Record<string, ReadType> = Object.assign(Object.create(null), {
   F64: { dtype: 'float64', bytes: 8, decode: (v, o) => v.getFloat64(o, true) },
   F32: { dtype: 'float32', bytes: 4, decode: (v, o) => v.getFloat32(o, true) },
   F16: { dtype: 'float32', bytes: 2, decode: (v, o) => halfToFloat(v.getUint16(o, true)) },
@@ -32,7 +42,7 @@ const READ_DTYPES: Record<string, ReadType> = {
   I8: { dtype: 'int32', bytes: 1, decode: (v, o) => v.getInt8(o) },
   U8: { dtype: 'int32', bytes: 1, decode: (v, o) => v.getUint8(o) },
   BOOL: { dtype: 'bool', bytes: 1, decode: (v, o) => v.getUint8(o) },
-};
+} satisfies Record<string, ReadType>);
 
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -49,18 +59,29 @@ function bfloat16ToFloat(b: number): number {
   return view.getFloat32(0, true);
 }
 
+/** A record without a prototype: every string, `__proto__` included, is an ordinary key. */
+function emptyRecord<T>(): Record<string, T> {
+  return Object.create(null);
+}
+
 /** Encodes tensors (and optional string metadata) as safetensors bytes. */
 export function serialize(
   tensors: Readonly<Record<string, Tensor>>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = emptyRecord();
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string')
+      throw new TypeError(`safetensors: metadata '${key}' is ${typeof value}, expected a string`);
+  }
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    const data = t.contiguous().data;
-    const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    if (name === '__metadata__')
+      throw new RangeError(`safetensors: a tensor cannot be named '__metadata__' (the format reserves it)`);
+    const data = t.array.read();
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = {
       dtype: WRITE_DTYPES[t.dtype],
       shape: t.shape,
@@ -90,85 +111,188 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** Strict JSON to values, refusing duplicate keys; objects come without a prototype. */
+function parseHeader(text: string, fail: (problem: string) => never): Json {
+  let document: ReturnType<typeof parseJson>;
+  try {
+    document = parseJson(text, { mode: 'json' });
+  } catch (error) {
+    return fail(`header is not valid JSON (${(error as Error).message})`);
+  }
+  type Node = (typeof document)['body'];
+  const convert = (node: Node, path: string): Json => {
+    switch (node.type) {
+      case 'Object': {
+        const out: Record<string, Json> = emptyRecord();
+        for (const member of node.members) {
+          const key = member.name.type === 'String' ? member.name.value : member.name.name;
+          if (Object.hasOwn(out, key)) fail(`header has the key '${key}' twice${path ? ` in ${path}` : ''}`);
+          out[key] = convert(member.value, path ? `${path}.${key}` : key);
+        }
+        return out;
+      }
+      case 'Array':
+        return node.elements.map((element, i) => convert(element.value, `${path}[${i}]`));
+      case 'String':
+      case 'Number':
+      case 'Boolean':
+        return node.value;
+      case 'Null':
+        return null;
+      default:
+        return fail(`header has a ${node.type} value at ${path || 'the top'}, which JSON does not allow`);
+    }
+  };
+  return convert(document.body, '');
+}
+
+function isRecord(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSafeCount(value: Json | undefined): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function show(value: Json | undefined): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
 /** Decodes safetensors bytes; `source` names the file in errors. */
 export function deserialize(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
   const fail = (problem: string): never => {
     throw new Error(`safetensors: ${source}: ${problem}`);
   };
+  if (!(bytes instanceof Uint8Array)) fail(`expected bytes (a Uint8Array), got ${typeof bytes}`);
   if (bytes.length < 8)
     fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) {
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(bytes.length - 8)) {
     fail(
-      `header claims ${headerLength} bytes but only ${bytes.length - 8} follow (truncated or not a safetensors file)`,
+      `header claims ${declared} bytes but only ${bytes.length - 8} follow (truncated or not a safetensors file)`,
     );
   }
-  let header: Record<string, unknown>;
+  const headerLength = Number(declared);
+  let text: string;
   try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
-    );
-  } catch (error) {
-    return fail(`header is not valid JSON (${(error as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    return fail('header is not valid UTF-8 (not a safetensors file?)');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    fail('header is not a JSON object');
+  const header = parseHeader(text, fail);
+  if (!isRecord(header)) return fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
-  const tensors: Record<string, Tensor> = {};
-  const ranges: [number, number, string][] = [];
+
+  const metadata: Record<string, string> = emptyRecord();
+  if (Object.hasOwn(header, '__metadata__')) {
+    const given = header.__metadata__;
+    if (!isRecord(given)) fail(`__metadata__ is ${show(given)}, expected an object of strings`);
+    for (const [key, value] of Object.entries(given as Record<string, Json>)) {
+      if (typeof value !== 'string') fail(`__metadata__ '${key}' is ${show(value)}, expected a string`);
+      metadata[key] = value as string;
+    }
+  }
+
+  interface Entry {
+    name: string;
+    type: ReadType;
+    dtype: string;
+    shape: number[];
+    begin: number;
+    end: number;
+  }
+  const entries: Entry[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const {
-      dtype,
-      shape,
-      data_offsets: offsets,
-    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const type = READ_DTYPES[dtype];
-    if (!type) fail(`tensor '${name}' has unsupported dtype '${dtype}'`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
-      fail(`tensor '${name}' has an invalid shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !(offsets[0] <= offsets[1]))
-      fail(`tensor '${name}' has invalid data_offsets`);
-    const count = shape.reduce((p, d) => p * d, 1);
-    if (offsets[1] - offsets[0] !== count * type.bytes) {
+    const field = (what: string) => `tensor '${name}': ${what}`;
+    if (!isRecord(entry)) fail(field(`entry is ${show(entry)}, expected { dtype, shape, data_offsets }`));
+    const record = entry as Record<string, Json>;
+    const unknown = Object.keys(record).filter((k) => !['dtype', 'shape', 'data_offsets'].includes(k));
+    if (unknown.length > 0)
+      fail(field(`unknown field '${unknown[0]}' (expected dtype, shape, data_offsets)`));
+    const { dtype, shape, data_offsets: offsets } = record;
+    const type = typeof dtype === 'string' ? READ_DTYPES[dtype] : undefined;
+    if (!type) {
       fail(
-        `tensor '${name}' (${dtype} ${formatShape(shape)}) needs ${count * type.bytes} bytes but data_offsets span ${offsets[1] - offsets[0]}`,
+        field(
+          `dtype ${show(dtype)} is not supported (expected one of ${Object.keys(READ_DTYPES).join(', ')})`,
+        ),
       );
     }
-    if (offsets[1] > dataLength)
-      fail(`tensor '${name}' ends at byte ${offsets[1]} but the data has ${dataLength} bytes (truncated?)`);
-    ranges.push([offsets[0], offsets[1], name]);
-    const values = new (
-      type.dtype === 'float64'
-        ? Float64Array
-        : type.dtype === 'float32'
-          ? Float32Array
-          : type.dtype === 'int32'
-            ? Int32Array
-            : Uint8Array
-    )(count);
+    if (!Array.isArray(shape) || !shape.every(isSafeCount))
+      fail(field(`shape ${show(shape)} is not a list of non-negative integers`));
+    const count = (shape as number[]).reduce((p, d) => p * d, 1);
+    if (!Number.isSafeInteger(count)) fail(field(`shape ${show(shape)} has too many elements`));
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeCount))
+      fail(field(`data_offsets ${show(offsets)} is not a pair of non-negative integers`));
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) fail(field(`data_offsets [${begin}, ${end}] end before they begin`));
+    if (end > dataLength)
+      fail(
+        field(`data_offsets end at byte ${end} but the data section has ${dataLength} bytes (truncated?)`),
+      );
+    const needed = count * (type as ReadType).bytes;
+    if (end - begin !== needed) {
+      fail(
+        field(
+          `${dtype} ${formatShape(shape as number[])} needs ${needed} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+        ),
+      );
+    }
+    entries.push({
+      name,
+      type: type as ReadType,
+      dtype: dtype as string,
+      shape: shape as number[],
+      begin,
+      end,
+    });
+  }
+  // Sorted by offset, the tensors must tile the data section exactly: no gap, no overlap, no tail.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const entry of sorted) {
+    if (entry.begin < covered) {
+      const other = sorted.find((e) => e !== entry && e.end > entry.begin && e.begin <= entry.begin);
+      fail(
+        `tensor '${entry.name}' overlaps tensor '${other?.name ?? '?'}' (data_offsets [${entry.begin}, ${entry.end}])`,
+      );
+    }
+    if (entry.begin > covered)
+      fail(
+        `bytes ${covered} to ${entry.begin} of the data section belong to no tensor (before '${entry.name}')`,
+      );
+    covered = entry.end;
+  }
+  if (covered !== dataLength)
+    fail(
+      `the data section has ${dataLength} bytes but the tensors cover ${covered} (extra bytes at the end)`,
+    );
+
+  const tensors: Record<string, Tensor> = emptyRecord();
+  for (const { name, type, dtype, shape, begin } of entries) {
+    const count = shape.reduce((p, d) => p * d, 1);
+    const values = typedArrayFor(type.dtype, count);
     for (let i = 0; i < count; i++) {
-      const v = type.decode(view, dataStart + offsets[0] + i * type.bytes);
+      const v = type.decode(view, dataStart + begin + i * type.bytes);
       if (dtype === 'I64' && (v > 2147483647 || v < -2147483648))
-        fail(`tensor '${name}' holds int64 value ${v}, which does not fit int32`);
+        fail(`tensor '${name}' holds int64 value ${v} at element ${i}, which does not fit int32`);
+      if (dtype === 'BOOL' && v > 1)
+        fail(`tensor '${name}' holds byte ${v} at element ${i}, which is not a bool (0 or 1)`);
       values[i] = v;
     }
-    tensors[name] = tensor(values, { shape });
+    tensors[name] = fromTypedArray(values, shape);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  ranges.forEach(([begin], i) => {
-    if (i > 0 && begin < ranges[i - 1][1])
-      fail(`tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
-  });
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   return { tensors, metadata };
 }
 
 /**
- * Writes tensors to `path` in the safetensors format. The bytes go to a temporary file that is
- * flushed and then renamed over `path`, so a crash never leaves a half-written checkpoint.
+ * Writes tensors to `path` in the safetensors format, completely or not at all: a failed save
+ * (a full disk, a crash) throws and leaves any previous file at `path` as it was.
  */
 export function save(
   path: string,
@@ -176,19 +300,10 @@ export function save(
   metadata: Record<string, string> = {},
 ): void {
   const bytes = serialize(tensors, metadata);
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
+    writeFileAtomic(path, bytes);
   } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
+    throw new Error(`safetensors: ${(error as Error).message}`, { cause: error });
   }
 }
 

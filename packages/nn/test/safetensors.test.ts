@@ -80,7 +80,7 @@ describe('safetensors', () => {
       /short\.safetensors: file is 5 bytes, too short/,
     );
     expect(() => load(write('cut.safetensors', good.subarray(0, good.length - 3)))).toThrow(
-      /cut\.safetensors: tensor 'w' ends at byte 16 but the data has 13 bytes \(truncated\?\)/,
+      /cut\.safetensors: tensor 'w': data_offsets end at byte 16 but the data section has 13 bytes \(truncated\?\)/,
     );
     expect(() => load(write('header.safetensors', good.subarray(0, 20)))).toThrow(
       /header claims \d+ bytes but only 12 follow/,
@@ -98,7 +98,7 @@ describe('safetensors', () => {
     new DataView(bytes.buffer).setBigUint64(0, BigInt(mismatch.length), true);
     bytes.set(mismatch, 8);
     expect(() => load(write('mismatch.safetensors', bytes))).toThrow(
-      /tensor 'w' \(F32 \[5\]\) needs 20 bytes but data_offsets span 16/,
+      /tensor 'w': F32 \[5\] needs 20 bytes but data_offsets \[0, 16\] span 16/,
     );
     expect(() => load(join(dir, 'missing.safetensors'))).toThrow(/cannot read .*missing\.safetensors/);
   });

@@ -129,6 +129,18 @@ export class Optimizer {
    * missing or unexpected keys throw, listing them.
    */
   loadStateDict(dict: Readonly<Record<string, Tensor>>): void {
+    const { state, steps } = this.restore(dict);
+    this.state = adopt(state, this.params);
+    this.steps = steps;
+  }
+
+  /** Throws what loadStateDict would refuse, changing nothing. For loading several objects at once. */
+  checkStateDict(dict: Readonly<Record<string, Tensor>>): void {
+    this.restore(dict);
+  }
+
+  /** The state and step count a state dict describes, after checking every entry. */
+  private restore(dict: Readonly<Record<string, Tensor>>): { state: unknown; steps: number } {
     const op = 'Optimizer.loadStateDict';
     if (typeof dict !== 'object' || dict === null || dict instanceof Tensor)
       throw new TypeError(`${op}: expected a record of tensors, got ${describeValue(dict)}`);
@@ -146,8 +158,7 @@ export class Optimizer {
       if (problem) problems.push(`'${key}' ${problem}`);
     }
     if (problems.length > 0) throw new Error(`${op}: nothing was loaded: ${problems.join('; ')}`);
-    this.state = adopt(unflatten(template, '', dict, slots), this.params);
-    this.steps = dict._steps.item();
+    return { state: unflatten(template, '', dict, slots), steps: dict._steps.item() };
   }
 }
 
@@ -180,7 +191,8 @@ function slotProblem(slot: Slot, value: unknown): string | null {
   if (slot.kind === 'number') {
     if (value.size !== 1) return `has shape ${formatShape(value.shape)}, expected a single number`;
     const n = value.item();
-    if (slot.count && !(Number.isSafeInteger(n) && n >= 0)) return `is ${n}, expected a count (an integer >= 0)`;
+    if (slot.count && !(Number.isSafeInteger(n) && n >= 0))
+      return `is ${n}, expected a count (an integer >= 0)`;
     if (!Number.isFinite(n)) return `is ${n}, expected a finite number`;
     return null;
   }

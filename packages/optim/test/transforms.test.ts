@@ -181,7 +181,9 @@ describe('hyper-parameters are checked at construction', () => {
       'adam: option betas must be an array of 2 values, each a finite number in [0, 1), got [0.9, 1]',
     );
     expect(() => adamw({ eps: 0 })).toThrow('adamw: option eps must be a finite number > 0, got 0');
-    expect(() => adan({ betas: [0.98, -0.1, 0.99] })).toThrow(/adan: option betas must be .* got \[0.98, -0.1, 0.99\]/);
+    expect(() => adan({ betas: [0.98, -0.1, 0.99] })).toThrow(
+      /adan: option betas must be .* got \[0.98, -0.1, 0.99\]/,
+    );
     expect(() => sgd({ lr: 0.1, nesterov: true })).toThrow(
       /nesterov needs momentum > 0 and dampening = 0, got momentum 0/,
     );
