@@ -1,14 +1,18 @@
 import {
   assertDType,
-  assertValidShape,
   type Backend,
+  checkOptions,
+  checkValue,
+  DTYPES,
   type DType,
   defaultGenerator,
+  describeValue,
   dtypeOfTypedArray,
   formatShape,
-  type Generator,
+  Generator,
   getBackend,
   ops,
+  rules,
   type Shape,
   sizeOf,
   type TypedArray,
@@ -26,6 +30,10 @@ export interface RandomOptions extends TensorOptions {
   generator?: Generator;
 }
 
+const dtypeRule = rules.oneOf(...DTYPES);
+const tensorOptions = { dtype: dtypeRule, requiresGrad: rules.boolean };
+const randomOptions = { ...tensorOptions, generator: rules.instanceOf(Generator, 'Generator') };
+
 function finish(tensor: Tensor, options: TensorOptions): Tensor {
   if (options.requiresGrad) tensor.requiresGrad = true;
   return tensor;
@@ -34,6 +42,22 @@ function finish(tensor: Tensor, options: TensorOptions): Tensor {
 function dtypeOption(op: string, options: TensorOptions, fallback: DType): DType {
   return options.dtype === undefined ? fallback : assertDType(op, options.dtype);
 }
+
+/** The most elements one tensor may hold: typed arrays index with 32-bit lengths here. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+const elementCount = rules.inRange(0, MAX_ELEMENTS, { integer: true });
+
+/** A shape: an array of sizes (non-negative integers) whose product a typed array can hold. */
+const shapeRule = (value: unknown) =>
+  Array.isArray(value) &&
+  value.every((d) => elementCount(d) === null) &&
+  value.reduce((p: number, d: number) => p * d, 1) <= MAX_ELEMENTS
+    ? null
+    : `an array of sizes (integers >= 0) with at most ${MAX_ELEMENTS} elements in all`;
+
+/** A value to fill with: any number, infinities and NaN included (masks fill with -inf). */
+const fillValue = (value: unknown) =>
+  typeof value === 'number' || typeof value === 'boolean' ? null : 'a number';
 
 /** Shape of a nested array, checking that it is rectangular. */
 function nestedShape(data: NestedArray): number[] {
@@ -96,6 +120,16 @@ export function tensor(
   data: NestedArray | TypedArray | readonly number[],
   options: TensorOptions & { shape?: Shape } = {},
 ): Tensor {
+  checkOptions('tensor', options, { ...tensorOptions, shape: shapeRule });
+  if (
+    typeof data !== 'number' &&
+    typeof data !== 'boolean' &&
+    !Array.isArray(data) &&
+    !ArrayBuffer.isView(data)
+  )
+    throw new TypeError(
+      `tensor: data must be a number, a boolean, nested arrays or a typed array, got ${describeValue(data)}`,
+    );
   let flat: ArrayLike<number | boolean>;
   let shape: number[];
   let inferred: DType;
@@ -112,7 +146,7 @@ export function tensor(
     flat = flattenNested(data as NestedArray);
     inferred = typeof firstScalar(data as NestedArray) === 'boolean' ? 'bool' : 'float32';
   }
-  assertValidShape('tensor', shape);
+  checkValue('tensor', 'shape', shape, shapeRule);
   if (sizeOf(shape) !== flat.length) {
     throw new RangeError(
       `tensor: ${flat.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
@@ -126,15 +160,21 @@ export function tensor(
 }
 
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
-  assertValidShape('full', shape);
+  checkOptions('full', options, tensorOptions);
+  checkValue('full', 'shape', shape, shapeRule);
+  checkValue('full', 'value', value, fillValue);
   return finish(new Tensor(ops.full(shape, value, dtypeOption('full', options, 'float32'))), options);
 }
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
+  checkOptions('zeros', options, tensorOptions);
+  checkValue('zeros', 'shape', shape, shapeRule);
   return full(shape, 0, options);
 }
 
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
+  checkOptions('ones', options, tensorOptions);
+  checkValue('ones', 'shape', shape, shapeRule);
   return full(shape, 1, options);
 }
 
@@ -148,6 +188,8 @@ export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
 }
 
 export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
+  checkOptions('fullLike', options, tensorOptions);
+  checkValue('fullLike', 'value', value, fillValue);
   const dtype = dtypeOption('fullLike', options, t.dtype);
   return finish(new Tensor(ops.full(t.shape, value, dtype, t.array.backend)), options);
 }
@@ -157,13 +199,18 @@ export function fullLike(t: Tensor, value: number, options: TensorOptions = {}):
  * as PyTorch gives an integer dtype; otherwise float32.
  */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
+  checkOptions('arange', options, tensorOptions);
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step))
-    throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
+  checkValue('arange', 'start', start, rules.finite);
+  checkValue('arange', 'end', end, rules.finite);
+  if (step === 0 || typeof step !== 'number' || !Number.isFinite(step))
+    throw new RangeError(`arange: step must be finite and non-zero, got ${describeValue(step)}`);
   if ((end - start) / step < 0) {
     throw new RangeError(`arange: step ${step} goes away from end (start=${start}, end=${end})`);
   }
   const count = Math.max(0, Math.ceil((end - start) / step));
+  if (count > MAX_ELEMENTS)
+    throw new RangeError(`arange: ${count} elements is more than the ${MAX_ELEMENTS} a tensor may hold`);
   const integral = [start, end, step].every(Number.isInteger);
   const dtype = dtypeOption('arange', options, integral ? 'int32' : 'float32');
   const values = typedArrayFor(dtype, count);
@@ -173,8 +220,10 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 
 /** `steps` evenly spaced values from start to end inclusive (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0)
-    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  checkOptions('linspace', options, tensorOptions);
+  checkValue('linspace', 'start', start, rules.finite);
+  checkValue('linspace', 'end', end, rules.finite);
+  checkValue('linspace', 'steps', steps, elementCount);
   const dtype = dtypeOption('linspace', options, 'float32');
   const values = typedArrayFor(dtype, steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -186,7 +235,8 @@ export function linspace(start: number, end: number, steps: number, options: Ten
 
 /** Identity matrix [n, m] (m defaults to n). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
-  assertValidShape('eye', [n, m]);
+  checkOptions('eye', options, tensorOptions);
+  checkValue('eye', 'shape', [n, m], shapeRule);
   const dtype = dtypeOption('eye', options, 'float32');
   const values = typedArrayFor(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
@@ -195,14 +245,16 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
 
 /** Uniform samples in [0, 1). */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
-  assertValidShape('rand', shape);
+  checkOptions('rand', options, randomOptions);
+  checkValue('rand', 'shape', shape, shapeRule);
   const dtype = dtypeOption('rand', options, 'float32');
   return finish(new Tensor(ops.rand(shape, dtype, options.generator ?? defaultGenerator)), options);
 }
 
 /** Standard normal samples. */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
-  assertValidShape('randn', shape);
+  checkOptions('randn', options, randomOptions);
+  checkValue('randn', 'shape', shape, shapeRule);
   const dtype = dtypeOption('randn', options, 'float32');
   return finish(new Tensor(ops.randn(shape, dtype, options.generator ?? defaultGenerator)), options);
 }
@@ -214,7 +266,8 @@ export function randint(
   shape: Shape,
   options: { generator?: Generator } = {},
 ): Tensor {
-  assertValidShape('randint', shape);
+  checkOptions('randint', options, { generator: randomOptions.generator });
+  checkValue('randint', 'shape', shape, shapeRule);
   return new Tensor(ops.randint(low, high, shape, options.generator ?? defaultGenerator));
 }
 
@@ -227,8 +280,8 @@ export function randint(
  * const order = randperm(5);   // the same five indices after every manualSeed(0)
  */
 export function randperm(n: number, options: { generator?: Generator } = {}): Tensor {
-  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1)
-    throw new RangeError(`randperm: n must be an integer in [0, 2^31 - 1], got ${String(n)}`);
+  checkOptions('randperm', options, { generator: randomOptions.generator });
+  checkValue('randperm', 'n', n, elementCount);
   const generator = options.generator ?? defaultGenerator;
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

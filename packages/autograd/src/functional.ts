@@ -1,4 +1,4 @@
-import { formatShape } from '@agrad/tensor';
+import { checkOptions, checkValue, formatShape, rules } from '@agrad/tensor';
 import { onesLike, zerosLike } from './creation.js';
 import {
   type BackwardOptions,
@@ -20,6 +20,12 @@ export function gradients(
   inputs: readonly Tensor[],
   options: BackwardOptions & { gradOutput?: Tensor; allowUnused?: boolean } = {},
 ): Tensor[] {
+  checkOptions('grad', options, {
+    retainGraph: rules.boolean,
+    createGraph: rules.boolean,
+    gradOutput: rules.instanceOf(Tensor, 'Tensor'),
+    allowUnused: rules.boolean,
+  });
   for (const [i, input] of inputs.entries()) {
     if (!input.requiresGrad) throw new Error(`grad: input ${i} does not require grad`);
   }
@@ -88,6 +94,12 @@ export function valueAndGrad<Args extends Tensor[]>(
   f: (...args: Args) => Tensor,
   options: GradOptions = {},
 ): (...args: Args) => [Tensor, Tensor | Tensor[]] {
+  checkValue('grad', 'f', f, rules.func);
+  checkOptions('grad', options, {
+    argnums: rules.either(rules.count, (v) =>
+      Array.isArray(v) && v.every((n) => rules.count(n) === null) ? null : 'an array of argument positions',
+    ),
+  });
   const argnums = options.argnums ?? 0;
   const positions = typeof argnums === 'number' ? [argnums] : [...argnums];
   return (...args: Args) => {
@@ -136,6 +148,11 @@ export function customOp<Inputs extends Tensor[]>(
     ) => readonly (Tensor | null | undefined)[];
   },
 ): (...inputs: Inputs) => Tensor {
+  checkValue('customOp', 'name', name, rules.string);
+  checkOptions(`customOp '${name}'`, definition, {
+    forward: rules.required(rules.func),
+    backward: rules.required(rules.func),
+  });
   return (...inputs: Inputs) => {
     const value = noGrad(() => definition.forward(...inputs));
     let output: Tensor;

@@ -2,6 +2,8 @@ import {
   type ArithmeticOp,
   broadcastShapes,
   type ComparisonOp,
+  checkOptions,
+  checkValue,
   formatShape,
   isFloating,
   normalizeDim,
@@ -9,6 +11,7 @@ import {
   ops,
   promoteTypes,
   promoteWithScalar,
+  rules,
   shapesEqual,
   sizeOf,
 } from '@agrad/tensor';
@@ -129,6 +132,7 @@ export const relu = (x: Tensor) => unaryPrimitives.relu(x.dtype === 'bool' ? mov
 
 /** x for x > 0, negativeSlope * x otherwise. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  checkValue('leakyRelu', 'negativeSlope', negativeSlope, rules.finite);
   return where(x.gt(0), x, x.mul(negativeSlope));
 }
 
@@ -153,6 +157,9 @@ export function softplus(x: Tensor): Tensor {
 
 /** Limits values to [min, max]; the gradient is 1 inside (bounds included) and 0 outside. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  const bound = rules.nullable((v) => (typeof v === 'number' && !Number.isNaN(v) ? null : 'a number'));
+  checkValue('clamp', 'min', min ?? null, bound);
+  checkValue('clamp', 'max', max ?? null, bound);
   if ((min === undefined || min === null) && (max === undefined || max === null)) {
     throw new RangeError('clamp: at least one of min and max must be given');
   }
@@ -280,6 +287,7 @@ export function variance(
   keepdim = false,
   options: { correction?: number } = {},
 ): Tensor {
+  checkOptions('var', options, { correction: rules.finite });
   const dims = normalizeDims('var', dim, x.ndim);
   const xf = floating(x);
   const centered = xf.sub(mean(xf, dims, true));

@@ -1,4 +1,4 @@
-import { Generator, isFloating, ops } from '@agrad/tensor';
+import { checkOptions, checkValue, Generator, isFloating, ops, rules } from '@agrad/tensor';
 import { noGrad } from './engine.js';
 import { gradients } from './functional.js';
 import { Tensor } from './tensor.js';
@@ -59,6 +59,14 @@ export function gradcheck(
   inputs: readonly Tensor[],
   options: GradcheckOptions = {},
 ): GradcheckReport {
+  checkOptions('gradcheck', options, {
+    eps: rules.positive,
+    atol: rules.nonNegative,
+    rtol: rules.nonNegative,
+    seed: rules.inRange(0, 2 ** 32, { integer: true }),
+    directions: rules.count,
+  });
+  checkValue('gradcheck', 'fn', fn, rules.func);
   const eps = options.eps ?? 1e-6;
   const atol = options.atol ?? 1e-5;
   const rtol = options.rtol ?? 1e-3;

@@ -1,4 +1,4 @@
-import { NDArray, ops, type Storage } from '@agrad/tensor';
+import { checkValue, NDArray, ops, rules, type Storage } from '@agrad/tensor';
 import { Tensor } from './tensor.js';
 
 /**
@@ -23,6 +23,7 @@ import { Tensor } from './tensor.js';
  * }
  */
 export function tidy<T>(fn: () => T): T {
+  checkValue('tidy', 'fn', fn, rules.func);
   ops.openScope();
   let result: T;
   try {

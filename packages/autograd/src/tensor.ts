@@ -1,13 +1,17 @@
 import {
   type Backend,
   backendNames,
+  checkOptions,
+  checkValue,
   DTYPES,
   type DType,
+  describeValue,
   formatShape,
   isFloating,
   type NDArray,
   ops,
   resolveBackend,
+  rules,
   type TypedArray,
 } from '@agrad/tensor';
 import { type BackwardOptions, isGradEnabled, type Node, runBackward } from './engine.js';
@@ -131,7 +135,10 @@ export class Tensor {
    * Computes gradients of this tensor with respect to the leaves that require them, adding
    * into their `.grad`. A non-scalar needs `gradOutput` of its shape.
    */
-  backward(gradOutput?: Tensor, options: BackwardOptions = {}): void {
+  backward(gradOutput?: Tensor | null, options: BackwardOptions = {}): void {
+    checkOptions('backward', options, { retainGraph: rules.boolean, createGraph: rules.boolean });
+    if (gradOutput !== undefined && gradOutput !== null && !(gradOutput instanceof Tensor))
+      throw new TypeError(`backward: gradOutput must be a Tensor, got ${describeValue(gradOutput)}`);
     if (!this.requiresGrad) {
       throw new Error(
         'backward: this tensor does not require grad and has no graph (did any input set requiresGrad?)',
@@ -154,6 +161,7 @@ export class Tensor {
    * replaces the gradient. Returns a handle whose remove() unregisters it.
    */
   registerHook(hook: GradHook): { remove(): void } {
+    checkValue('registerHook', 'hook', hook, rules.func);
     if (!this.requiresGrad)
       throw new Error("registerHook: cannot register a hook on a tensor that doesn't require grad");
     this.hooks.push(hook);

@@ -1,5 +1,5 @@
 import { type DType, formatShape, isFloating, keep, noGrad, Tensor } from '@agrad/autograd';
-import { checkOptions, describeValue, rules } from '@agrad/tensor';
+import { checkOptions, checkValue, describeValue, rules } from '@agrad/tensor';
 
 /** A tensor registered as a module's parameter: a leaf that requires grad. */
 export class Parameter extends Tensor {
@@ -261,6 +261,7 @@ export abstract class Module {
 
   /** Sets training mode on this module and every descendant. */
   train(mode = true): this {
+    checkValue('train', 'mode', mode, rules.boolean);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
