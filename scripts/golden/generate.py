@@ -37,6 +37,9 @@ def index(high, *shape):
     return torch.randint(0, high, shape, dtype=torch.int32)
 
 
+# A matrix with ties in every row and column.
+TIES = torch.tensor([[1., 3., 3., 0.], [2., 2., 2., 5.], [4., 1., 4., 4.]], dtype=DT)
+
 # name -> (inputs, function). Names match the table in golden.test.ts.
 CASES = {
     'add_broadcast': ([randn(3, 4), randn(4)], lambda a, b: a + b),
@@ -88,6 +91,14 @@ CASES = {
     'normalize': ([randn(3, 6)], lambda x: (x - x.mean(dim=1, keepdim=True)) / torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + 1e-5)),
     'attention': ([randn(2, 3, 4), randn(2, 3, 4), randn(2, 3, 4)],
                   lambda q, k, v: torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(4), dim=-1) @ v),
+    # torch.max/min with a dim send the gradient to the returned index, even among ties;
+    # amax/amin share it between the ties. The indices ride along as floats.
+    'max_min_dim_ties': ([TIES], lambda a: torch.cat([a.max(dim=1).values * 2, a.min(dim=0).values,
+                                                      a.max(dim=1).indices.to(DT), a.min(dim=0).indices.to(DT)])),
+    'max_dim_keepdim': ([randn(3, 4)], lambda a: a.max(dim=-1, keepdim=True).values * a),
+    'amax_amin_ties': ([TIES], lambda a: a.amax(dim=1) * 2 + a.amin(dim=1)),
+    'slice_step': ([randn(4, 7)], lambda a: a[1:, 1:6:2] * a[:3, ::3].sum()),
+    'slice_negative': ([randn(5, 6)], lambda a: a[-3:-1, -5::2] * 2),
 }
 
 

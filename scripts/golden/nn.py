@@ -114,7 +114,36 @@ CASES = {
     'l1_loss_sum': (lambda: Fn(lambda x, y: F.l1_loss(x, y, reduction='sum')), [f(3, 4), f(3, 4)], True),
     'bce_with_logits': (lambda: Fn(lambda x, y: F.binary_cross_entropy_with_logits(x * 3, torch.sigmoid(y))), [f(3, 4), f(3, 4)], True),
     'bce_with_logits_pos_weight': (lambda: Fn(lambda x, y, w: F.binary_cross_entropy_with_logits(x * 3, torch.sigmoid(y), pos_weight=w.abs().detach(), reduction='none')), [f(3, 4), f(3, 4), f(4)], True),
+    # A pretrained table whose padding row is not zero: forward returns the row, its gradient is 0.
+    'embedding_padding_pretrained': (lambda: pretrained_embedding(), [('int_values', [[2, 3, 2], [5, 0, 9]])], True),
+    'cross_entropy_weighted': (lambda: Fn(lambda x, t: F.cross_entropy(x, t.long(), weight=CLASS_WEIGHT)), [f(6, 5), ids(5, 6)], True),
+    'cross_entropy_weighted_smoothing_ignore': (lambda: Fn(lambda x, t: F.cross_entropy(x, t.long(), weight=CLASS_WEIGHT, label_smoothing=0.1, ignore_index=3)),
+                                                [f(6, 5), ('int_values', [1, 3, 4, 0, 3, 2])], True),
+    'cross_entropy_weighted_spatial_none': (lambda: Fn(lambda x, t: F.cross_entropy(x, t.long(), weight=CLASS_WEIGHT, reduction='none', label_smoothing=0.2)),
+                                            [f(2, 5, 3), ids(5, 2, 3)], True),
+    'nll_loss_weighted_sum': (lambda: Fn(lambda x, t: F.nll_loss(torch.log_softmax(x, 1), t.long(), weight=CLASS_WEIGHT, reduction='sum', ignore_index=0)),
+                              [f(5, 5), ('int_values', [0, 1, 4, 0, 2])], True),
+    'maxpool2d_ceil': (lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True), [f(1, 2, 6, 6)], True),
+    'maxpool2d_ceil_padded_dilated': (lambda: nn.MaxPool2d(2, stride=2, padding=1, dilation=2, ceil_mode=True), [f(1, 2, 6, 7)], True),
+    'avgpool2d_ceil': (lambda: nn.AvgPool2d(3, stride=2, ceil_mode=True), [f(1, 2, 6, 6)], True),
+    'avgpool2d_exclude_pad': (lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), [f(1, 2, 7, 7)], True),
+    'avgpool2d_ceil_padded': (lambda: nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True), [f(1, 2, 6, 5)], True),
+    'avgpool2d_ceil_padded_exclude': (lambda: nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True, count_include_pad=False), [f(1, 2, 6, 5)], True),
+    'avgpool2d_divisor': (lambda: nn.AvgPool2d((2, 3), stride=(1, 2), divisor_override=4), [f(2, 1, 4, 6)], True),
+    'pad': (lambda: Fn(lambda x: F.pad(x, (1, 2, 0, -1, 2, 0), value=0.5)), [f(2, 3, 4, 3)], True),
+    'conv2d_same': (lambda: nn.Conv2d(2, 3, (2, 3), padding='same', dilation=(1, 2)), [f(2, 2, 5, 6)], True),
+    'conv2d_valid': (lambda: nn.Conv2d(2, 3, 3, padding='valid'), [f(1, 2, 5, 4)], True),
 }
+
+# Class weights for the weighted losses (not trained: PyTorch has no gradient for them).
+CLASS_WEIGHT = torch.tensor([0.5, 1.0, 2.0, 0.25, 1.5], dtype=DT)
+
+
+def pretrained_embedding():
+    module = nn.Embedding(10, 4, padding_idx=2)
+    with torch.no_grad():
+        module.weight.copy_(torch.randn(10, 4))
+    return module
 
 
 def make_input(spec):

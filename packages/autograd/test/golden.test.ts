@@ -74,6 +74,15 @@ const cases: Record<string, (...xs: Tensor[]) => Tensor> = {
     x.matmul(w1).add(b1).tanh().matmul(w2).logSoftmax(1).gather(1, y).mean().neg(),
   normalize: (x) => x.sub(x.mean(1, true)).div(x.var(1, true, { correction: 0 }).add(1e-5).sqrt()),
   attention: (q, k, v) => q.matmul(k.transpose(-2, -1)).div(2).softmax(-1).matmul(v),
+  max_min_dim_ties: (a) => {
+    const [rowMax, rowIndex] = a.max(1);
+    const [colMin, colIndex] = a.min(0);
+    return cat([rowMax.mul(2), colMin, rowIndex.to('float64'), colIndex.to('float64')]);
+  },
+  max_dim_keepdim: (a) => a.max(-1, true).values.mul(a),
+  amax_amin_ties: (a) => a.amax(1).mul(2).add(a.amin(1)),
+  slice_step: (a) => a.slice(0, 1).slice(1, 1, 6, 2).mul(a.slice(0, null, 3).slice(1, null, null, 3).sum()),
+  slice_negative: (a) => a.slice(0, -3, -1).slice(1, -5, null, 2).mul(2),
 };
 
 interface GoldenCase {

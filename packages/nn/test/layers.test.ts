@@ -127,7 +127,44 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
         }),
       ),
   },
+  embedding_padding_pretrained: { make: () => new Embedding(10, 4, { paddingIdx: 2, dtype }) },
+  cross_entropy_weighted: { make: () => new Fn((x, t) => F.crossEntropy(x, t, { weight: classWeight() })) },
+  cross_entropy_weighted_smoothing_ignore: {
+    make: () =>
+      new Fn((x, t) => F.crossEntropy(x, t, { weight: classWeight(), labelSmoothing: 0.1, ignoreIndex: 3 })),
+  },
+  cross_entropy_weighted_spatial_none: {
+    make: () =>
+      new Fn((x, t) =>
+        F.crossEntropy(x, t, { weight: classWeight(), reduction: 'none', labelSmoothing: 0.2 }),
+      ),
+  },
+  nll_loss_weighted_sum: {
+    make: () =>
+      new Fn((x, t) =>
+        F.nllLoss(x.logSoftmax(1), t, { weight: classWeight(), reduction: 'sum', ignoreIndex: 0 }),
+      ),
+  },
+  maxpool2d_ceil: { make: () => new MaxPool2d(3, { stride: 2, ceilMode: true }) },
+  maxpool2d_ceil_padded_dilated: {
+    make: () => new MaxPool2d(2, { stride: 2, padding: 1, dilation: 2, ceilMode: true }),
+  },
+  avgpool2d_ceil: { make: () => new AvgPool2d(3, { stride: 2, ceilMode: true }) },
+  avgpool2d_exclude_pad: { make: () => new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }) },
+  avgpool2d_ceil_padded: { make: () => new AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true }) },
+  avgpool2d_ceil_padded_exclude: {
+    make: () => new AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+  },
+  avgpool2d_divisor: { make: () => new AvgPool2d([2, 3], { stride: [1, 2], divisorOverride: 4 }) },
+  pad: { make: () => new Fn((x) => F.pad(x, [1, 2, 0, -1, 2, 0], { value: 0.5 })) },
+  conv2d_same: { make: () => new Conv2d(2, 3, [2, 3], { padding: 'same', dilation: [1, 2], dtype }) },
+  conv2d_valid: { make: () => new Conv2d(2, 3, 3, { padding: 'valid', dtype }) },
 };
+
+/** scripts/golden/nn.py's CLASS_WEIGHT. */
+function classWeight(): Tensor {
+  return tensor([0.5, 1.0, 2.0, 0.25, 1.5], { dtype });
+}
 
 interface Encoded {
   shape: number[];
