@@ -133,7 +133,18 @@ CASES = {
     'pad': (lambda: Fn(lambda x: F.pad(x, (1, 2, 0, -1, 2, 0), value=0.5)), [f(2, 3, 4, 3)], True),
     'conv2d_same': (lambda: nn.Conv2d(2, 3, (2, 3), padding='same', dilation=(1, 2)), [f(2, 2, 5, 6)], True),
     'conv2d_valid': (lambda: nn.Conv2d(2, 3, 3, padding='valid'), [f(1, 2, 5, 4)], True),
+    # momentum=None: running statistics are the plain average of every batch (here after 3).
+    'batchnorm1d_cumulative': (lambda: cumulative_batchnorm(), [f(4, 3)], True),
 }
+
+
+def cumulative_batchnorm():
+    module = randomize(nn.BatchNorm1d(3, momentum=None)).to(DT)
+    with torch.no_grad():
+        module.running_mean.copy_(torch.randn(3, dtype=DT))
+        module.running_var.copy_(torch.rand(3, dtype=DT) + 0.5)
+        module.num_batches_tracked.fill_(2)
+    return module
 
 # Class weights for the weighted losses (not trained: PyTorch has no gradient for them).
 CLASS_WEIGHT = torch.tensor([0.5, 1.0, 2.0, 0.25, 1.5], dtype=DT)

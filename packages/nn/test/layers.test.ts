@@ -159,6 +159,7 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
   pad: { make: () => new Fn((x) => F.pad(x, [1, 2, 0, -1, 2, 0], { value: 0.5 })) },
   conv2d_same: { make: () => new Conv2d(2, 3, [2, 3], { padding: 'same', dilation: [1, 2], dtype }) },
   conv2d_valid: { make: () => new Conv2d(2, 3, 3, { padding: 'valid', dtype }) },
+  batchnorm1d_cumulative: { make: () => new BatchNorm1d(3, { momentum: null, dtype }) },
 };
 
 /** scripts/golden/nn.py's CLASS_WEIGHT. */

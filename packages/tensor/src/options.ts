@@ -28,20 +28,24 @@ export function describeValue(value: unknown): string {
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
-/** Edit distance, to suggest the accepted option a misspelt one was meant to be. */
+/**
+ * Edit distance ignoring case, a swap of neighbours counting as one edit (optimal string
+ * alignment), to suggest the accepted option a misspelt one was meant to be.
+ */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + cost);
-      diagonal = above;
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  const d = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.length];
+  return d[x.length][y.length];
 }
 
 /** Throws `${op}: ${name} must be ${expected}, got ${value}` unless `rule` accepts the value. */
