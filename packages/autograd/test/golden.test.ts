@@ -81,7 +81,11 @@ const cases: Record<string, (...xs: Tensor[]) => Tensor> = {
   },
   max_dim_keepdim: (a) => a.max(-1, true).values.mul(a),
   amax_amin_ties: (a) => a.amax(1).mul(2).add(a.amin(1)),
-  slice_step: (a) => a.slice(0, 1).slice(1, 1, 6, 2).mul(a.slice(0, null, 3).slice(1, null, null, 3).sum()),
+  slice_step: (a) =>
+    a
+      .slice(0, 1)
+      .slice(1, 1, 6, 2)
+      .mul(a.slice(0, null, 3).slice(1, null, null, 3).sum()),
   slice_negative: (a) => a.slice(0, -3, -1).slice(1, -5, null, 2).mul(2),
 };
 

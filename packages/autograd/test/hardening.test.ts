@@ -1,16 +1,7 @@
 import { expectGradients, tensorArb } from '@agrad/autograd/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  arange,
-  gather,
-  manualSeed,
-  noGrad,
-  randn,
-  randperm,
-  tensor,
-  zeros,
-} from '../src/index.js';
+import { arange, gather, manualSeed, noGrad, randn, randperm, tensor, zeros } from '../src/index.js';
 
 const runs = { numRuns: 40, seed: 12 };
 
@@ -32,7 +23,13 @@ describe('values changed in place after autograd saved them', () => {
     noGrad(() => y.copy_(tensor([0, 0])));
     expect(() => loss.backward()).toThrow(/'exp' needs its output \(float32 \[2\], output of 'exp'\)/);
 
-    const a = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const a = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const index = tensor(new Int32Array([1, 0]), { shape: [2, 1] });
     const picked = gather(a, 1, index).sum();
     index.copy_(tensor(new Int32Array([0, 0]), { shape: [2, 1] }));
@@ -88,7 +85,13 @@ describe('in-place writes', () => {
 
 describe('max and min with a dim (torch.max(x, dim))', () => {
   it('return [values, indices], also by name, and send the gradient to the index alone', () => {
-    const x = tensor([[1, 3, 3], [2, 2, 0]], { requiresGrad: true, dtype: 'float64' });
+    const x = tensor(
+      [
+        [1, 3, 3],
+        [2, 2, 0],
+      ],
+      { requiresGrad: true, dtype: 'float64' },
+    );
     const result = x.max(1);
     const [values, indices] = result;
     expect(values.toArray()).toEqual([3, 2]);
@@ -107,13 +110,26 @@ describe('max and min with a dim (torch.max(x, dim))', () => {
   });
 
   it('amax and amin share the gradient between ties, over any dims', () => {
-    const x = tensor([[1, 3, 3], [2, 2, 0]], { requiresGrad: true, dtype: 'float64' });
+    const x = tensor(
+      [
+        [1, 3, 3],
+        [2, 2, 0],
+      ],
+      { requiresGrad: true, dtype: 'float64' },
+    );
     x.amax(1).sum().backward();
     expect(x.grad?.toArray()).toEqual([
       [0, 0.5, 0.5],
       [0.5, 0.5, 0],
     ]);
-    expect(tensor([[1, 5], [7, 2]]).amin([0, 1]).item()).toBe(1);
+    expect(
+      tensor([
+        [1, 5],
+        [7, 2],
+      ])
+        .amin([0, 1])
+        .item(),
+    ).toBe(1);
   });
 
   it('point to amax for several dims', () => {
@@ -132,7 +148,13 @@ describe('slice with a step (x[start:end:step] on one dim)', () => {
     expect(x.slice(0, 8, 2).toArray()).toEqual([]);
     expect(x.slice(0, -100, 100, 5).toArray()).toEqual([0, 5]);
     const m = zeros([3, 4]);
-    m.slice(1, 1, null, 2).copy_(tensor([[1, 2], [3, 4], [5, 6]]));
+    m.slice(1, 1, null, 2).copy_(
+      tensor([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    );
     expect(m.toArray()).toEqual([
       [0, 1, 0, 2],
       [0, 3, 0, 4],
@@ -153,7 +175,14 @@ describe('slice with a step (x[start:end:step] on one dim)', () => {
       );
     fc.assert(
       fc.property(arb, ([x, start, end, step]) => {
-        expectGradients((a) => a.slice(0, start, end, step).mul(a.slice(0, start, end, step)).sum(), [x]);
+        expectGradients(
+          (a) =>
+            a
+              .slice(0, start, end, step)
+              .mul(a.slice(0, start, end, step))
+              .sum(),
+          [x],
+        );
       }),
       runs,
     );
@@ -180,7 +209,7 @@ describe('randperm and dtype shorthands', () => {
       runs,
     );
     manualSeed(3);
-    const orders = new Set(Array.from({ length: 20 }, () => randperm(6).toArray().join()));
+    const orders = new Set(Array.from({ length: 20 }, () => (randperm(6).toArray() as number[]).join()));
     expect(orders.size).toBeGreaterThan(10);
     expect(randperm(4).dtype).toBe('int32');
     expect(() => randperm(-1)).toThrow(/randperm: n must be an integer in \[0, 2147483647\], got -1/);
@@ -209,7 +238,9 @@ describe('creation functions and autograd calls check their options', () => {
       'zeros: option dtype must be one of "float32", "float64", "int32", "bool", got "float16"',
     );
     expect(() => randn([2, -1])).toThrow(/randn: shape must be an array of sizes \(integers >= 0\)/);
-    expect(() => arange(0, Number.POSITIVE_INFINITY)).toThrow('arange: end must be a finite number, got Infinity');
+    expect(() => arange(0, Number.POSITIVE_INFINITY)).toThrow(
+      'arange: end must be a finite number, got Infinity',
+    );
     const y = tensor([1], { requiresGrad: true }).mul(2);
     expect(() => y.backward(undefined, { retain_graph: true } as never)).toThrow(
       "backward: unknown option 'retain_graph'",

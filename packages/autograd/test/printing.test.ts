@@ -19,7 +19,13 @@ interface PrintCase {
 
 function build(c: PrintCase): Tensor {
   const numbers = c.values.map((v) =>
-    v === 'nan' ? Number.NaN : v === 'inf' ? Number.POSITIVE_INFINITY : v === '-inf' ? Number.NEGATIVE_INFINITY : Number(v),
+    v === 'nan'
+      ? Number.NaN
+      : v === 'inf'
+        ? Number.POSITIVE_INFINITY
+        : v === '-inf'
+          ? Number.NEGATIVE_INFINITY
+          : Number(v),
   );
   const data = c.dtype === 'bool' ? numbers.map((v) => v !== 0) : numbers;
   const leaf = tensor(data, { shape: c.shape, dtype: c.dtype, requiresGrad: c.requires_grad });
@@ -33,7 +39,7 @@ describe('printing (PyTorch repr)', () => {
     });
   }
 
-  it("console.log and util.inspect print what toString gives", () => {
+  it('console.log and util.inspect print what toString gives', () => {
     const t = tensor([[0.12345, 2]], { requiresGrad: true });
     expect(inspect(t)).toBe('tensor([[0.1235, 2.0000]], requires_grad=True)');
     expect(`${t}`).toBe(inspect(t));
