@@ -12,14 +12,24 @@ import type { Metrics } from './run/experiment.js';
 import { BarProgress, LineProgress } from './run/progress.js';
 import { Interrupted, readJson, stopSignal } from './run/runner.js';
 
-function positiveInteger(flag: string) {
+/**
+ * A count option: an integer in [1, max], written as plain digits. The bounds keep a typo such as
+ * `--seeds 1e9` from starting a run that would never end.
+ */
+function boundedCount(flag: string, max: number, what: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number from 1 to ${max} (${what}), got '${value}'`,
+      );
+    }
     return n;
   };
 }
+
+/** Upper bounds of the count options (see boundedCount). */
+export const LIMITS = { seeds: 100, epochs: 1000, threads: 64 } as const;
 
 /** Default results folder: results/<experiment>-<preset>-<time>, so runs never overwrite each other. */
 function defaultOut(experiment: string, preset: string, resume: boolean): string {
@@ -123,8 +133,16 @@ export function buildProgram(output?: {
         'comma-separated optimizers, each run with and without AGR',
         parseOptimizersOption,
       )
-      .option('--seeds <n>', 'seeds per arm (paired across arms)', positiveInteger('--seeds'))
-      .option('--epochs <n>', 'training epochs (overrides the preset)', positiveInteger('--epochs'))
+      .option(
+        '--seeds <n>',
+        `seeds per arm (paired across arms), 1 to ${LIMITS.seeds}`,
+        boundedCount('--seeds', LIMITS.seeds, 'seeds per arm'),
+      )
+      .option(
+        '--epochs <n>',
+        `training epochs (overrides the preset), 1 to ${LIMITS.epochs}`,
+        boundedCount('--epochs', LIMITS.epochs, 'passes over the training set'),
+      )
       .option(
         '--data <dir>',
         "data directory (default: Debian's full copy if installed, else the bundled subset)",
@@ -135,7 +153,11 @@ export function buildProgram(output?: {
         'continue an interrupted run in --out (default: the newest run of this preset)',
         false,
       )
-      .option('--threads <n>', 'GEMM threads (default: AGRAD_THREADS or 2)', positiveInteger('--threads'))
+      .option(
+        '--threads <n>',
+        `GEMM threads, 1 to ${LIMITS.threads} (default: AGRAD_THREADS or 2)`,
+        boundedCount('--threads', LIMITS.threads, 'GEMM threads'),
+      )
       .option('--quiet', 'one line per finished run instead of progress bars', false);
     for (const extra of experiment.extraOptions ?? []) command.addOption(extra);
     command.addHelpText('after', `\nPresets:\n${experiment.presetHelp.replace(/^/gm, '  ')}`);

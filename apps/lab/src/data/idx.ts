@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
+import { fingerprintFiles } from './fingerprint.js';
 
 /**
  * The IDX format of MNIST and Fashion-MNIST (yann.lecun.com/exdb/mnist): a big-endian header
@@ -12,7 +13,19 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+/** The largest IDX payload accepted: the full Fashion-MNIST training images are 47 MB. */
+export const MAX_IDX_BYTES = 512 * 2 ** 20;
+
+interface IdxHeader {
+  shape: number[];
+  /** Bytes of values the header declares. */
+  count: number;
+  /** Where the values start. */
+  start: number;
+}
+
+/** Reads and checks the header; `bytes` may hold only the start of the file. */
+function idxHeader(bytes: Uint8Array, source: string): IdxHeader {
   const fail = (problem: string): never => {
     throw new Error(`${source}: ${problem}`);
   };
@@ -21,21 +34,52 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   if (bytes[2] !== 0x08)
     fail(`unsupported IDX element type 0x${bytes[2].toString(16)} (expected 0x08, unsigned bytes)`);
   const dims = bytes[3];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 4 + 4 * dims)
     fail(`header declares ${dims} dims but the file ends inside it (truncated?)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: dims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = shape.reduce((p, d) => p * d, 1);
-  const start = 4 + 4 * dims;
-  if (bytes.length - start !== count) {
+  if (count > MAX_IDX_BYTES) {
     fail(
-      `header shape [${shape.join(',')}] needs ${count} bytes of data but the file has ${bytes.length - start} (truncated or corrupt)`,
+      `header shape [${shape.join(',')}] declares ${count} values, more than the ${MAX_IDX_BYTES} accepted (corrupt or not an image set)`,
+    );
+  }
+  return { shape, count, start: 4 + 4 * dims };
+}
+
+export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+  const { shape, count, start } = idxHeader(bytes, source);
+  if (bytes.length - start !== count) {
+    throw new Error(
+      `${source}: header shape [${shape.join(',')}] needs ${count} bytes of data but the file has ${bytes.length - start} (truncated or corrupt)`,
     );
   }
   return { shape, data: bytes.subarray(start) };
 }
 
-/** Reads a gzip-compressed IDX file (the form the data sets are distributed in). */
+/**
+ * The first bytes of a gzip stream, decompressed from a prefix of it: enough for an IDX header
+ * (at most 4 + 4 * 255 bytes) without inflating the rest. Deflate expands at most about 1032x,
+ * so each try's output is bounded by its input.
+ */
+function inflateStart(compressed: Uint8Array, wanted: number): Uint8Array {
+  let out: Uint8Array = new Uint8Array(0);
+  for (let take = 1024; ; take *= 4) {
+    const prefix = compressed.subarray(0, take);
+    try {
+      out = gunzipSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 1100 * take + 4096 });
+    } catch {
+      // A prefix may end inside a header field; a longer one (or the whole file) decides.
+    }
+    if (out.length >= wanted || take >= compressed.length) return out;
+  }
+}
+
+/**
+ * Reads a gzip-compressed IDX file (the form the data sets are distributed in). The header is
+ * read from the first decompressed bytes, and the whole file is then inflated with a limit of
+ * exactly the size that header declares: a gzip bomb is refused before it is inflated.
+ */
 export function readIdxGz(path: string): IdxArray {
   let compressed: Buffer;
   try {
@@ -45,10 +89,29 @@ export function readIdxGz(path: string): IdxArray {
       `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
   }
+  let start = inflateStart(compressed, 4);
+  if (start.length >= 4) start = inflateStart(compressed, 4 + 4 * start[3]);
+  if (start.length < 4) {
+    // Not gzip at all, or too short: gunzip's own message says which.
+    try {
+      gunzipSync(compressed, { maxOutputLength: 4096 });
+    } catch (error) {
+      throw new Error(
+        `${path}: not a valid gzip file (${(error as Error).message}); the file is corrupt or truncated`,
+      );
+    }
+  }
+  const header = idxHeader(start, path);
+  const expected = header.start + header.count;
   let bytes: Buffer;
   try {
-    bytes = gunzipSync(compressed);
+    bytes = gunzipSync(compressed, { maxOutputLength: expected });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(
+        `${path}: decompresses to more than the ${expected} bytes its header declares (shape [${header.shape.join(',')}]); refused before inflating it (corrupt file or gzip bomb)`,
+      );
+    }
     throw new Error(
       `${path}: not a valid gzip file (${(error as Error).message}); the file is corrupt or truncated`,
     );
@@ -67,6 +130,8 @@ export interface FashionMnist {
   /** Which copy was read, for the report. */
   source: 'full' | 'subset';
   directory: string;
+  /** Content hash of the four files (see ./fingerprint.ts). */
+  fingerprint: string;
 }
 
 export const FASHION_MNIST_CLASSES = [
@@ -149,5 +214,6 @@ export function loadFashionMnist(dataDir?: string): FashionMnist {
     testCount: test.count,
     source: directory === BUNDLED_FASHION_MNIST ? 'subset' : 'full',
     directory,
+    fingerprint: fingerprintFiles(Object.values(FILES).map((file) => join(directory, file))),
   };
 }

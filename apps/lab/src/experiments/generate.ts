@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultGenerator, Generator, manualSeed, noGrad, randint, randn, tensor } from '@agrad/autograd';
-import { F, load, type Sequential } from '@agrad/nn';
+import { F, load, type Sequential, writeFileAtomic } from '@agrad/nn';
 import { Optimizer } from '@agrad/optim';
 import { type Arm, armName, makeTransform, type OptimizerName } from '../arms.js';
 import { BatchOrder, gatherRows } from '../data/batches.js';
@@ -10,7 +10,7 @@ import { fid } from '../fid.js';
 import { CNN_FEATURES, cnn, cnnFeatures } from '../models.js';
 import { imageGridPng } from '../report/plots.js';
 import { probeGradients, recordLoss } from '../run/log.js';
-import { type JobResult, type RunnerContext, runJob, writeFileAtomic } from '../run/runner.js';
+import { type JobResult, type RunnerContext, runJob } from '../run/runner.js';
 import { CLASSIFY_PRESETS, evaluateClassifier, runClassify } from './classify.js';
 import { ddimSample, NoiseSchedule, TinyUNet } from './ddpm.js';
 

@@ -1,14 +1,16 @@
+import { existsSync } from 'node:fs';
 import type { Option } from 'commander';
 import { Option as CommandOption, InvalidArgumentError } from 'commander';
 import type { OptimizerName } from '../arms.js';
 import { loadKjv } from '../data/corpus.js';
+import { fingerprintFiles } from '../data/fingerprint.js';
 import { type FashionMnist, loadFashionMnist } from '../data/idx.js';
 import { versePairs } from '../data/text.js';
 import { CLASSIFIERS, type ClassifierName } from '../models.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
-import { type Metrics, startExperiment } from '../run/experiment.js';
+import { type DataSource, type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import type { RunnerContext } from '../run/runner.js';
 import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
@@ -75,6 +77,11 @@ function fromPreset<C extends { optimizers: OptimizerName[]; seeds: number; epoc
   };
 }
 
+/** The data of a Fashion-MNIST run, for --resume's check. */
+function fashionMnistSource(data: FashionMnist): DataSource {
+  return { description: `Fashion-MNIST in ${data.directory}`, fingerprint: data.fingerprint };
+}
+
 /** Which copy of Fashion-MNIST was read and how big it is, for the report. */
 function describeFashionMnist(data: FashionMnist): string {
   const copy = data.source === 'full' ? 'the full set' : 'the subset bundled with the repository';
@@ -89,7 +96,13 @@ async function conduct<C>(
   experiment: string,
   options: LabOptions,
   config: C,
-  run: { command: string; threads: number; jobCount: number; makeProgress: (jobs: number) => Progress },
+  run: {
+    command: string;
+    threads: number;
+    jobCount: number;
+    makeProgress: (jobs: number) => Progress;
+    source: DataSource;
+  },
   train: (metrics: Metrics<C>, context: RunnerContext) => Promise<void>,
   report: (out: string, metrics: Metrics<C>) => Promise<string>,
 ): Promise<string> {
@@ -104,6 +117,7 @@ async function conduct<C>(
     progress,
     checkpointEvery: CHECKPOINT_EVERY,
     threads: run.threads,
+    source: run.source,
   });
   try {
     await train(metrics, context);
@@ -158,7 +172,7 @@ const classify: ExperimentDefinition = {
     const loaded = loadClassifyData(config, options.data);
     const jobCount = config.models.length * config.optimizers.length * 2 * config.seeds;
     const { data } = loaded;
-    const run = { command, threads, jobCount, makeProgress };
+    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(data) };
     return conduct(
       'classify',
       options,
@@ -196,7 +210,16 @@ const generate: ExperimentDefinition = {
     const data = loadFashionMnist(options.data);
     const featuresFile = options.features as string | undefined;
     const jobCount = config.optimizers.length * 2 * config.seeds + (featuresFile ? 0 : 1);
-    const run = { command, threads, jobCount, makeProgress };
+    const fashion = fashionMnistSource(data);
+    // The FID feature network is part of what the numbers mean: a different one is different data.
+    // (A missing file is reported by featureExtractor, with what to do.)
+    const source = featuresFile
+      ? {
+          description: `${fashion.description}, FID features from ${featuresFile}`,
+          fingerprint: `${fashion.fingerprint}+${existsSync(featuresFile) ? fingerprintFiles([featuresFile]) : 'missing'}`,
+        }
+      : fashion;
+    const run = { command, threads, jobCount, makeProgress, source };
     return conduct(
       'generate',
       options,
@@ -220,12 +243,24 @@ const generate: ExperimentDefinition = {
   },
 };
 
+/** At most this many weight decays: each one adds a full set of runs. */
+const MAX_WEIGHT_DECAYS = 20;
+
 function parseWeightDecays(value: string): number[] {
-  const list = value.split(',').map(Number);
-  if (list.length === 0 || list.some((x) => !Number.isFinite(x) || x < 0)) {
-    throw new InvalidArgumentError(`--weight-decays: expected comma-separated numbers >= 0, got '${value}'`);
+  const parts = value.split(',').map((s) => s.trim());
+  const list = parts.map((s) => (s === '' ? Number.NaN : Number(s)));
+  if (list.length === 0 || list.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) {
+    throw new InvalidArgumentError(
+      `--weight-decays: expected comma-separated numbers from 0 to 1, got '${value}'`,
+    );
   }
-  return list;
+  const unique = [...new Set(list)];
+  if (unique.length > MAX_WEIGHT_DECAYS) {
+    throw new InvalidArgumentError(
+      `--weight-decays: at most ${MAX_WEIGHT_DECAYS} values (each adds a full set of runs), got ${unique.length}`,
+    );
+  }
+  return unique;
 }
 
 /** The frequency-only baselines, as one line for the report. */
@@ -267,10 +302,11 @@ const language: ExperimentDefinition = {
       ...preset,
       weightDecays: (options.weightDecays as number[] | undefined) ?? preset.weightDecays,
     };
-    const { verses, path } = loadKjv(options.data);
+    const { verses, path, fingerprint } = loadKjv(options.data);
     const corpus = versePairs(verses, { heldOutEvery: 10, vocabularySize: config.vocabularySize });
     const jobCount = config.optimizers.length * 2 * config.seeds * config.weightDecays.length;
-    const run = { command, threads, jobCount, makeProgress };
+    const source = { description: `the corpus ${path}`, fingerprint };
+    const run = { command, threads, jobCount, makeProgress, source };
     return conduct(
       'language',
       options,

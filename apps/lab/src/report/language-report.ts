@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { writeFileAtomic } from '@agrad/nn';
 import type { LanguageConfig } from '../experiments/language.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
-import { writeFileAtomic } from '../run/runner.js';
 import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
 import { markdownTable, meanStd, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';

@@ -1,15 +1,26 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@agrad/nn';
 import type { Progress } from './progress.js';
 import type { JobResult, RunnerContext } from './runner.js';
-import { readJson, writeFileAtomic } from './runner.js';
+import { readJson } from './runner.js';
+
+/** Where a run's data came from, and a hash of its content, so --resume can check it is the same. */
+export interface DataSource {
+  /** For people: which files (the path, the copy). */
+  description: string;
+  /** Content hash of the files (data/fingerprint.ts). */
+  fingerprint: string;
+}
 
 /** What metrics.json holds: enough to rebuild the report and to resume. */
 export interface Metrics<C> {
   experiment: string;
   preset: string;
   config: C;
+  /** Absent in runs made before sources were recorded. */
+  source?: DataSource;
   command: string;
   data: Record<string, string | number>;
   machine: { cpu: string; cores: number; node: string; threads: number };
@@ -36,6 +47,7 @@ export interface StartOptions<C> {
   progress: Progress;
   checkpointEvery: number;
   threads: number;
+  source: DataSource;
 }
 
 /**
@@ -66,6 +78,18 @@ export function startExperiment<C>(options: StartOptions<C>): {
           `but these options give ${JSON.stringify(options.config)}; repeat the original options or use a new --out`,
       );
     }
+    // Continuing on other data would mix two data sets in one report.
+    const was = metrics.source;
+    if (!was) {
+      throw new Error(
+        `--resume: ${out} does not record which data it was started on (a run from before sources were recorded), so continuing it on ${options.source.description} could mix two data sets; start a new run with another --out`,
+      );
+    }
+    if (was.fingerprint !== options.source.fingerprint) {
+      throw new Error(
+        `--resume: ${out} was started on ${was.description} (fingerprint ${was.fingerprint}), but this run would read ${options.source.description} (fingerprint ${options.source.fingerprint}); pass the original --data or use a new --out`,
+      );
+    }
   } else {
     if (existsSync(path)) {
       throw new Error(
@@ -76,6 +100,7 @@ export function startExperiment<C>(options: StartOptions<C>): {
       experiment: options.experiment,
       preset: options.preset,
       config: options.config,
+      source: options.source,
       command: options.command,
       data: {},
       machine: {

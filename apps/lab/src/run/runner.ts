@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultGenerator } from '@agrad/autograd';
+import { defaultGenerator, Generator } from '@agrad/autograd';
 import { loadCheckpoint, type Stateful, saveCheckpoint } from '@agrad/nn';
 import { emptyLog, type RunLog } from './log.js';
 import type { Progress } from './progress.js';
@@ -58,14 +58,6 @@ export interface RunnerContext {
   save(): void;
 }
 
-/** Writes a file by renaming a complete temporary copy over it, so no reader sees half a file. */
-export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, contents);
-  renameSync(temporary, path);
-}
-
 export function checkpointPath(out: string, key: string): string {
   return join(out, 'checkpoints', `${key.replaceAll('/', '_')}.safetensors`);
 }
@@ -93,10 +85,17 @@ export async function runJob(
   let log = emptyLog();
   let start = 1;
   if (context.resume && existsSync(path)) {
-    const metadata = loadCheckpoint(path, task.parts);
-    defaultGenerator.setState(JSON.parse(metadata.rng));
-    log = JSON.parse(metadata.log) as RunLog;
-    start = Number(metadata.step) + 1;
+    // The metadata is checked before any weight is loaded: a bad checkpoint changes nothing.
+    let resumed: { rng: number[]; log: RunLog; step: number } | undefined;
+    loadCheckpoint(path, task.parts, {
+      checkMetadata: (metadata) => {
+        resumed = parseResumeState(metadata, spec.totalSteps, path);
+      },
+    });
+    const state = resumed as { rng: number[]; log: RunLog; step: number };
+    defaultGenerator.setState(state.rng);
+    log = state.log;
+    start = state.step + 1;
   }
   mkdirSync(dirname(path), { recursive: true });
   const save = (step: number) =>
@@ -133,6 +132,34 @@ export async function runJob(
   rmSync(path, { force: true });
   context.progress.finishJob(spec.label, final);
   return result;
+}
+
+/** The RNG state, log and step a checkpoint's metadata holds, checked (a file is untrusted input). */
+function parseResumeState(
+  metadata: Readonly<Record<string, string>>,
+  totalSteps: number,
+  path: string,
+): { rng: number[]; log: RunLog; step: number } {
+  const fail = (what: string): never => {
+    throw new Error(
+      `${path}: checkpoint metadata '${what}' is missing or malformed; delete the file to restart this job`,
+    );
+  };
+  const parse = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      return fail(key);
+    }
+  };
+  const step = Number(metadata.step);
+  if (!Number.isSafeInteger(step) || step < 0 || step >= totalSteps) fail('step');
+  const rng = parse('rng');
+  new Generator(0).setState(rng as number[]); // throws for anything a generator cannot hold
+  const log = parse('log') as RunLog;
+  if (typeof log !== 'object' || log === null || !Array.isArray(log.losses) || !Array.isArray(log.evals))
+    fail('log');
+  return { rng: rng as number[], log, step };
 }
 
 /** Resets the per-process step counter used by `stopSignal.afterSteps` (tests). */
