@@ -208,7 +208,21 @@ describe('pnpm lab: usage errors', () => {
     expect(await usage(['classify', '--optimizers', 'adam'])).toContain(
       "unknown optimizer 'adam' (expected a comma-separated list of adamw, adan, sgd",
     );
-    expect(await usage(['classify', '--seeds', '0'])).toContain('--seeds must be a positive integer');
+    expect(await usage(['classify', '--seeds', '0'])).toContain(
+      "--seeds must be a whole number from 1 to 100 (seeds per arm), got '0'",
+    );
+    expect(await usage(['classify', '--seeds', '1e9'])).toContain(
+      "--seeds must be a whole number from 1 to 100 (seeds per arm), got '1e9'",
+    );
+    expect(await usage(['classify', '--epochs', '5000'])).toContain(
+      '--epochs must be a whole number from 1 to 1000',
+    );
+    expect(await usage(['classify', '--threads', '1.5'])).toContain(
+      '--threads must be a whole number from 1 to 64',
+    );
+    expect(await usage(['language', '--weight-decays', '0,2'])).toContain(
+      "--weight-decays: expected comma-separated numbers from 0 to 1, got '0,2'",
+    );
     expect(await usage(['classify', '--models', 'resnet'])).toContain("--models: unknown model 'resnet'");
     expect(await usage(['language', '--weight-decays', 'x'])).toContain(
       '--weight-decays: expected comma-separated numbers',

@@ -74,16 +74,16 @@ export class Generator {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
-  /** Restores a getState(): four unsigned 32-bit integers, not all zero (xoshiro's one bad state). */
+  /** Restores a getState(): four 32-bit integers, not all zero (xoshiro's one bad state). */
   setState(state: readonly number[]): void {
     const valid =
       Array.isArray(state) &&
       state.length === 4 &&
-      state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) &&
+      state.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32) &&
       state.some((v) => v !== 0);
     if (!valid) {
       throw new RangeError(
-        `Generator.setState: expected four unsigned 32-bit integers, not all zero (as getState() gives), got ${JSON.stringify(state)}`,
+        `Generator.setState: expected four 32-bit integers, not all zero (as getState() gives), got ${JSON.stringify(state)}`,
       );
     }
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0);

@@ -177,11 +177,10 @@ function readSplit(
   const bad = y.data.findIndex((label) => label > 9);
   if (bad >= 0)
     throw new Error(`${join(directory, labels)}: label ${y.data[bad]} at index ${bad} is not a class 0..9`);
-  return {
-    images: Float32Array.from(x.data, (v) => v / 255),
-    labels: Int32Array.from(y.data),
-    count: x.shape[0],
-  };
+  // A plain loop: Float32Array.from with a callback takes seconds on the 47 million pixels.
+  const pixels = new Float32Array(x.data.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = x.data[i] / 255;
+  return { images: pixels, labels: Int32Array.from(y.data), count: x.shape[0] };
 }
 
 /**

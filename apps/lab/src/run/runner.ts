@@ -155,7 +155,11 @@ function parseResumeState(
   const step = Number(metadata.step);
   if (!Number.isSafeInteger(step) || step < 0 || step >= totalSteps) fail('step');
   const rng = parse('rng');
-  new Generator(0).setState(rng as number[]); // throws for anything a generator cannot hold
+  try {
+    new Generator(0).setState(rng as number[]); // throws for anything a generator cannot hold
+  } catch {
+    fail('rng');
+  }
   const log = parse('log') as RunLog;
   if (typeof log !== 'object' || log === null || !Array.isArray(log.losses) || !Array.isArray(log.evals))
     fail('log');
