@@ -44,12 +44,15 @@ export function parseOptimizers(list: string): OptimizerName[] {
   return [...new Set(names as OptimizerName[])];
 }
 
+/** The share of the steps over which every arm's learning rate warms up linearly. */
+export const WARMUP_FRACTION = 0.05;
+
 /**
  * The arm's gradient transformation: [clip] -> [AGR] -> optimizer, with a linear warm-up over the
  * first 5% of steps and cosine decay to zero, the same schedule for every arm.
  */
 export function makeTransform(arm: Arm, totalSteps: number): GradientTransformation {
-  const warmupSteps = Math.max(1, Math.round(0.05 * totalSteps));
+  const warmupSteps = Math.max(1, Math.round(WARMUP_FRACTION * totalSteps));
   const lr: Schedule = warmupCosineDecay({
     peak: arm.lr,
     warmupSteps,

@@ -1,6 +1,7 @@
 /**
  * The statistics the lab reports: mean and sample standard deviation per arm, and the paired
- * difference between two arms run on the same seeds, with a two-sided 95% Student-t interval
+ * difference between two arms run on the same seeds, with a two-sided 95% Student-t interval and
+ * the paired t-test's p-value, adjusted for the many comparisons of a report by Holm's method
  * (the paper gives no error bars; these are ours).
  */
 
@@ -91,16 +92,47 @@ export interface PairedDifference {
   /** Two-sided 95% interval for the mean difference (null with fewer than 2 pairs). */
   low: number | null;
   high: number | null;
+  /**
+   * Two-sided p-value of the paired t-test that the mean difference is 0 (null with fewer than
+   * 2 pairs). Differences without spread give 1 when all are 0 and 0 otherwise.
+   */
+  p: number | null;
 }
 
-/** b - a for runs paired by seed: mean, std and a 95% Student-t interval. */
+/** b - a for runs paired by seed: mean, std, a 95% Student-t interval and the t-test's p-value. */
 export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference {
   if (a.length !== b.length)
     throw new RangeError(`pairedDifference: ${a.length} and ${b.length} values do not pair up`);
   const d = b.map((x, i) => x - a[i]);
   const m = mean(d);
   const s = std(d);
-  if (d.length < 2) return { mean: m, std: s, n: d.length, low: null, high: null };
-  const half = studentTQuantile(0.975, d.length - 1) * (s / Math.sqrt(d.length));
-  return { mean: m, std: s, n: d.length, low: m - half, high: m + half };
+  if (d.length < 2) return { mean: m, std: s, n: d.length, low: null, high: null, p: null };
+  const standardError = s / Math.sqrt(d.length);
+  const half = studentTQuantile(0.975, d.length - 1) * standardError;
+  const p =
+    standardError === 0
+      ? m === 0
+        ? 1
+        : 0
+      : 2 * (1 - studentTCdf(Math.abs(m) / standardError, d.length - 1));
+  return { mean: m, std: s, n: d.length, low: m - half, high: m + half, p };
+}
+
+/**
+ * Holm's step-down adjustment of p-values for a family of tests (null entries are not tests):
+ * sorted ascending, the k-th smallest of m becomes max over j <= k of min(1, (m - j + 1) p_j).
+ * It controls the chance of any false "higher" or "lower" in the family at the nominal level.
+ */
+export function holm(pValues: readonly (number | null)[]): (number | null)[] {
+  const tests = pValues
+    .map((p, i) => ({ p, i }))
+    .filter((t): t is { p: number; i: number } => t.p !== null)
+    .sort((a, b) => a.p - b.p);
+  const out: (number | null)[] = pValues.map(() => null);
+  let running = 0;
+  tests.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (tests.length - rank) * p));
+    out[i] = running;
+  });
+  return out;
 }

@@ -7,7 +7,8 @@ import { loadFile, serialize } from '@agrad/nn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { BUNDLED_FASHION_MNIST, readIdxGz } from '../src/data/idx.js';
-import { checkpointPath, resetStepCounter, stopSignal } from '../src/run/runner.js';
+import { recordLoss } from '../src/run/log.js';
+import { checkpointPath, resetStepCounter, runJob, stopSignal } from '../src/run/runner.js';
 
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'agrad-lab-')), name);
 const repository = join(import.meta.dirname, '..', '..', '..');
@@ -132,5 +133,47 @@ describe("the README's two commands work in either order", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a run whose loss stops being finite', () => {
+  it('stops there, records the step, and is still evaluated and kept', async () => {
+    const out = fresh('diverge');
+    const steps: number[] = [];
+    const silent = { startJob() {}, update() {}, finishJob() {}, stop() {} };
+    const results = {};
+    const result = await runJob(
+      { out, resume: false, progress: silent, checkpointEvery: 1000, results, save() {} },
+      { key: 'toy/sgd/seed0', label: 'toy', totalSteps: 50 },
+      { arm: 'sgd', seed: 0 },
+      () => ({
+        parts: {},
+        evalEvery: 100,
+        step(step, log) {
+          steps.push(step);
+          recordLoss(log, step, step < 4 ? 1 / step : Number.NaN, 1);
+        },
+        evaluate: () => ({ testAccuracy: 10 }),
+      }),
+    );
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(result.log.divergedAt).toBe(4);
+    expect(result.final).toEqual({ testAccuracy: 10 });
+    expect(Object.keys(results)).toEqual(['toy/sgd/seed0']);
+  });
+});
+
+describe('pnpm lab report reads metrics.json as untrusted input', () => {
+  it('refuses a damaged file by field instead of writing half a report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agrad-metrics-'));
+    const write = (value: unknown) => writeFileSync(join(dir, 'metrics.json'), JSON.stringify(value));
+    write({ experiment: 'classify', config: {}, results: { a: { info: {}, final: {} } } });
+    await expect(runCli(['report', dir])).rejects.toThrow(
+      /metrics\.json: result 'a' lacks info, final or log/,
+    );
+    write({ experiment: 'regress', config: {}, results: {} });
+    await expect(runCli(['report', dir])).rejects.toThrow(/unknown experiment "regress"/);
+    write([1, 2]);
+    await expect(runCli(['report', dir])).rejects.toThrow(/metrics\.json: not a JSON object/);
   });
 });

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { incompleteBeta, mean, pairedDifference, std, studentTCdf, studentTQuantile } from '../src/stats.js';
+import {
+  holm,
+  incompleteBeta,
+  mean,
+  pairedDifference,
+  std,
+  studentTCdf,
+  studentTQuantile,
+} from '../src/stats.js';
 
 describe('statistics for the reports', () => {
   it('mean and sample std', () => {
@@ -52,5 +60,38 @@ describe('statistics for the reports', () => {
     expect(d.high).toBeCloseTo(0.01 + half, 12);
     expect(pairedDifference([1], [2])).toMatchObject({ mean: 1, low: null, high: null });
     expect(() => pairedDifference([1, 2], [1])).toThrow('pairedDifference: 2 and 1 values do not pair up');
+  });
+
+  it('the paired t-test p-value: two-sided, from the t distribution with n - 1 degrees of freedom', () => {
+    // Differences 1, 2, 3: t = 2 / (1 / sqrt 3) = 3.4641 with 2 df; P(|T| > t) = 1 - t / sqrt(t^2 + 2) exactly.
+    const t = 2 * Math.sqrt(3);
+    expect(pairedDifference([0, 0, 0], [1, 2, 3]).p).toBeCloseTo(1 - t / Math.sqrt(t * t + 2), 12);
+    expect(pairedDifference([1, 2, 3], [1, 2, 3]).p).toBe(1);
+    expect(pairedDifference([1, 2, 3], [2, 3, 4]).p).toBe(0);
+    expect(pairedDifference([1], [2]).p).toBeNull();
+  });
+
+  it("Holm's adjustment: step-down, monotone, capped at 1, nulls left alone", () => {
+    const adjusted = holm([0.01, 0.04, null, 0.03, 0.005]);
+    const expected = [0.03, 0.06, null, 0.06, 0.02];
+    adjusted.forEach((p, i) =>
+      expected[i] === null ? expect(p).toBeNull() : expect(p).toBeCloseTo(expected[i] as number, 12),
+    );
+    expect(holm([0.5, 0.6])).toEqual([1, 1]);
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        (ps) => {
+          const out = holm(ps) as number[];
+          out.forEach((q, i) => {
+            expect(q).toBeGreaterThanOrEqual(ps[i]);
+            expect(q).toBeLessThanOrEqual(1);
+          });
+          // A smaller raw p-value never gets a larger adjusted one.
+          for (let i = 0; i < ps.length; i++)
+            for (let j = 0; j < ps.length; j++) if (ps[i] < ps[j]) expect(out[i]).toBeLessThanOrEqual(out[j]);
+        },
+      ),
+    );
   });
 });

@@ -101,6 +101,12 @@ export interface Uniform {
 }
 
 /**
+ * BERT's masking: this share of the word tokens is predicted; of those, this share becomes
+ * [MASK], this share a random word, and the rest stay as they are.
+ */
+export const MASKING = { rate: 0.15, mask: 0.8, random: 0.1, keep: 0.1 } as const;
+
+/**
  * Builds a batch as ALBERT's pre-training does: swap the pair with probability 1/2 (the SOP
  * label), truncate the longer segment first to fit `maxLength`, and mask 15% of the word tokens
  * (of those, 80% become [MASK], 10% a random word, 10% stay), predicting the originals.
@@ -141,12 +147,12 @@ export function makeBatch(
       tokens[at] = id;
       segments[at] = row.segments[t];
       padding[at] = 0;
-      if (id < SPECIALS.length || random.uniform() >= 0.15) return;
+      if (id < SPECIALS.length || random.uniform() >= MASKING.rate) return;
       positions.push(at);
       targets.push(id);
       const r = random.uniform();
-      if (r < 0.8) tokens[at] = MASK;
-      else if (r < 0.9)
+      if (r < MASKING.mask) tokens[at] = MASK;
+      else if (r < MASKING.mask + MASKING.random)
         tokens[at] = SPECIALS.length + Math.floor(random.uniform() * (vocabSize - SPECIALS.length));
     });
   });

@@ -93,6 +93,9 @@ export function loadClassifyData(config: ClassifyConfig, dataDir?: string): Clas
 
 const PIXELS = 28 * 28;
 
+/** Test images behind each point of the accuracy curve (the final point uses the whole test set). */
+export const CURVE_TEST_IMAGES = 2000;
+
 /** Test loss and accuracy (%) of `model` on the first `count` test images, in eval mode. */
 export function evaluateClassifier(
   model: Classifier,
@@ -167,8 +170,8 @@ export async function runClassify(
                   recordLoss(log, step, loss.item(), logEvery, config.targetLoss[modelName]);
                 },
                 evaluate(step) {
-                  // Curve points on up to 2,000 test images; the final point on the whole test set.
-                  const count = step === totalSteps ? testCount : Math.min(testCount, 2000);
+                  // Curve points on a subset of the test images; the final point on all of them.
+                  const count = step === totalSteps ? testCount : Math.min(testCount, CURVE_TEST_IMAGES);
                   return evaluateClassifier(model, data.testImages, data.testLabels, count);
                 },
                 finish() {

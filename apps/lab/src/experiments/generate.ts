@@ -81,6 +81,9 @@ export const GENERATE_PRESETS: Record<'quick' | 'full' | 'smoke', GenerateConfig
   },
 };
 
+/** The global-norm clip before AGR, as in the paper's DDPM runs. */
+export const GENERATE_CLIP = 1;
+
 /** The paper's DDPM setting scaled down: gradient clipping at 1.0 before AGR, no weight decay. */
 export const GENERATE_HYPERPARAMETERS: Record<OptimizerName, { lr: number; weightDecay: number }> = {
   adan: { lr: 1e-3, weightDecay: 0 },
@@ -163,7 +166,7 @@ export async function runGenerate(
   const heldOut = toSigned(data.testImages.subarray(0, HELD_OUT * PIXELS));
   const fidCount = Math.min(config.fidSamples, data.testCount);
   const realFeatures = features(extractor, data.testImages, fidCount);
-  const schedule = new NoiseSchedule(1000);
+  const schedule = new NoiseSchedule();
   // A fixed held-out batch: timesteps and noise from their own generator, the same for every arm.
   const heldOutGenerator = new Generator(2024);
   const heldOutT = Int32Array.from({ length: HELD_OUT }, () =>
@@ -174,7 +177,12 @@ export async function runGenerate(
   for (let seed = 0; seed < config.seeds; seed++) {
     for (const optimizer of config.optimizers) {
       for (const withAgr of [false, true]) {
-        const arm: Arm = { optimizer, agr: withAgr, clip: 1, ...GENERATE_HYPERPARAMETERS[optimizer] };
+        const arm: Arm = {
+          optimizer,
+          agr: withAgr,
+          clip: GENERATE_CLIP,
+          ...GENERATE_HYPERPARAMETERS[optimizer],
+        };
         const name = armName(arm);
         const batches = new BatchOrder(trainCount, config.batchSize, seed);
         const totalSteps = config.epochs * batches.stepsPerEpoch;

@@ -13,7 +13,13 @@ import { writeLanguageReport } from '../report/language-report.js';
 import { type DataSource, type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import type { RunnerContext } from '../run/runner.js';
-import { CLASSIFY_PRESETS, type ClassifyConfig, loadClassifyData, runClassify } from './classify.js';
+import {
+  CLASSIFY_PRESETS,
+  type ClassifyConfig,
+  CURVE_TEST_IMAGES,
+  loadClassifyData,
+  runClassify,
+} from './classify.js';
 import { featureExtractor, GENERATE_PRESETS, type GenerateConfig, realFid, runGenerate } from './generate.js';
 import {
   heldOutBatches,
@@ -22,6 +28,9 @@ import {
   languageBaselines,
   runLanguage,
 } from './language.js';
+
+/** The language experiment holds out every this-many-th chapter of the corpus. */
+const HELD_OUT_EVERY = 10;
 
 /** Vocabulary id of the most frequent word: the first after the five special tokens. */
 const FIRST_WORD = 5;
@@ -183,6 +192,10 @@ const classify: ExperimentDefinition = {
           Dataset: describeFashionMnist(data),
           Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
         };
+        metrics.evaluation = {
+          curveExamples: Math.min(loaded.testCount, CURVE_TEST_IMAGES),
+          finalExamples: loaded.testCount,
+        };
         await runClassify(config, loaded, context);
       },
       writeClassifyReport,
@@ -284,7 +297,7 @@ const language: ExperimentDefinition = {
     const m = metrics as unknown as Metrics<LanguageConfig>;
     if (!m.data.Baselines) {
       const corpus = versePairs(loadKjv().verses, {
-        heldOutEvery: 10,
+        heldOutEvery: HELD_OUT_EVERY,
         vocabularySize: m.config.vocabularySize,
       });
       m.data.Baselines = describeBaselines(m.config, corpus);
@@ -303,7 +316,10 @@ const language: ExperimentDefinition = {
       weightDecays: (options.weightDecays as number[] | undefined) ?? preset.weightDecays,
     };
     const { verses, path, fingerprint } = loadKjv(options.data);
-    const corpus = versePairs(verses, { heldOutEvery: 10, vocabularySize: config.vocabularySize });
+    const corpus = versePairs(verses, {
+      heldOutEvery: HELD_OUT_EVERY,
+      vocabularySize: config.vocabularySize,
+    });
     const jobCount = config.optimizers.length * 2 * config.seeds * config.weightDecays.length;
     const source = { description: `the corpus ${path}`, fingerprint };
     const run = { command, threads, jobCount, makeProgress, source };
@@ -315,7 +331,7 @@ const language: ExperimentDefinition = {
       async (metrics, context) => {
         const trainPairs = Math.min(corpus.train.length, config.trainLimit ?? Number.POSITIVE_INFINITY);
         metrics.data = {
-          Corpus: `King James Bible (${path}): ${verses.length} verses in ${corpus.chapters.train + corpus.chapters.test} chapters; every 10th chapter held out`,
+          Corpus: `King James Bible (${path}): ${verses.length} verses in ${corpus.chapters.train + corpus.chapters.test} chapters; every ${HELD_OUT_EVERY}th chapter held out`,
           Pairs: `${corpus.train.length} training and ${corpus.test.length} held-out consecutive-verse pairs`,
           Used: `the first ${trainPairs} training pairs; ${Math.min(config.evalPairs, corpus.test.length)} held-out pairs for accuracy`,
           Baselines: describeBaselines(config, corpus),

@@ -1,18 +1,65 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@agrad/nn';
-import { GENERATE_HYPERPARAMETERS, type GenerateConfig } from '../experiments/generate.js';
+import { WARMUP_FRACTION } from '../arms.js';
+import { NoiseSchedule } from '../experiments/ddpm.js';
+import { GENERATE_CLIP, GENERATE_HYPERPARAMETERS, type GenerateConfig } from '../experiments/generate.js';
+import { CNN_FEATURES } from '../models.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
-import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
-import { markdownTable, meanStd, textTable } from './markdown.js';
+import {
+  curvesSection,
+  differencePlot,
+  setupSection,
+  standardPlots,
+  statisticsNote,
+  totalTrainSeconds,
+} from './common.js';
+import { markdownTable, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
-import { formatDifference, meanCurve, pairedBySeed, select, significance, summarize } from './summary.js';
+import {
+  adjust,
+  type Claim,
+  type Comparison,
+  claimText,
+  compare,
+  differenceCurves,
+  effectText,
+  formatDifference,
+  formatP,
+  meanCurve,
+  select,
+  summarize,
+  summaryText,
+  verdict,
+} from './summary.js';
 
 const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
+const fid = (j: JobResult) => j.final.fid;
+const heldOutLoss = (j: JobResult) => j.final.emaHeldOutLoss;
+
+/** The paper's DDPM result on CIFAR-10: Inception FID 7.98 with Adan, 7.44 with Adan+AGR. */
+const PAPER_FID = { base: 7.98, treated: 7.44 };
+
+/**
+ * The paper's claim in this run's units: the same relative change of FID (-6.8%) applied to this
+ * arm's mean FID without AGR. The FIDs differ in kind (CNN features here, Inception there), so
+ * only a relative change is comparable.
+ */
+function claimFor(base: JobResult[]): Claim | null {
+  const mean = summarize(base, fid).mean;
+  if (!Number.isFinite(mean)) return null;
+  const relative = PAPER_FID.treated / PAPER_FID.base - 1;
+  const change = relative * mean;
+  return {
+    low: change,
+    high: change,
+    text: `${(100 * relative).toFixed(1)}% of FID, ${change.toFixed(1)} here, from Adan ${PAPER_FID.base} → Adan+AGR ${PAPER_FID.treated} on CIFAR-10`,
+  };
+}
 
 /** How far the samples are from the data, judged against the real-vs-real floor, not assumed. */
 function qualityComment(results: Record<string, JobResult>, floor: number): string {
-  const f = summarize(Object.values(results), (j) => j.final.fid);
+  const f = summarize(Object.values(results), fid);
   const ratio = f.mean / floor;
   const head = `The generated samples average FID ${f.mean.toFixed(1)} against a real-vs-real floor of ${floor.toFixed(2)} (${ratio.toFixed(0)}x).`;
   if (ratio > 20) {
@@ -27,53 +74,63 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     Object.entries(metrics.results).filter(([, r]) => r.info.model === 'unet'),
   );
   const armRows: Array<Array<string | number>> = [];
-  const pairRows: Array<Array<string | number>> = [];
-  const terminalRows: Array<Array<string | number>> = [];
-  const verdicts: string[] = [];
+  const pairs: Array<{
+    optimizer: string;
+    fid: Comparison;
+    loss: Comparison;
+    overhead: number;
+    claim: Claim | null;
+  }> = [];
   for (const optimizer of config.optimizers) {
     for (const arm of [optimizer, `${optimizer}+agr`]) {
       const jobs = select(results, { arm });
       if (jobs.length === 0) continue;
-      const f = summarize(jobs, (j) => j.final.fid);
-      const l = summarize(jobs, (j) => j.final.emaHeldOutLoss);
       armRows.push([
         arm,
         jobs.length,
-        meanStd(f.mean, f.std, 2),
-        meanStd(l.mean, l.std, 4),
+        summaryText(summarize(jobs, fid)),
+        summaryText(summarize(jobs, heldOutLoss), 4),
         summarize(jobs, msPerStep).mean.toFixed(0),
       ]);
     }
     const base = select(results, { arm: optimizer });
     const treated = select(results, { arm: `${optimizer}+agr` });
     if (base.length === 0 || treated.length === 0) continue;
-    const dFid = pairedBySeed(base, treated, (j) => j.final.fid);
-    const dLoss = pairedBySeed(base, treated, (j) => j.final.emaHeldOutLoss);
-    const overhead = 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1);
-    pairRows.push([
-      `${optimizer}+agr − ${optimizer}`,
-      formatDifference(dFid),
-      significance(dFid),
-      formatDifference(dLoss, 4),
-      `${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}%`,
-    ]);
-    const fb = summarize(base, (j) => j.final.fid);
-    const ft = summarize(treated, (j) => j.final.fid);
-    terminalRows.push([
+    pairs.push({
       optimizer,
-      meanStd(fb.mean, fb.std),
-      meanStd(ft.mean, ft.std),
-      formatDifference(dFid),
-      significance(dFid),
-    ]);
-    verdicts.push(
-      `- ${optimizer}: AGR changed the FID by ${formatDifference(dFid)} (${significance(dFid)}; lower is better) over ${dFid?.n ?? base.length} seeds.`,
-    );
+      fid: compare(base, treated, fid),
+      loss: compare(base, treated, heldOutLoss),
+      overhead: 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1),
+      claim: optimizer === 'adan' ? claimFor(base) : null,
+    });
   }
+  adjust(pairs.map((p) => p.fid));
+  adjust(pairs.map((p) => p.loss));
+  const pairRows = pairs.map((p) => [
+    `${p.optimizer}+agr − ${p.optimizer}`,
+    formatDifference(p.fid),
+    formatP(p.fid),
+    verdict(p.fid),
+    formatDifference(p.loss, 4),
+    verdict(p.loss),
+    `${p.overhead >= 0 ? '+' : ''}${p.overhead.toFixed(0)}%`,
+  ]);
+  const terminalRows = pairs.map((p) => [
+    p.optimizer,
+    summaryText(summarize(select(results, { arm: p.optimizer }), fid)),
+    summaryText(summarize(select(results, { arm: `${p.optimizer}+agr` }), fid)),
+    formatDifference(p.fid),
+    verdict(p.fid),
+  ]);
+  const verdicts = pairs.map((p) => {
+    const claim = p.claim ? claimText(p.fid, p.claim) : null;
+    return `- ${p.optimizer}: ${effectText(p.fid, 'the FID (lower is better)')}${claim ? `; ${claim}` : ''}.`;
+  });
   const plots = await standardPlots(out, results, {
     groupField: 'model',
     groupTitle: 'model',
     logLoss: true,
+    model: () => 'unet',
   });
   const heldRows: Array<Record<string, string | number>> = [];
   for (const arm of new Set(Object.values(results).map((r) => String(r.info.arm)))) {
@@ -95,6 +152,18 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       title: 'Held-out denoising loss (mean over seeds)',
     }),
   );
+  const differenceRows = config.optimizers.flatMap((optimizer) =>
+    differenceCurves(
+      select(results, { arm: optimizer }),
+      select(results, { arm: `${optimizer}+agr` }),
+      (l) => l.evals,
+      (e) => e.heldOutLoss,
+    ).map((d) => ({ group: 'unet', pair: `${optimizer}+agr − ${optimizer}`, ...d })),
+  );
+  const differenceFile = await differencePlot(out, 'held-out-loss-difference', differenceRows, {
+    title: "AGR's effect on the held-out denoising loss: with AGR minus without, per seed (0 = no effect)",
+    yTitle: 'loss difference',
+  });
   const hyper = markdownTable(
     ['optimizer', 'lr (peak)', 'weight decay'],
     config.optimizers.map((o) => [
@@ -103,24 +172,25 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       GENERATE_HYPERPARAMETERS[o].weightDecay,
     ]),
   );
+  const schedule = new NoiseSchedule();
   const report = [
     '# AGR lab: image generation (DDPM on Fashion-MNIST)',
     '',
     `A tiny UNet (base width ${config.channels}, 28 → 14 → 7, GroupNorm, SiLU, sinusoidal timestep embedding) predicts`,
-    'the noise of a DDPM with a linear beta schedule (1e-4 to 0.02 over 1,000 steps). Gradients are clipped to norm 1.0,',
+    `the noise of a DDPM with a linear beta schedule (${schedule.betas[0]} to ${schedule.betas[schedule.timesteps - 1]} over ${schedule.timesteps.toLocaleString('en-US')} steps). Gradients are clipped to norm ${GENERATE_CLIP},`,
     'then AGR (in the "+agr" arms), then the optimizer, as in the paper\'s DDPM setting. Samples come from an EMA of the',
     `weights (decay ${config.emaDecay}) with deterministic DDIM in ${config.ddimSteps} steps, from the same starting noise in every arm.`,
     '',
     setupSection(metrics, totalTrainSeconds(results)),
     '',
-    `Batch size ${config.batchSize}, ${config.epochs} epoch(s); learning rate warmed up over 5% of steps then cosine-decayed.`,
+    `Batch size ${config.batchSize}, ${config.epochs} epoch(s); learning rate warmed up over ${100 * WARMUP_FRACTION}% of steps then cosine-decayed.`,
     '',
     hyper,
     '',
     '## What the FID here is',
     '',
     `**FID, FMNIST-CNN features**: the Fréchet distance between ${config.fidSamples} generated images and ${config.fidSamples}`,
-    `real test images in the ${64}-dimensional penultimate layer of a Fashion-MNIST CNN classifier. It is not Inception FID`,
+    `real test images in the ${CNN_FEATURES}-dimensional penultimate layer of a Fashion-MNIST CNN classifier. It is not Inception FID`,
     "and its values are not comparable with the paper's CIFAR-10 numbers, only between the arms here.",
     '',
     `- Feature network: ${metrics.data['Feature CNN']}`,
@@ -133,13 +203,26 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     '### AGR against the same optimizer without it (paired by seed)',
     '',
     markdownTable(
-      ['difference', 'FID [95% CI]', 'verdict', 'held-out loss [95% CI]', 'time per step'],
+      [
+        'difference',
+        'FID [raw 95% CI]',
+        'p-value',
+        'verdict',
+        'held-out loss [raw 95% CI]',
+        'verdict',
+        'time per step',
+      ],
       pairRows,
     ),
     '',
+    statisticsNote([
+      { what: 'FID comparison', tests: pairs.length },
+      { what: 'held-out-loss comparison', tests: pairs.length },
+    ]),
+    '',
     ...verdicts,
     '',
-    'A "no significant difference" verdict means the 95% interval includes zero at this scale and number of seeds.',
+    `![AGR's effect on the held-out loss](${differenceFile})`,
     '',
     qualityComment(results, Number(metrics.data['FID, real vs real'])),
     '',
@@ -148,7 +231,12 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     markdownTable(
       ['source', 'setting', 'without AGR', 'with AGR'],
       [
-        ['paper', 'DDPM, CIFAR-10, 2000 epochs, Inception FID', 'Adan 7.98', 'Adan+AGR 7.44'],
+        [
+          'paper',
+          'DDPM, CIFAR-10, 2000 epochs, Inception FID',
+          `Adan ${PAPER_FID.base}`,
+          `Adan+AGR ${PAPER_FID.treated}`,
+        ],
         ['paper', 'same, Inception Score', '9.22', '9.34'],
         ...terminalRows.map((r) => [
           'this run',

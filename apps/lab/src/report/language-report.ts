@@ -1,12 +1,36 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@agrad/nn';
+import { WARMUP_FRACTION } from '../arms.js';
+import { MASKING } from '../data/text.js';
 import type { LanguageConfig } from '../experiments/language.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
-import { curvesSection, setupSection, standardPlots, totalTrainSeconds } from './common.js';
-import { markdownTable, meanStd, textTable } from './markdown.js';
+import {
+  curvesSection,
+  differencePlot,
+  setupSection,
+  standardPlots,
+  statisticsNote,
+  totalTrainSeconds,
+} from './common.js';
+import { markdownTable, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
-import { formatDifference, meanCurve, pairedBySeed, select, significance, summarize } from './summary.js';
+import {
+  adjust,
+  type Claim,
+  type Comparison,
+  claimText,
+  compare,
+  differenceCurves,
+  effectText,
+  formatDifference,
+  formatP,
+  meanCurve,
+  select,
+  summarize,
+  summaryText,
+  verdict,
+} from './summary.js';
 
 const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
 
@@ -27,54 +51,86 @@ function sopComment(results: Record<string, JobResult>): string {
   const head = `Across all runs, held-out SOP accuracy averages ${sop.mean.toFixed(1)}% (best run ${best.toFixed(1)}%) and MLM accuracy ${mlm.mean.toFixed(1)}%. The paper pre-trains far longer on WikiText-2 and reports SOP accuracy above 80%.`;
   return best < 60
     ? `${head} Here the SOP head has not learned the task (chance is 50%), so SOP differences between arms say nothing about the paper's claim at this budget; MLM accuracy is the signal that trained.`
-    : `${head} Intervals that include zero are reported as "no significant difference".`;
+    : `${head} Comparisons whose Holm-adjusted p-value is 0.05 or more are reported as "no significant difference".`;
 }
+
+const sop = (j: JobResult) => j.final.sopAccuracy;
+const mlm = (j: JobResult) => j.final.mlmAccuracy;
 
 export async function writeLanguageReport(out: string, metrics: Metrics<LanguageConfig>): Promise<string> {
   const { config, results } = metrics;
-  const rows: Array<Array<string | number>> = [];
-  const terminalRows: Array<Array<string | number>> = [];
-  const verdicts: string[] = [];
+  const pairs: Array<{
+    optimizer: string;
+    wd: string;
+    base: JobResult[];
+    treated: JobResult[];
+    sop: Comparison;
+    mlm: Comparison;
+  }> = [];
   for (const optimizer of config.optimizers) {
     for (const wd of config.weightDecays.map(String)) {
       const base = select(results, { weightDecay: wd, arm: optimizer });
       const treated = select(results, { weightDecay: wd, arm: `${optimizer}+agr` });
       if (base.length === 0 || treated.length === 0) continue;
-      const cell = (jobs: JobResult[], metric: string) => {
-        const s = summarize(jobs, (j) => j.final[metric]);
-        return meanStd(s.mean, s.std);
-      };
-      const dSop = pairedBySeed(base, treated, (j) => j.final.sopAccuracy);
-      const dMlm = pairedBySeed(base, treated, (j) => j.final.mlmAccuracy);
-      const paper = optimizer === 'adamw' ? PAPER_SOP[wd] : undefined;
-      rows.push([
-        wd,
-        cell(base, 'sopAccuracy'),
-        cell(treated, 'sopAccuracy'),
-        formatDifference(dSop),
-        cell(base, 'mlmAccuracy'),
-        cell(treated, 'mlmAccuracy'),
-        formatDifference(dMlm),
-        paper ? `${paper[0].toFixed(2)} → ${paper[1].toFixed(2)}` : '—',
-      ]);
-      terminalRows.push([
+      pairs.push({
         optimizer,
         wd,
-        cell(base, 'sopAccuracy'),
-        cell(treated, 'sopAccuracy'),
-        formatDifference(dSop),
-        significance(dSop),
-        formatDifference(dMlm),
-      ]);
-      verdicts.push(
-        `- ${optimizer}, weight decay ${wd}: SOP ${formatDifference(dSop)} pp (${significance(dSop)}), MLM ${formatDifference(dMlm)} pp (${significance(dMlm)}).`,
-      );
+        base,
+        treated,
+        sop: compare(base, treated, sop),
+        mlm: compare(base, treated, mlm),
+      });
     }
   }
+  adjust(pairs.map((p) => p.sop));
+  adjust(pairs.map((p) => p.mlm));
+  const claimOf = (p: (typeof pairs)[number]): Claim | null => {
+    const paper = p.optimizer === 'adamw' ? PAPER_SOP[p.wd] : undefined;
+    if (!paper) return null;
+    const change = paper[1] - paper[0];
+    return {
+      low: change,
+      high: change,
+      text: `${change >= 0 ? '+' : ''}${change.toFixed(2)} pp SOP on WikiText-2`,
+    };
+  };
+  const rows = pairs.map((p) => {
+    const paper = p.optimizer === 'adamw' ? PAPER_SOP[p.wd] : undefined;
+    return [
+      p.wd,
+      summaryText(summarize(p.base, sop)),
+      summaryText(summarize(p.treated, sop)),
+      formatDifference(p.sop),
+      `${verdict(p.sop)} (${formatP(p.sop)})`,
+      summaryText(summarize(p.base, mlm)),
+      summaryText(summarize(p.treated, mlm)),
+      formatDifference(p.mlm),
+      `${verdict(p.mlm)} (${formatP(p.mlm)})`,
+      paper ? `${paper[0].toFixed(2)} → ${paper[1].toFixed(2)}` : '—',
+    ];
+  });
+  const terminalRows = pairs.map((p) => [
+    p.optimizer,
+    p.wd,
+    summaryText(summarize(p.base, sop)),
+    summaryText(summarize(p.treated, sop)),
+    formatDifference(p.sop),
+    verdict(p.sop),
+    formatDifference(p.mlm),
+  ]);
+  const verdicts = pairs.map((p) => {
+    const claim = claimOf(p);
+    const against = claim ? claimText(p.sop, claim) : null;
+    return `- ${p.optimizer}, weight decay ${p.wd}: ${effectText(p.sop, 'SOP accuracy', 'pp')}${against ? `, and ${against}` : ''}; ${effectText(p.mlm, 'MLM accuracy', 'pp')}.`;
+  });
   const base = Object.values(results).filter((r) => !r.info.agr);
   const treated = Object.values(results).filter((r) => r.info.agr);
   const overhead = 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1);
-  const plots = await standardPlots(out, results, { groupField: 'weightDecay', groupTitle: 'weight decay' });
+  const plots = await standardPlots(out, results, {
+    groupField: 'weightDecay',
+    groupTitle: 'weight decay',
+    model: (job) => `albert (weight decay ${job.info.weightDecay})`,
+  });
   const curveRows: Array<Record<string, string | number>> = [];
   for (const wd of config.weightDecays.map(String)) {
     for (const arm of new Set(Object.values(results).map((r) => String(r.info.arm)))) {
@@ -87,6 +143,18 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
         curveRows.push({ 'weight decay': wd, arm, step: p.step, accuracy: p.value });
     }
   }
+  const differenceRows = pairs.flatMap((p) =>
+    differenceCurves(
+      p.base,
+      p.treated,
+      (l) => l.evals,
+      (e) => e.mlmAccuracy,
+    ).map((d) => ({ group: `weight decay ${p.wd}`, pair: `${p.optimizer}+agr − ${p.optimizer}`, ...d })),
+  );
+  const differenceFile = await differencePlot(out, 'mlm-accuracy-difference', differenceRows, {
+    title: "AGR's effect on held-out MLM accuracy: with AGR minus without, per seed (0 = no effect)",
+    yTitle: 'MLM accuracy difference (pp)',
+  });
   const sopPlot = await writePlot(
     out,
     'sop-accuracy',
@@ -105,12 +173,12 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
     '',
     `A tiny ALBERT (factorised embedding ${m.embedding} → hidden ${m.hidden}; one Transformer layer, ${m.heads} head(s),`,
     `feed-forward ${m.feedForward}, shared and applied ${m.layers} times; MLM head tied to the embedding; SOP head on [CLS])`,
-    'is pre-trained with masked-language modelling (15% of words; 80/10/10) plus sentence-order prediction on pairs of',
+    `is pre-trained with masked-language modelling (${100 * MASKING.rate}% of words; ${100 * MASKING.mask}/${100 * MASKING.random}/${100 * MASKING.keep}) plus sentence-order prediction on pairs of`,
     "consecutive verses, AdamW against AdamW+AGR over the paper's weight decays.",
     '',
     setupSection(metrics, totalTrainSeconds(results)),
     '',
-    `Batch size ${config.batchSize}, ${config.epochs} epoch(s), peak learning rate ${config.lr} (5% warm-up, cosine decay),`,
+    `Batch size ${config.batchSize}, ${config.epochs} epoch(s), peak learning rate ${config.lr} (${100 * WARMUP_FRACTION}% warm-up, cosine decay),`,
     `word-level vocabulary of ${config.vocabularySize} built from the training chapters, sequences of at most ${m.maxLength} tokens.`,
     '',
     '## Results: held-out accuracy (%), mean ± std over seeds, AGR − AdamW paired by seed with 95% interval',
@@ -120,16 +188,25 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
         'weight decay',
         'SOP AdamW',
         'SOP +AGR',
-        'SOP difference',
+        'SOP difference [raw 95% CI]',
+        'SOP verdict',
         'MLM AdamW',
         'MLM +AGR',
-        'MLM difference',
+        'MLM difference [raw 95% CI]',
+        'MLM verdict',
         'paper SOP (WikiText-2)',
       ],
       rows,
     ),
     '',
+    statisticsNote([
+      { what: 'SOP comparison', tests: pairs.length },
+      { what: 'MLM comparison', tests: pairs.length },
+    ]),
+    '',
     ...verdicts,
+    '',
+    `![AGR's effect on MLM accuracy](${differenceFile})`,
     '',
     `AGR's time per step: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}% over the arms without it.`,
     '',

@@ -66,20 +66,25 @@ export function lineChart(options: {
   logY?: boolean;
   columns?: number;
   dash?: string;
+  /** One line per value of this field within a colour (e.g. one per seed). */
+  detail?: string;
+  /** Start the y axis at zero (differences, where zero means "no effect"). */
+  zeroY?: boolean;
   /** Panel order (default: alphabetical). */
   facetOrder?: string[];
 }): TopLevelSpec {
-  const { rows, x, y, color, facet, title, logY = false, columns = 3, dash, facetOrder } = options;
+  const { rows, x, y, color, facet, title, logY = false, columns = 3, dash, facetOrder, detail } = options;
   const encoding = {
     x: { field: x, type: 'quantitative' as const, title: options.xTitle ?? x },
     y: {
       field: y,
       type: 'quantitative' as const,
       title: options.yTitle ?? y,
-      scale: logY ? { type: 'log' as const } : { zero: false },
+      scale: logY ? { type: 'log' as const } : { zero: options.zeroY ?? false },
     },
     color: { field: color, type: 'nominal' as const, title: color, legend: { labelLimit: 320 } },
     ...(dash ? { strokeDash: { field: dash, type: 'nominal' as const, title: dash } } : {}),
+    ...(detail ? { detail: { field: detail, type: 'nominal' as const } } : {}),
   };
   const layer = { mark: { type: 'line' as const, strokeWidth: 1.5 }, encoding };
   if (facet) {

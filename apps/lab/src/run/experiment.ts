@@ -23,6 +23,8 @@ export interface Metrics<C> {
   source?: DataSource;
   command: string;
   data: Record<string, string | number>;
+  /** How many test examples the curves and the final numbers use (absent in older runs). */
+  evaluation?: { curveExamples: number; finalExamples: number };
   machine: { cpu: string; cores: number; node: string; threads: number };
   startedAt: string;
   finishedAt?: string;

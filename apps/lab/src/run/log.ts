@@ -44,6 +44,11 @@ export interface RunLog {
   trainSeconds: number;
   /** First step at which the smoothed training loss reached the preset's target, if it did. */
   stepsToTarget: number | null;
+  /**
+   * The step whose training loss was first NaN or infinite: the run diverged and training stopped
+   * there (a failure the reports count). Absent in logs written before it was recorded.
+   */
+  divergedAt?: number | null;
   /** Smoothed training loss (exponential moving average, bias-corrected). */
   smoothedLoss: number;
   lossAverager: { sum: number; count: number; ema: number; emaSteps: number };
@@ -57,18 +62,25 @@ export function emptyLog(): RunLog {
     alpha: [],
     trainSeconds: 0,
     stepsToTarget: null,
+    divergedAt: null,
     smoothedLoss: Number.NaN,
     lossAverager: { sum: 0, count: 0, ema: 0, emaSteps: 0 },
   };
 }
 
-const EMA_DECAY = 0.98;
+/** Weight of the old value in the smoothed training loss. */
+export const EMA_DECAY = 0.98;
 
 /**
  * Adds one step's loss: averaged into the curve every `logEvery` steps, and into the smoothed
  * loss that decides "steps to reach the target" (raw per-batch losses are too noisy for that).
  */
 export function recordLoss(log: RunLog, step: number, loss: number, logEvery: number, target?: number): void {
+  if (!Number.isFinite(loss)) {
+    log.divergedAt ??= step;
+    log.losses.push({ step, loss });
+    return;
+  }
   const a = log.lossAverager;
   a.sum += loss;
   a.count += 1;

@@ -122,6 +122,9 @@ export async function runJob(
       throw new Interrupted(path);
     }
     if (step % context.checkpointEvery === 0) save(step);
+    // A diverged run cannot recover (its weights are NaN): stop, evaluate, and let the report
+    // count it as a failure.
+    if (log.divergedAt !== undefined && log.divergedAt !== null) break;
   }
   const final = task.evaluate(spec.totalSteps, log);
   log.evals.push({ step: spec.totalSteps, ...final });
