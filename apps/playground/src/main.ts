@@ -13,6 +13,7 @@ import {
   type OptimizerName,
   type RunReport,
   type Settings,
+  settingsProblems,
 } from './trainer.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -26,7 +27,13 @@ const CLASS_COLORS: [number, number, number][] = [
 
 /** Everything drawn so far, also read by the end-to-end tests. */
 const history = { steps: [] as number[], loss: [[], []] as number[][], accuracy: [[], []] as number[][] };
-(window as unknown as { playground: unknown }).playground = { history, backend: '', errors: [] as string[] };
+(window as unknown as { playground: unknown }).playground = {
+  history,
+  backend: '',
+  /** ms per step of each backend, when 'auto' timed them. */
+  timings: {} as Record<string, number>,
+  errors: [] as string[],
+};
 
 function fillSelect(id: string, values: readonly string[], selected: string): void {
   const select = $<HTMLSelectElement>(id);
@@ -35,34 +42,62 @@ function fillSelect(id: string, values: readonly string[], selected: string): vo
 fillSelect('dataset', DATASETS, DEFAULT_SETTINGS.dataset);
 fillSelect('optimizer', OPTIMIZERS, DEFAULT_SETTINGS.optimizer);
 
+/**
+ * The settings as typed, without fixing anything up: a field that is empty or not a number reads
+ * as NaN, so settingsProblems can say so instead of a silent fallback.
+ */
 function readSettings(): Settings {
-  const number = (id: string, fallback: number) => {
-    const value = Number($<HTMLInputElement>(id).value);
-    return Number.isFinite(value) ? value : fallback;
+  const number = (id: string) => {
+    const input = $<HTMLInputElement>(id);
+    return input.validity.badInput || input.value.trim() === '' ? Number.NaN : Number(input.value);
   };
   const hidden = $<HTMLInputElement>('hidden')
     .value.split(',')
-    .map((w) => Math.round(Number(w.trim())))
-    .filter((w) => Number.isFinite(w) && w > 0)
-    .slice(0, 4)
-    .map((w) => Math.min(w, 256));
+    .filter((w) => w.trim() !== '')
+    .map((w) => Number(w.trim()));
   return {
     dataset: $<HTMLSelectElement>('dataset').value as DatasetName,
-    hidden: hidden.length > 0 ? hidden : DEFAULT_SETTINGS.hidden,
+    hidden,
     optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerName,
-    lr: Math.max(0, number('lr', DEFAULT_SETTINGS.lr)),
-    weightDecay: Math.max(0, number('weightDecay', 0)),
-    batchSize: Math.max(1, Math.round(number('batchSize', DEFAULT_SETTINGS.batchSize))),
-    seed: Math.round(number('seed', 1)),
+    lr: number('lr'),
+    weightDecay: number('weightDecay'),
+    batchSize: number('batchSize'),
+    seed: number('seed'),
     agr: [$<HTMLInputElement>('agr-1').checked, $<HTMLInputElement>('agr-2').checked],
-    backend: $<HTMLSelectElement>('backendChoice').value as 'auto' | 'cpu',
+    backend: $<HTMLSelectElement>('backendChoice').value as Settings['backend'],
   };
 }
 
-// The chart: loss on the left axis, test accuracy on the right, one colour per run.
+const SETTING_FIELDS = ['dataset', 'hidden', 'optimizer', 'lr', 'weightDecay', 'batchSize', 'seed'] as const;
+
+/**
+ * Shows what is wrong with the settings, next to the fields and in the message box, and returns
+ * whether they can be used. Invalid settings never restart the runs: the last good ones keep
+ * their curves until the settings are fixed.
+ */
+function checkSettings(settings: Settings): boolean {
+  const problems = settingsProblems(settings);
+  for (const field of SETTING_FIELDS) $(field).removeAttribute('aria-invalid');
+  for (const p of problems) $(p.field).setAttribute('aria-invalid', 'true');
+  const box = $('settings-error');
+  box.textContent = problems.map((p) => p.message).join('\n');
+  box.hidden = problems.length === 0;
+  $<HTMLButtonElement>('start').disabled = running || problems.length > 0;
+  $<HTMLButtonElement>('step').disabled = running || problems.length > 0;
+  return problems.length === 0;
+}
+
+// The chart: loss on the left axis, test accuracy on the right, one colour per run. Its legend
+// shows the latest values, or the values under the cursor while it hovers over the plot.
+const chartBox = $('chart');
+const chartWidth = () => Math.max(240, Math.min(640, chartBox.clientWidth || 640));
+const lossValue = (_: uPlot, v: number | null) => (v === null || v === undefined ? '—' : v.toFixed(4));
+const accuracyValue = (_: uPlot, v: number | null) =>
+  v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`;
+let hovering = false;
 const chart = new uPlot(
   {
-    width: 640,
+    width: chartWidth(),
     height: 260,
     scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 1] } },
     axes: [
@@ -72,15 +107,32 @@ const chart = new uPlot(
     ],
     series: [
       { label: 'step' },
-      { label: 'loss, run 1', scale: 'loss', stroke: RUN_COLORS[0], width: 2 },
-      { label: 'loss, run 2', scale: 'loss', stroke: RUN_COLORS[1], width: 2 },
-      { label: 'accuracy, run 1', scale: 'acc', stroke: RUN_COLORS[0], dash: [6, 4] },
-      { label: 'accuracy, run 2', scale: 'acc', stroke: RUN_COLORS[1], dash: [6, 4] },
+      { label: 'loss, run 1', scale: 'loss', stroke: RUN_COLORS[0], width: 2, value: lossValue },
+      { label: 'loss, run 2', scale: 'loss', stroke: RUN_COLORS[1], width: 2, value: lossValue },
+      { label: 'accuracy, run 1', scale: 'acc', stroke: RUN_COLORS[0], dash: [6, 4], value: accuracyValue },
+      { label: 'accuracy, run 2', scale: 'acc', stroke: RUN_COLORS[1], dash: [6, 4], value: accuracyValue },
     ],
+    hooks: {
+      // When the cursor leaves the plot, uPlot blanks the legend: show the latest values instead.
+      setCursor: [
+        (u) => {
+          hovering = u.cursor.idx !== null && u.cursor.idx !== undefined;
+          if (!hovering) showLatest();
+        },
+      ],
+    },
   },
   [[], [], [], [], []],
-  $('chart'),
+  chartBox,
 );
+
+/** The legend at the newest step (unless the cursor is reading an older one). */
+function showLatest(): void {
+  if (!hovering && history.steps.length > 0) chart.setLegend({ idx: history.steps.length - 1 }, false);
+}
+
+// The chart follows its column's width (down to a phone's), so the page never scrolls sideways.
+new ResizeObserver(() => chart.setSize({ width: chartWidth(), height: 260 })).observe(chartBox);
 
 let points: { x: Float32Array; y: Int32Array } | null = null;
 let grid = 40;
@@ -167,6 +219,16 @@ function setRunning(value: boolean): void {
 }
 
 function reset(): void {
+  const settings = readSettings();
+  if (!checkSettings(settings)) {
+    // Keep what is on screen; stop the runs until the settings are fixed.
+    if (running) {
+      setRunning(false);
+      send({ type: 'pause' });
+    }
+    checkSettings(settings);
+    return;
+  }
   setRunning(false);
   history.steps.length = 0;
   for (const series of [...history.loss, ...history.accuracy]) series.length = 0;
@@ -174,12 +236,17 @@ function reset(): void {
   $('step-count').textContent = '0';
   epoch++;
   // The data files sit beside the page (the worker's own URL is under assets/).
-  send({ type: 'reset', settings: readSettings(), epoch, baseUrl: document.baseURI });
+  $('backend').textContent = settings.backend === 'auto' ? 'timing the backends...' : 'starting...';
+  send({ type: 'reset', settings, epoch, baseUrl: document.baseURI });
 }
 
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const message = event.data;
-  const state = (window as unknown as { playground: { backend: string; errors: string[] } }).playground;
+  const state = (
+    window as unknown as {
+      playground: { backend: string; timings: Record<string, number>; errors: string[] };
+    }
+  ).playground;
   if (message.type === 'error') {
     setRunning(false);
     state.errors.push(message.message);
@@ -190,8 +257,13 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   if (message.epoch !== epoch) return;
   if (message.type === 'ready') {
     state.backend = message.backend;
+    state.timings = message.timings;
+    const measured = Object.entries(message.timings)
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)} ms/step`)
+      .join(', ');
     $('backend').textContent =
-      `backend: ${message.backend}${message.backend.startsWith('gpu') ? ' (gpu.js, in a Web Worker)' : ' (in a Web Worker)'}`;
+      `backend: ${message.backend}${message.backend.startsWith('gpu') ? ' (gpu.js, in a Web Worker)' : ' (in a Web Worker)'}` +
+      (measured ? ` · auto picked the faster: ${measured}` : '');
     points = message.points;
     grid = message.grid;
     $('no-boundary').hidden = message.points !== null;
@@ -202,9 +274,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   }
   // A report: append to the curves, redraw the rest.
   $('step-count').textContent = String(message.step);
-  const settings = readSettings();
   message.runs.forEach((run, k) => {
-    $(`caption-${k + 1}`).textContent = runLabel(k, settings.agr[k]);
+    $(`caption-${k + 1}`).textContent = runLabel(k, run.agr);
     drawGradients(k, run);
   });
   if (message.step > 0 && history.steps[history.steps.length - 1] !== message.step) {
@@ -220,6 +291,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       history.accuracy[0],
       history.accuracy[1],
     ]);
+    showLatest();
   }
   if (message.boundaries) {
     message.boundaries.forEach((b, k) => {

@@ -21,6 +21,8 @@ export type FromWorker =
       epoch: number;
       /** The backend name: 'gpu:webgl2', 'gpu:webgl' or 'cpu'. */
       backend: string;
+      /** With the 'auto' backend: milliseconds per training step of each backend timed. */
+      timings: Record<string, number>;
       dataset: string;
       classes: number;
       /** The training points of a 2-D set (null for images). */

@@ -34,9 +34,47 @@ export interface Settings {
   seed: number;
   /** AGR on or off for run 1 and run 2. */
   agr: [boolean, boolean];
-  /** 'auto': gpu.js where WebGL is present, else the CPU backend. */
-  backend: 'auto' | 'cpu';
+  /**
+   * 'auto': whichever of the CPU backend and gpu.js on WebGL trains this model faster, timed over a
+   * few steps at the start; 'cpu' or 'gpu' to choose one.
+   */
+  backend: 'auto' | 'cpu' | 'gpu';
 }
+
+/** Why each setting is refused, by field, or none: the page shows these instead of starting a run. */
+export function settingsProblems(s: Settings): Array<{ field: keyof Settings; message: string }> {
+  const problems: Array<{ field: keyof Settings; message: string }> = [];
+  if (!(Number.isFinite(s.lr) && s.lr >= 0))
+    problems.push({ field: 'lr', message: `Learning rate must be a finite number ≥ 0, got ${s.lr}` });
+  if (!(Number.isFinite(s.weightDecay) && s.weightDecay >= 0))
+    problems.push({
+      field: 'weightDecay',
+      message: `Weight decay must be a finite number ≥ 0, got ${s.weightDecay}`,
+    });
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1 && s.batchSize <= MAX_BATCH))
+    problems.push({
+      field: 'batchSize',
+      message: `Batch size must be a whole number from 1 to ${MAX_BATCH}, got ${s.batchSize}`,
+    });
+  if (!Number.isSafeInteger(s.seed))
+    problems.push({ field: 'seed', message: `Seed must be a whole number, got ${s.seed}` });
+  if (
+    s.hidden.length < 1 ||
+    s.hidden.length > MAX_LAYERS ||
+    !s.hidden.every((w) => Number.isInteger(w) && w >= 1 && w <= MAX_WIDTH)
+  ) {
+    problems.push({
+      field: 'hidden',
+      message: `Hidden layers must be 1 to ${MAX_LAYERS} comma-separated widths from 1 to ${MAX_WIDTH}, got ${s.hidden.join(',') || 'none'}`,
+    });
+  }
+  return problems;
+}
+
+/** Limits of the settings: beyond them a step in the browser takes too long to watch. */
+export const MAX_LAYERS = 4;
+export const MAX_WIDTH = 256;
+export const MAX_BATCH = 2048;
 
 export const DEFAULT_SETTINGS: Settings = {
   dataset: 'spirals',
@@ -107,6 +145,13 @@ export class Run {
     // Kept past the tidy() around the step until report() reads it.
     this.losses.push(keep(loss.detach()));
     return loss;
+  }
+
+  /** The losses kept since the last report, handed over (to dispose of them). */
+  drainLosses(): Tensor[] {
+    const losses = this.losses;
+    this.losses = [];
+    return losses;
   }
 
   /** Mean training loss since the last report, test accuracy, and what AGR does to the gradients. */

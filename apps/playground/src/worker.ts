@@ -4,10 +4,12 @@
  * 50 ms of training it posts a report: losses, accuracies, what AGR does to each layer's gradient
  * and, for 2-D data, both decision boundaries.
  *
- * Backend: gpu.js in WebGL2 or WebGL mode where the worker can open a WebGL context (an
- * OffscreenCanvas), otherwise agrad's CPU backend, which is faster than gpu.js's WebAssembly mode.
+ * Backend: agrad's CPU backend, or gpu.js in WebGL2 or WebGL mode where the worker can open a
+ * WebGL context (an OffscreenCanvas); gpu.js's WebAssembly mode is never faster than the CPU
+ * backend. 'auto' times a few training steps of this model on each and keeps the faster: for
+ * small models on a software or integrated GPU that is often the CPU, by a wide margin.
  */
-import { type Tensor, tidy } from '@agrad/autograd';
+import { dispose, type Tensor, tidy } from '@agrad/autograd';
 import { type Backend, cpuBackend, setBackend } from '@agrad/tensor';
 import { GpuBackend } from '@agrad/tensor/gpu';
 import { type Dataset, loadDataset } from './datasets.js';
@@ -50,13 +52,72 @@ let generation = 0;
 const post = (message: FromWorker, transfer: Transferable[] = []) =>
   (self as unknown as Worker).postMessage(message, transfer);
 
+/** Steps timed per backend by 'auto', after warm-up steps that compile gpu.js's kernels. */
+const WARMUP_STEPS = 2;
+const TIMED_STEPS = 6;
+
+/** 'auto''s choices per model and data, so a reset with the same shapes does not time again. */
+const choices = new Map<string, { backend: Backend; timings: Record<string, number> }>();
+
+/** Milliseconds per training step (both runs) of this model on `backend`, waiting for the results. */
+function timeSteps(backend: Backend, settings: Settings, data: Dataset): number {
+  setBackend(backend);
+  const runs = [new Run(settings.agr[0], settings, data), new Run(settings.agr[1], settings, data)];
+  const batches = new Batches(data, settings.batchSize, settings.seed);
+  // Reading a value back waits for the queued GPU work, so the clock sees all of it.
+  const probe = runs[0].model.parameters()[0];
+  const finish = () => probe.array.read();
+  const step = () =>
+    tidy(() => {
+      const batch = batches.next();
+      const { x, y } = toTensors(batch.x, batch.y, data.features);
+      for (const run of runs) run.step(x, y);
+    });
+  for (let i = 0; i < WARMUP_STEPS; i++) step();
+  finish();
+  const started = performance.now();
+  for (let i = 0; i < TIMED_STEPS; i++) step();
+  finish();
+  const ms = (performance.now() - started) / TIMED_STEPS;
+  for (const run of runs) dispose([...run.model.parameters(), ...run.drainLosses()]);
+  return ms;
+}
+
+/** The backend for these settings: the one asked for, or with 'auto' the faster one measured here. */
+function chooseBackend(
+  settings: Settings,
+  data: Dataset,
+): { backend: Backend; timings: Record<string, number> } {
+  if (settings.backend === 'cpu') return { backend: cpuBackend, timings: {} };
+  const gl = webglBackend();
+  if (settings.backend === 'gpu') {
+    if (!gl) throw new Error('gpu.js cannot open WebGL in this browser’s workers: choose CPU or auto');
+    return { backend: gl, timings: {} };
+  }
+  if (!gl) return { backend: cpuBackend, timings: {} };
+  const key = JSON.stringify([
+    data.name,
+    settings.hidden,
+    settings.batchSize,
+    settings.optimizer,
+    settings.agr,
+  ]);
+  const known = choices.get(key);
+  if (known) return known;
+  const timings: Record<string, number> = {};
+  for (const backend of [cpuBackend, gl]) timings[backend.name] = timeSteps(backend, settings, data);
+  const choice = { backend: timings[cpuBackend.name] <= timings[gl.name] ? cpuBackend : gl, timings };
+  choices.set(key, choice);
+  return choice;
+}
+
 async function reset(settings: Settings, epoch: number, baseUrl: string): Promise<void> {
   running = false;
   generation = epoch;
-  const backend: Backend = settings.backend === 'cpu' ? cpuBackend : (webglBackend() ?? cpuBackend);
-  setBackend(backend);
   const data = await loadDataset(settings.dataset, settings.seed, baseUrl);
   if (generation !== epoch) return; // a newer reset arrived while the data loaded
+  const { backend, timings } = chooseBackend(settings, data);
+  setBackend(backend);
   const test = toTensors(data.test.x, data.test.y, data.features);
   session = {
     settings,
@@ -71,6 +132,7 @@ async function reset(settings: Settings, epoch: number, baseUrl: string): Promis
     type: 'ready',
     epoch,
     backend: backend.name,
+    timings,
     dataset: data.name,
     classes: data.classes,
     points: data.features === 2 ? { x: data.train.x, y: data.train.y } : null,

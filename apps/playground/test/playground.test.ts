@@ -23,6 +23,7 @@ const shots = fileURLToPath(new URL('../../../test-results/playground/', import.
 interface State {
   history: { steps: number[]; loss: number[][]; accuracy: number[][] };
   backend: string;
+  timings: Record<string, number>;
   errors: string[];
 }
 const state = (page: Page) => page.evaluate(() => (window as unknown as { playground: State }).playground);
@@ -68,15 +69,86 @@ describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in he
     await server?.close();
   });
 
-  it('loads with no console errors and shows which backend trains', async () => {
-    await page.waitForFunction(() => (window as unknown as { playground: State }).playground.backend !== '');
-    const { backend, errors } = await state(page);
-    // Chromium here has WebGL2 (SwiftShader) in workers, so the gpu.js backend is chosen.
-    expect(backend).toBe('gpu:webgl2');
-    expect(await page.textContent('#backend')).toContain('gpu:webgl2');
+  it('loads with no console errors, times both backends and trains on the faster', async () => {
+    await page.waitForFunction(
+      () => (window as unknown as { playground: State }).playground.backend !== '',
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    const { backend, timings, errors } = await state(page);
+    // Chromium here has WebGL2 (SwiftShader) in workers: 'auto' timed gpu.js there and the CPU backend.
+    expect(Object.keys(timings).sort()).toEqual(['cpu', 'gpu:webgl2']);
+    const faster = timings.cpu <= timings['gpu:webgl2'] ? 'cpu' : 'gpu:webgl2';
+    expect(backend).toBe(faster);
+    expect(await page.textContent('#backend')).toMatch(
+      new RegExp(
+        `backend: ${faster} .*auto picked the faster: cpu [\\d.]+ ms/step, gpu:webgl2 [\\d.]+ ms/step`,
+      ),
+    );
     expect(errors).toEqual([]);
     expect(consoleErrors).toEqual([]);
     await page.screenshot({ path: join(shots, 'loaded.png'), fullPage: true });
+  });
+
+  it('trains on gpu.js in WebGL2 when asked to', async () => {
+    await page.selectOption('#backendChoice', 'gpu');
+    await page.waitForFunction(
+      () => (window as unknown as { playground: State }).playground.backend === 'gpu:webgl2',
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    await step(page, 3);
+    const { history, errors } = await state(page);
+    expect(history.steps).toEqual([1, 2, 3]);
+    for (const run of [0, 1]) expect(history.loss[run].every(Number.isFinite)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.selectOption('#backendChoice', 'auto');
+    await page.waitForFunction(() => document.getElementById('step-count')?.textContent === '0');
+  });
+
+  it('refuses invalid settings with a message, keeping the runs as they are', async () => {
+    for (const [field, value, message] of [
+      ['#lr', '-0.5', 'Learning rate must be a finite number ≥ 0, got -0.5'],
+      ['#lr', '', 'Learning rate must be a finite number ≥ 0, got NaN'],
+      ['#batchSize', '2.5', 'Batch size must be a whole number from 1 to 2048, got 2.5'],
+      ['#hidden', '16,abc', 'Hidden layers must be 1 to 4 comma-separated widths from 1 to 256, got 16,NaN'],
+    ] as const) {
+      await step(page, 2);
+      const before = await state(page);
+      await page.fill(field, value);
+      await page.dispatchEvent(field, 'change');
+      await page.waitForFunction(() => document.getElementById('settings-error')?.hidden === false);
+      expect(await page.textContent('#settings-error')).toContain(message);
+      expect(await page.getAttribute(field, 'aria-invalid')).toBe('true');
+      expect(await page.isDisabled('#start')).toBe(true);
+      // Nothing restarted: the curves and the step count are those from before.
+      expect((await state(page)).history).toEqual(before.history);
+      const restore = { '#lr': '0.03', '#batchSize': '32', '#hidden': '16,16' }[field];
+      await page.fill(field, restore);
+      await page.dispatchEvent(field, 'change');
+      await page.waitForFunction(() => document.getElementById('settings-error')?.hidden === true);
+      await page.waitForFunction(() => document.getElementById('step-count')?.textContent === '0');
+      expect(await page.getAttribute(field, 'aria-invalid')).toBeNull();
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("the chart's legend shows the latest values", async () => {
+    await step(page, 3);
+    const { history } = await state(page);
+    const values = await page.$$eval('.u-legend .u-value', (cells) => cells.map((c) => c.textContent));
+    const last = history.steps.length - 1;
+    expect(values).toEqual([
+      String(history.steps[last]),
+      history.loss[0][last].toFixed(4),
+      history.loss[1][last].toFixed(4),
+      `${(100 * history.accuracy[0][last]).toFixed(1)}%`,
+      `${(100 * history.accuracy[1][last]).toFixed(1)}%`,
+    ]);
   });
 
   it('starts a run, updates both curves while the page stays responsive, and pauses', async () => {
@@ -145,6 +217,33 @@ describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in he
     await page.screenshot({ path: join(shots, 'fashion-mnist.png'), fullPage: true });
     await page.selectOption('#dataset', 'spirals');
     await page.waitForFunction(() => document.getElementById('no-boundary')?.hidden === true);
+  });
+
+  it('fits a 390 px wide phone screen without scrolling sideways', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const errors = collectErrors(narrow);
+    await narrow.goto(server.resolvedUrls?.local[0] ?? '');
+    await narrow.waitForFunction(
+      () => (window as unknown as { playground: State }).playground.backend !== '',
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    await narrow.click('#step');
+    await narrow.waitForFunction(() => Number(document.getElementById('step-count')?.textContent) > 0);
+    const widths = await narrow.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+      widest: Math.max(
+        ...[...document.querySelectorAll('body *')].map((e) => e.getBoundingClientRect().right),
+      ),
+    }));
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    expect(widths.widest).toBeLessThanOrEqual(widths.viewport);
+    expect(errors).toEqual([]);
+    await narrow.screenshot({ path: join(shots, 'phone-390.png'), fullPage: true });
+    await narrow.close();
   });
 
   it('reset starts both runs over from the same weights', async () => {
