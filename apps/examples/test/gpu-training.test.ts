@@ -140,6 +140,29 @@ for (const mode of NODE_MODES) {
       expectSameRun(gpu, cpu, 5e-4);
     });
 
+    it('module.to(backend) moves a model built on the CPU, which then trains there like one built there', () => {
+      setBackend(cpuBackend);
+      manualSeed(7);
+      const model = mlp().to(backend);
+      for (const [, p] of model.namedParameters()) expect(p.backend).toBe(backend);
+      const optimizer = new Optimizer(model, chain(agr(), adamw({ lr: 0.01 })));
+      setBackend(backend);
+      try {
+        const { x, y } = mlpBatch();
+        const loss = F.crossEntropy(model.forward(x) as Tensor, y);
+        loss.backward();
+        optimizer.step();
+        expect(Number.isFinite(loss.item())).toBe(true);
+        model.to('cpu');
+        for (const [, p] of model.namedParameters()) {
+          expect(p.backend).toBe(cpuBackend);
+          expect(p.grad?.backend).toBe(cpuBackend);
+        }
+      } finally {
+        setBackend(cpuBackend);
+      }
+    });
+
     it("AGR's helpers (regularize, agrCoefficients) work on the device, as on the CPU", () => {
       manualSeed(3);
       const g = randn([5, 7]);

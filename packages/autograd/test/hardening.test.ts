@@ -250,3 +250,21 @@ describe('creation functions and autograd calls check their options', () => {
     );
   });
 });
+
+describe('manualSeed takes integers only, and every integer is its own seed', () => {
+  it('refuses fractions and NaN, which would alias other seeds', () => {
+    expect(() => manualSeed(1.5)).toThrow(/manualSeed: the seed must be an integer .* got 1.5/);
+    expect(() => manualSeed(Number.NaN)).toThrow(/got NaN/);
+    expect(() => manualSeed('7' as never)).toThrow(/got "7"/);
+  });
+
+  it('seeds that agree in their low 32 bits still differ; negative seeds work', () => {
+    const draw = (seed: number) => {
+      manualSeed(seed);
+      return randn([4]).toArray();
+    };
+    expect(draw(1)).not.toEqual(draw(2 ** 32 + 1));
+    expect(draw(-1)).not.toEqual(draw(2 ** 32 - 1));
+    expect(draw(-1)).toEqual(draw(-1));
+  });
+});

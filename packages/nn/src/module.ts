@@ -1,5 +1,14 @@
 import { type DType, formatShape, isFloating, keep, noGrad, Tensor } from '@agrad/autograd';
-import { checkOptions, checkValue, describeValue, rules } from '@agrad/tensor';
+import {
+  type Backend,
+  backendNames,
+  checkOptions,
+  checkValue,
+  DTYPES,
+  describeValue,
+  resolveBackend,
+  rules,
+} from '@agrad/tensor';
 
 /** A tensor registered as a module's parameter: a leaf that requires grad. */
 export class Parameter extends Tensor {
@@ -138,7 +147,7 @@ export abstract class Module {
 
   /** Registers (or replaces) a parameter; null registers an absent one (e.g. bias: false). */
   registerParameter(name: string, value: Tensor | null): void {
-    this.checkName('registerParameter', name);
+    this.checkName('registerParameter', name, 'parameter');
     if (value !== null && !(value instanceof Tensor))
       throw new TypeError(`registerParameter: '${name}' is not a Tensor or null (got ${typeof value})`);
     const parameter = value === null ? null : value instanceof Parameter ? value : new Parameter(value);
@@ -150,7 +159,7 @@ export abstract class Module {
 
   /** Registers a buffer: state that is saved but not trained (running statistics). */
   registerBuffer(name: string, value: Tensor | null, options: { persistent?: boolean } = {}): void {
-    this.checkName('registerBuffer', name);
+    this.checkName('registerBuffer', name, 'buffer');
     checkOptions('registerBuffer', options, { persistent: rules.boolean });
     if (value !== null && !(value instanceof Tensor))
       throw new TypeError(`registerBuffer: '${name}' is not a Tensor or null (got ${typeof value})`);
@@ -162,7 +171,7 @@ export abstract class Module {
   }
 
   registerModule<M extends Module>(name: string, module: M): M {
-    this.checkName('registerModule', name);
+    this.checkName('registerModule', name, 'module');
     if (!(module instanceof Module))
       throw new TypeError(`registerModule: '${name}' is not a Module (got ${typeof module})`);
     this.moduleSlots.set(name, module);
@@ -176,9 +185,13 @@ export abstract class Module {
     if (field && 'value' in field && field.value !== value) Reflect.set(this, name, value);
   }
 
-  private checkName(op: string, name: string): void {
+  private checkName(op: string, name: string, kind?: 'parameter' | 'buffer' | 'module'): void {
     if (typeof name !== 'string' || name === '' || name.includes('.'))
       throw new RangeError(`${op}: invalid name '${String(name)}' (a non-empty string without dots)`);
+    // One name, one slot: a parameter and a sub-module of one name would make its keys ambiguous.
+    const taken = this.slotKind(name);
+    if (kind && taken && taken !== kind)
+      throw new RangeError(`${op}: '${name}' is already a ${taken} of ${this.constructor.name}`);
   }
 
   /** The parameter registered as `name` (throws if absent). */
@@ -270,19 +283,55 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Converts floating parameters and buffers to `dtype` (integer buffers stay), in place. */
-  to(dtype: DType): this {
-    if (!isFloating(dtype)) throw new TypeError(`Module.to: expected float32 or float64, got ${dtype}`);
+  /**
+   * As torch's module.to: a float dtype converts floating parameters and buffers (integer buffers
+   * stay); a backend ('cpu', 'gpu' once '@agrad/tensor/gpu' is imported, or a Backend) moves every
+   * parameter, gradient and buffer there. Parameters are replaced, so build the optimizer after.
+   *
+   * @example
+   * model.to('float64');
+   * model.to('gpu');
+   */
+  to(target: DType | string | Backend): this {
+    if (typeof target === 'string' && (DTYPES as readonly string[]).includes(target)) {
+      const dtype = target as DType;
+      if (!isFloating(dtype)) throw new TypeError(`Module.to: expected float32 or float64, got ${dtype}`);
+      this.convert(
+        (t) => (t.dtype === dtype ? t : t.to(dtype)),
+        (b) => isFloating(b.dtype) && b.dtype !== dtype,
+      );
+      return this;
+    }
+    let backend: Backend;
+    try {
+      backend = resolveBackend(target as string | Backend);
+    } catch {
+      throw new TypeError(
+        `Module.to: unknown dtype or backend ${describeValue(target)}; expected float32, float64 or a backend (${backendNames().join(', ')})`,
+      );
+    }
+    this.convert(
+      (t) => (t.backend === backend ? t : t.to(backend)),
+      (b) => b.backend !== backend,
+    );
+    return this;
+  }
+
+  /** Replaces every parameter (and its gradient) and the buffers `moves` picks by `change` of them. */
+  private convert(change: (t: Tensor) => Tensor, moves: (buffer: Tensor) => boolean): void {
     for (const m of this.modules()) {
       for (const [name, p] of m.parameterSlots) {
-        if (p && p.dtype !== dtype) m.registerParameter(name, new Parameter(p.detach().to(dtype)));
+        if (!p) continue;
+        const value = change(p.detach());
+        if (value.array === p.array) continue;
+        const moved = new Parameter(value);
+        if (p.grad) moved.grad = change(p.grad);
+        m.registerParameter(name, moved);
       }
       for (const [name, b] of m.bufferSlots) {
-        if (b && isFloating(b.dtype) && b.dtype !== dtype)
-          m.registerBuffer(name, b.to(dtype), { persistent: !m.nonPersistent.has(name) });
+        if (b && moves(b)) m.registerBuffer(name, change(b), { persistent: !m.nonPersistent.has(name) });
       }
     }
-    return this;
   }
 
   /** Clears every parameter's gradient. */

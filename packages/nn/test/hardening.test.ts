@@ -440,3 +440,35 @@ describe('layers and functions check every option', () => {
     );
   });
 });
+
+describe('module names and moves', () => {
+  it('one name is one slot: a parameter and a sub-module cannot share it', () => {
+    class Clash extends Module {
+      constructor() {
+        super();
+        this.registerParameter('w', ones([2]));
+        this.registerModule('w', new Linear(2, 2));
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    expect(() => new Clash()).toThrow("registerModule: 'w' is already a parameter of Clash");
+  });
+
+  it('to(backend) moves parameters, gradients and buffers; an unknown target is named', () => {
+    const model = new Sequential(new Linear(2, 2), new BatchNorm2d(2));
+
+    const weight = model.stateDict()['0.weight'];
+    weight.grad = ones([2, 2]);
+    model.to('cpu');
+    expect(model.stateDict()['0.weight']).toBe(weight); // already there: nothing replaced
+    expect(() => model.to('cuda')).toThrow(
+      /Module\.to: unknown dtype or backend "cuda"; expected float32, float64 or a backend \(cpu/,
+    );
+    model.to('float64');
+    expect(model.stateDict()['0.weight'].dtype).toBe('float64');
+    expect(model.stateDict()['0.weight'].grad?.dtype).toBe('float64');
+    expect(model.stateDict()['1.num_batches_tracked'].dtype).toBe('int32');
+  });
+});

@@ -60,8 +60,22 @@ export class Optimizer {
     this.params = toRecord(params);
     const names = Object.keys(this.params);
     if (names.length === 0) throw new RangeError('Optimizer: got an empty parameter list');
+    const seen = new Map<Tensor, string>();
     for (const [name, p] of Object.entries(this.params)) {
       if (!(p instanceof Tensor)) throw new TypeError(`Optimizer: parameter '${name}' is not a tensor`);
+      // Its update would be written into a value the graph computed, as PyTorch refuses too.
+      if (!p.isLeaf) {
+        throw new TypeError(
+          `Optimizer: parameter '${name}' is not a leaf (it is the output of '${p.gradFn?.op}'); optimize the tensors it was computed from`,
+        );
+      }
+      // Listed twice, it would take two steps per step().
+      const first = seen.get(p);
+      if (first !== undefined)
+        throw new RangeError(
+          `Optimizer: parameters '${first}' and '${name}' are the same tensor; list it once`,
+        );
+      seen.set(p, name);
     }
     this.state = adopt(
       noGrad(() => transform.init(this.params)),

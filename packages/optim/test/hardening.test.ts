@@ -191,3 +191,15 @@ describe('an optimizer step between forward and backward', () => {
     );
   });
 });
+
+describe('the parameters an Optimizer takes', () => {
+  it('refuses a tensor listed twice (it would move twice per step) and a non-leaf', () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    expect(() => new Optimizer({ a: w, b: w }, sgd({ lr: 0.1 }))).toThrow(
+      "Optimizer: parameters 'a' and 'b' are the same tensor; list it once",
+    );
+    expect(() => new Optimizer([w.mul(2)], sgd({ lr: 0.1 }))).toThrow(
+      "Optimizer: parameter '0' is not a leaf (it is the output of 'mul')",
+    );
+  });
+});

@@ -13,20 +13,27 @@ export class Generator {
     this.seed(seed);
   }
 
-  /** Resets the state from a seed with splitmix32, which spreads nearby seeds apart. */
+  /**
+   * Resets the state from a seed (any safe integer, negative ones included) with splitmix32, which
+   * spreads nearby seeds apart. The low 32 bits seed the state; higher bits, where there are any,
+   * are mixed in after, so seeds that differ only there (1 and 2^32 + 1) still differ.
+   */
   seed(seed: number): void {
-    let x = seed >>> 0;
-    const next = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    if (!Number.isSafeInteger(seed)) {
+      throw new RangeError(
+        `manualSeed: the seed must be an integer between -(2^53 - 1) and 2^53 - 1, got ${typeof seed === 'number' ? seed : JSON.stringify(seed)} (a fraction or NaN would silently alias another seed)`,
+      );
+    }
+    const words = splitmix32(seed >>> 0);
+    [this.s0, this.s1, this.s2, this.s3] = [words(), words(), words(), words()];
+    const high = Math.floor(seed / 2 ** 32) >>> 0;
+    if (high !== 0) {
+      const more = splitmix32(high ^ 0x5bd1e995);
+      this.s0 = (this.s0 ^ more()) >>> 0;
+      this.s1 = (this.s1 ^ more()) >>> 0;
+      this.s2 = (this.s2 ^ more()) >>> 0;
+      this.s3 = (this.s3 ^ more()) >>> 0;
+    }
     this.spareNormal = null;
   }
 
@@ -89,6 +96,18 @@ export class Generator {
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0);
     this.spareNormal = null;
   }
+}
+
+/** The splitmix32 sequence from a 32-bit start: well-spread words for seeding. */
+function splitmix32(start: number): () => number {
+  let x = start >>> 0;
+  return () => {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
 }
 
 function rotl(x: number, k: number): number {

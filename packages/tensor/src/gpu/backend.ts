@@ -4,6 +4,7 @@ import { outputSize } from '../cpu/unfold.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { recordStorage } from '../ops.js';
+import { checkOptions } from '../options.js';
 import { sizeOf } from '../shape.js';
 import * as source from './source.js';
 
@@ -102,6 +103,9 @@ export class GpuBackend implements Backend {
   readbacks = 0;
 
   constructor(options: GpuBackendOptions = {}) {
+    // 'mode' is checked below, with a reason for webgpu; canvas and context are the host's objects.
+    const anything = () => null;
+    checkOptions('gpu backend', options, { mode: anything, canvas: anything, context: anything });
     const requested = options.mode ?? 'gpu';
     if ((requested as string) === 'webgpu') {
       throw new Error(
