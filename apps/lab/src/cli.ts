@@ -8,9 +8,9 @@ import { getNumThreads, setNumThreads } from '@agrad/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseOptimizers } from './arms.js';
 import { EXPERIMENTS, type ExperimentName, type LabOptions } from './experiments/index.js';
-import type { Metrics } from './run/experiment.js';
+import { readMetrics } from './run/experiment.js';
 import { BarProgress, LineProgress } from './run/progress.js';
-import { Interrupted, readJson, stopSignal } from './run/runner.js';
+import { Interrupted, stopSignal } from './run/runner.js';
 
 /**
  * A count option: an integer in [1, max], written as plain digits. The bounds keep a typo such as
@@ -170,46 +170,12 @@ export function buildProgram(output?: {
     .description('rebuild report.md and the plots of a results folder from its metrics.json')
     .argument('<dir>', 'a results folder')
     .action(async (dir: string) => {
-      const metrics = checkMetrics(
-        readJson<Metrics<never>>(join(dir, 'metrics.json')),
-        join(dir, 'metrics.json'),
-      );
+      const metrics = readMetrics<never>(join(dir, 'metrics.json'), Object.keys(EXPERIMENTS));
       const experiment = EXPERIMENTS[metrics.experiment as ExperimentName];
       const summary = await experiment.report(dir, metrics);
       process.stdout.write(`${summary}\n\nReport: ${join(dir, 'report.md')}\n`);
     });
   return program;
-}
-
-/**
- * The shape a report needs from metrics.json, checked: the file may be edited or damaged, and a
- * report must not be built from half of it.
- */
-function checkMetrics(metrics: Metrics<never>, path: string): Metrics<never> {
-  const fail = (problem: string): never => {
-    throw new InvalidArgumentError(`${path}: ${problem}`);
-  };
-  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(metrics)) fail('not a JSON object');
-  if (!Object.hasOwn(EXPERIMENTS, metrics.experiment))
-    fail(
-      `unknown experiment ${JSON.stringify(metrics.experiment)} (expected one of ${Object.keys(EXPERIMENTS).join(', ')})`,
-    );
-  if (!isObject(metrics.config)) fail("'config' is missing or not an object");
-  if (!isObject(metrics.results)) fail("'results' is missing or not an object");
-  for (const [key, result] of Object.entries(metrics.results as Record<string, unknown>)) {
-    const r = result as Record<string, unknown>;
-    const log = r?.log as Record<string, unknown> | undefined;
-    if (
-      !isObject(r) ||
-      !isObject(r.info) ||
-      !isObject(r.final) ||
-      !isObject(log) ||
-      !Array.isArray(log?.losses)
-    )
-      fail(`result '${key}' lacks info, final or log`);
-  }
-  return metrics;
 }
 
 function parseOptimizersOption(value: string) {

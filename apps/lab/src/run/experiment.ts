@@ -53,6 +53,38 @@ export interface StartOptions<C> {
 }
 
 /**
+ * Reads a metrics.json and checks the shape reports and --resume rely on: the file may be edited
+ * or damaged, and neither a report nor a resumed run may be built from half of it.
+ */
+export function readMetrics<C>(path: string, experiments: readonly string[]): Metrics<C> {
+  const metrics = readJson<Metrics<C>>(path);
+  const fail = (problem: string): never => {
+    throw new Error(`${path}: ${problem}`);
+  };
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(metrics)) fail('not a JSON object');
+  if (!experiments.includes(metrics.experiment))
+    fail(
+      `unknown experiment ${JSON.stringify(metrics.experiment)} (expected one of ${experiments.join(', ')})`,
+    );
+  if (!isObject(metrics.config)) fail("'config' is missing or not an object");
+  if (!isObject(metrics.results)) fail("'results' is missing or not an object");
+  for (const [key, result] of Object.entries(metrics.results as Record<string, unknown>)) {
+    const r = result as Record<string, unknown>;
+    const log = r?.log as Record<string, unknown> | undefined;
+    if (
+      !isObject(r) ||
+      !isObject(r.info) ||
+      !isObject(r.final) ||
+      !isObject(log) ||
+      !Array.isArray(log?.losses)
+    )
+      fail(`result '${key}' lacks info, final or log`);
+  }
+  return metrics;
+}
+
+/**
  * Opens (or with --resume, reopens) a results folder. Resuming with different settings would mix
  * two experiments in one report, so it is refused with both configurations named.
  */
@@ -70,7 +102,7 @@ export function startExperiment<C>(options: StartOptions<C>): {
         `--resume: ${path} not found; there is no run to resume in ${out} (drop --resume to start one)`,
       );
     }
-    metrics = readJson<Metrics<C>>(path);
+    metrics = readMetrics<C>(path, [options.experiment]);
     if (metrics.experiment !== options.experiment) {
       throw new Error(`--resume: ${out} holds a '${metrics.experiment}' run, not '${options.experiment}'`);
     }
