@@ -18,7 +18,8 @@ import {
   type TypedArray,
   typedArrayFor,
 } from '@agrad/tensor';
-import { type NestedArray, Tensor } from './tensor.js';
+import { wrap } from './engine.js';
+import type { NestedArray, Tensor } from './tensor.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -156,14 +157,14 @@ export function tensor(
   const values = typedArrayFor(dtype, flat.length);
   if (ArrayBuffer.isView(flat) && dtype !== 'bool') values.set(flat as TypedArray);
   else for (let i = 0; i < flat.length; i++) values[i] = Number(flat[i]);
-  return finish(new Tensor(ops.fromTypedArray(values, shape)), options);
+  return finish(wrap(ops.fromTypedArray(values, shape)), options);
 }
 
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   checkOptions('full', options, tensorOptions);
   checkValue('full', 'shape', shape, shapeRule);
   checkValue('full', 'value', value, fillValue);
-  return finish(new Tensor(ops.full(shape, value, dtypeOption('full', options, 'float32'))), options);
+  return finish(wrap(ops.full(shape, value, dtypeOption('full', options, 'float32'))), options);
 }
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
@@ -191,7 +192,7 @@ export function fullLike(t: Tensor, value: number, options: TensorOptions = {}):
   checkOptions('fullLike', options, tensorOptions);
   checkValue('fullLike', 'value', value, fillValue);
   const dtype = dtypeOption('fullLike', options, t.dtype);
-  return finish(new Tensor(ops.full(t.shape, value, dtype, t.array.backend)), options);
+  return finish(wrap(ops.full(t.shape, value, dtype, t.array.backend)), options);
 }
 
 /**
@@ -215,7 +216,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
   const dtype = dtypeOption('arange', options, integral ? 'int32' : 'float32');
   const values = typedArrayFor(dtype, count);
   for (let i = 0; i < count; i++) values[i] = start + i * step;
-  return finish(new Tensor(ops.fromTypedArray(values, [count])), options);
+  return finish(wrap(ops.fromTypedArray(values, [count])), options);
 }
 
 /** `steps` evenly spaced values from start to end inclusive (torch.linspace). */
@@ -230,7 +231,7 @@ export function linspace(start: number, end: number, steps: number, options: Ten
   // Fill from both ends so the last value is exactly `end`, as torch does.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
-  return finish(new Tensor(ops.fromTypedArray(values, [steps])), options);
+  return finish(wrap(ops.fromTypedArray(values, [steps])), options);
 }
 
 /** Identity matrix [n, m] (m defaults to n). */
@@ -240,7 +241,7 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
   const dtype = dtypeOption('eye', options, 'float32');
   const values = typedArrayFor(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
-  return finish(new Tensor(ops.fromTypedArray(values, [n, m])), options);
+  return finish(wrap(ops.fromTypedArray(values, [n, m])), options);
 }
 
 /** Uniform samples in [0, 1). */
@@ -248,7 +249,7 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   checkOptions('rand', options, randomOptions);
   checkValue('rand', 'shape', shape, shapeRule);
   const dtype = dtypeOption('rand', options, 'float32');
-  return finish(new Tensor(ops.rand(shape, dtype, options.generator ?? defaultGenerator)), options);
+  return finish(wrap(ops.rand(shape, dtype, options.generator ?? defaultGenerator)), options);
 }
 
 /** Standard normal samples. */
@@ -256,7 +257,7 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   checkOptions('randn', options, randomOptions);
   checkValue('randn', 'shape', shape, shapeRule);
   const dtype = dtypeOption('randn', options, 'float32');
-  return finish(new Tensor(ops.randn(shape, dtype, options.generator ?? defaultGenerator)), options);
+  return finish(wrap(ops.randn(shape, dtype, options.generator ?? defaultGenerator)), options);
 }
 
 /** Uniform integers in [low, high), int32. */
@@ -268,7 +269,7 @@ export function randint(
 ): Tensor {
   checkOptions('randint', options, { generator: randomOptions.generator });
   checkValue('randint', 'shape', shape, shapeRule);
-  return new Tensor(ops.randint(low, high, shape, options.generator ?? defaultGenerator));
+  return wrap(ops.randint(low, high, shape, options.generator ?? defaultGenerator));
 }
 
 /**
@@ -288,7 +289,7 @@ export function randperm(n: number, options: { generator?: Generator } = {}): Te
     const j = generator.integer(0, i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return new Tensor(ops.fromTypedArray(order, [n]));
+  return wrap(ops.fromTypedArray(order, [n]));
 }
 
 /**
@@ -296,10 +297,10 @@ export function randperm(n: number, options: { generator?: Generator } = {}): Te
  * that computes values in its own loops, such as fused optimizer kernels.
  */
 export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = getBackend()): Tensor {
-  return new Tensor(ops.fromTypedArray(data, shape, backend));
+  return wrap(ops.fromTypedArray(data, shape, backend));
 }
 
 /** A 0-d tensor holding a scalar operand of a binary op (on the other operand's backend). */
 export function scalarTensor(value: number, dtype: DType, backend: Backend = getBackend()): Tensor {
-  return new Tensor(ops.full([], value, dtype, backend));
+  return wrap(ops.full([], value, dtype, backend));
 }

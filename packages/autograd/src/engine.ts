@@ -1,5 +1,6 @@
 import { formatShape, type NDArray, ops, shapesEqual } from '@agrad/tensor';
-import { Tensor } from './tensor.js';
+import { retainGradient } from './memory.js';
+import type { Tensor } from './tensor.js';
 
 /**
  * The tape. Every differentiable result remembers a Node: the op's name, its inputs, and the
@@ -28,6 +29,24 @@ export interface SavedTensor {
  * ('output'), or other tensors (an index, a condition). By default everything: inputs and output.
  */
 export type Saved = readonly (Tensor | 'output')[];
+
+/**
+ * The Tensor class, registered by ./tensor.ts when it loads. The layers below it (this engine,
+ * the primitives, the composites) make tensors through `wrap` instead of importing the class,
+ * so the package reads bottom-up (engine, primitives, composites, Tensor) with no import cycle.
+ */
+let TensorClass: (new (array: NDArray) => Tensor) | null = null;
+
+export function registerTensorClass(tensorClass: new (array: NDArray) => Tensor): void {
+  TensorClass = tensorClass;
+}
+
+/** A Tensor holding `array`, with no graph. */
+export function wrap(array: NDArray): Tensor {
+  if (!TensorClass)
+    throw new Error("autograd: import from '@agrad/autograd' (its entry registers the Tensor class)");
+  return new TensorClass(array);
+}
 
 let gradEnabled = true;
 
@@ -66,7 +85,7 @@ export function record(
   vjp: VectorJacobianProduct,
   saves: Saved = [...inputs, 'output'],
 ): Tensor {
-  const result = new Tensor(output);
+  const result = wrap(output);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     const saved = saves.map((t) => {
       const tensor = t === 'output' ? result : t;
@@ -154,7 +173,7 @@ function checkGradient(where: string, grad: Tensor, target: Tensor): void {
 function accumulate(existing: Tensor | undefined | null, addition: Tensor, createGraph: boolean): Tensor {
   if (!existing) return addition;
   if (createGraph) return existing.add(addition);
-  return new Tensor(ops.binary('add', existing.array, addition.array));
+  return wrap(ops.binary('add', existing.array, addition.array));
 }
 
 /**
@@ -186,9 +205,9 @@ export function runBackward(
       if (targetSet.has(tensor)) captured.set(tensor, accumulate(captured.get(tensor), grad, createGraph));
       const node = tensor.gradFn;
       if (!targets && (!node || tensor.retainsGrad)) {
-        // A stored gradient outlives any tidy() around backward (see ./memory.ts).
-        tensor.grad = accumulate(tensor.grad, createGraph ? grad : grad.detach(), createGraph);
-        ops.unrecordStorage(tensor.grad.array.storage);
+        tensor.grad = retainGradient(
+          accumulate(tensor.grad, createGraph ? grad : grad.detach(), createGraph),
+        );
       }
       if (!node) continue;
       if (!node.vjp) {

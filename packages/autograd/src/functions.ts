@@ -16,6 +16,7 @@ import {
   sizeOf,
 } from '@agrad/tensor';
 import { onesLike, scalarTensor, zerosLike } from './creation.js';
+import { wrap } from './engine.js';
 import * as binaryPrimitives from './primitives/binary.js';
 import * as indexing from './primitives/indexing.js';
 import { matmul3d } from './primitives/matmul.js';
@@ -23,7 +24,7 @@ import * as movement from './primitives/movement.js';
 import { amax as amaxPrimitive, amin as aminPrimitive, sum as sumPrimitive } from './primitives/reduce.js';
 import * as unaryPrimitives from './primitives/unary.js';
 import { where as wherePrimitive } from './primitives/where.js';
-import { type Dims, Tensor, type TensorLike } from './tensor.js';
+import type { Dims, Tensor, TensorLike } from './tensor.js';
 
 /**
  * Everything here is composed from the primitives in ./primitives and defines no gradient of its
@@ -86,7 +87,7 @@ export const minimum = (a: TensorLike, b: TensorLike) => arithmetic('minimum', a
 
 function compare(op: ComparisonOp, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = promote(op, a, b);
-  return new Tensor(ops.binary(op, x.array, y.array));
+  return wrap(ops.binary(op, x.array, y.array));
 }
 
 export const eq = (a: TensorLike, b: TensorLike) => compare('eq', a, b);
@@ -97,7 +98,7 @@ export const gt = (a: TensorLike, b: TensorLike) => compare('gt', a, b);
 export const ge = (a: TensorLike, b: TensorLike) => compare('ge', a, b);
 export const logicalAnd = (a: Tensor, b: Tensor) => compare('and', a.to('bool'), b.to('bool'));
 export const logicalOr = (a: Tensor, b: Tensor) => compare('or', a.to('bool'), b.to('bool'));
-export const logicalNot = (a: Tensor) => new Tensor(ops.unary('not', ops.cast(a.array, 'bool')));
+export const logicalNot = (a: Tensor) => wrap(ops.unary('not', ops.cast(a.array, 'bool')));
 
 /** where(condition, a, b): a where condition is true, else b; broadcasts all three. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -261,11 +262,11 @@ function selectExtreme(
     );
   }
   const d = normalizeDim(op, dim, x.ndim);
-  if (x.ndim === 0) return valuesAndIndices(x, new Tensor(ops.full([], 0, 'int32', x.array.backend)));
+  if (x.ndim === 0) return valuesAndIndices(x, wrap(ops.full([], 0, 'int32', x.array.backend)));
   if (x.shape[d] === 0) {
     throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(x.shape)}`);
   }
-  const index = new Tensor(ops.argReduce(argOp, x.array, d, true));
+  const index = wrap(ops.argReduce(argOp, x.array, d, true));
   const values = indexing.gather(x, d, index);
   return keepdim
     ? valuesAndIndices(values, index)
@@ -273,11 +274,11 @@ function selectExtreme(
 }
 
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return new Tensor(ops.argReduce('argmax', x.array, dim, keepdim));
+  return wrap(ops.argReduce('argmax', x.array, dim, keepdim));
 }
 
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return new Tensor(ops.argReduce('argmin', x.array, dim, keepdim));
+  return wrap(ops.argReduce('argmin', x.array, dim, keepdim));
 }
 
 /** Variance with Bessel's correction by default (correction = 1), as torch.var. */

@@ -1,5 +1,5 @@
 import { checkValue, NDArray, ops, rules, type Storage } from '@agrad/tensor';
-import { Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 
 /**
  * Explicit memory scopes, for backends whose memory the garbage collector cannot see (the gpu.js
@@ -40,6 +40,20 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * The memory hook of backward(): a gradient stored in `.grad` outlives any tidy() around the
+ * backward that made it, as parameters do.
+ */
+export function retainGradient(grad: Tensor): Tensor {
+  ops.unrecordStorage(grad.array.storage);
+  return grad;
+}
+
+/** A Tensor, recognised by its shape: this module sits below the Tensor class (see ./engine.ts). */
+function isTensor(value: object): value is Tensor {
+  return 'array' in value && value.array instanceof NDArray && 'grad' in value;
+}
+
 /** Exempts a tensor from every enclosing tidy(): its memory is left to the garbage collector. */
 export function keep<T extends Tensor>(tensor: T): T {
   ops.unrecordStorage(tensor.array.storage);
@@ -65,7 +79,7 @@ export function storagesIn(
 ): Set<Storage> {
   if (value === null || typeof value !== 'object' || seen.has(value)) return out;
   seen.add(value);
-  if (value instanceof Tensor) {
+  if (isTensor(value)) {
     out.add(value.array.storage);
     if (value.grad) out.add(value.grad.array.storage);
   } else if (value instanceof NDArray) out.add(value.storage);

@@ -14,7 +14,13 @@ import {
   rules,
   type TypedArray,
 } from '@agrad/tensor';
-import { type BackwardOptions, isGradEnabled, type Node, runBackward } from './engine.js';
+import {
+  type BackwardOptions,
+  isGradEnabled,
+  type Node,
+  registerTensorClass,
+  runBackward,
+} from './engine.js';
 import { formatTensor } from './format.js';
 import * as f from './functions.js';
 
@@ -476,3 +482,6 @@ export class Tensor {
     return f.indexSelect(this, dim, index);
   }
 }
+
+// The layers below make tensors through the engine's wrap() (see ./engine.ts).
+registerTensorClass(Tensor);

@@ -3,7 +3,6 @@ import { fromTypedArray, zeros } from '../creation.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { indexAdd } from './indexing.js';
-import { sum } from './reduce.js';
 
 /** Movement primitives: they change how elements are arranged, never their values. */
 
@@ -34,7 +33,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.ndim - shape.length;
   const dims: number[] = [];
   for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  const summed = dims.length > 0 ? sum(g, dims) : g;
+  const summed = dims.length > 0 ? g.sum(dims, true) : g;
   return reshape(summed, shape);
 }
 

@@ -1,7 +1,6 @@
 import { ops } from '@agrad/tensor';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { expand } from './movement.js';
 
 /**
  * Reduction primitives over a normalized, sorted list of dims. They always keep the reduced dims
@@ -10,7 +9,7 @@ import { expand } from './movement.js';
 
 // d sum(x) / dx_i = 1: the gradient is broadcast back over the reduced dims.
 export function sum(x: Tensor, dims: readonly number[]): Tensor {
-  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [expand(g, x.shape)], []);
+  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [g.expand(x.shape)], []);
 }
 
 /**
@@ -35,5 +34,5 @@ export function amin(x: Tensor, dims: readonly number[]): Tensor {
 function shareAmongTies(x: Tensor, out: Tensor, g: Tensor, dims: readonly number[]): Tensor {
   const isExtreme = x.eq(out.detach()).to(x.dtype);
   const count = sum(isExtreme, dims);
-  return isExtreme.mul(expand(g.div(count), x.shape));
+  return isExtreme.mul(g.div(count).expand(x.shape));
 }
