@@ -21,7 +21,7 @@ import * as binaryPrimitives from './primitives/binary.js';
 import * as indexing from './primitives/indexing.js';
 import { matmul3d } from './primitives/matmul.js';
 import * as movement from './primitives/movement.js';
-import { amax as amaxPrimitive, amin as aminPrimitive, sum as sumPrimitive } from './primitives/reduce.js';
+import { amax as amaxPrimitive, sum as sumPrimitive } from './primitives/reduce.js';
 import * as unaryPrimitives from './primitives/unary.js';
 import { where as wherePrimitive } from './primitives/where.js';
 import type { Dims, Tensor, TensorLike } from './tensor.js';
@@ -33,7 +33,16 @@ import type { Dims, Tensor, TensorLike } from './tensor.js';
  */
 
 export { fullLike as fullOf } from './creation.js';
-export { cast, clone, toBackend } from './primitives/movement.js';
+export { cast, toBackend } from './primitives/movement.js';
+
+/**
+ * A copy with the same values, its gradient passed through: x * 1 for numbers (exact, so no
+ * primitive is needed), a plain copy for bools (which carry no gradient).
+ */
+export function clone(x: Tensor): Tensor {
+  if (x.dtype === 'bool') return wrap(x.array.backend.copy(x.array, x.dtype));
+  return binaryPrimitives.mul(x, movement.expand(scalarTensor(1, x.dtype, x.array.backend), x.shape));
+}
 export { onesLike, zerosLike };
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +81,19 @@ function arithmetic(op: ArithmeticOp, a: TensorLike, b: TensorLike): Tensor {
     [x, y] = [movement.cast(x, 'int32'), movement.cast(y, 'int32')];
   }
   const [bx, by] = broadcast(op, x, y);
+  // sub and minimum have no primitive of their own: their gradients follow from these.
+  if (op === 'sub') return binaryPrimitives.add(bx, negate(by));
+  if (op === 'minimum') {
+    // Bools carry no gradient, and negating one would change its dtype.
+    if (bx.dtype === 'bool') return wrap(ops.binary('minimum', bx.array, by.array));
+    return negate(binaryPrimitives.maximum(negate(bx), negate(by)));
+  }
   return binaryPrimitives[op](bx, by);
+}
+
+/** -x as x * -1 (exact in IEEE arithmetic, -0 and NaN included): neg needs no primitive. */
+function negate(x: Tensor): Tensor {
+  return binaryPrimitives.mul(x, movement.expand(scalarTensor(-1, x.dtype, x.array.backend), x.shape));
 }
 
 export const add = (a: TensorLike, b: TensorLike) => arithmetic('add', a, b);
@@ -115,9 +136,16 @@ function floating(x: Tensor): Tensor {
   return isFloating(x.dtype) ? x : movement.cast(x, 'float32');
 }
 
-export const neg = (x: Tensor) => unaryPrimitives.neg(x.dtype === 'bool' ? movement.cast(x, 'int32') : x);
-export const abs = (x: Tensor) => unaryPrimitives.abs(x);
-export const sign = (x: Tensor) => unaryPrimitives.sign(x);
+export const neg = (x: Tensor) => negate(x.dtype === 'bool' ? movement.cast(x, 'int32') : x);
+
+/** The sign, -1, 0 or 1 (NaN stays NaN): a constant, its derivative is zero wherever it exists. */
+export const sign = (x: Tensor) => wrap(ops.unary('sign', x.array));
+
+/**
+ * |x| as x * sign(x), so its gradient is sign(x) (0 at 0, as PyTorch) with no primitive of its
+ * own; adding 0 turns the -0 that -0 * 0 gives into the +0 |-0| is.
+ */
+export const abs = (x: Tensor) => (x.dtype === 'bool' ? x : binaryPrimitives.mul(x, sign(x)).add(0));
 export const exp = (x: Tensor) => unaryPrimitives.exp(floating(x));
 export const log = (x: Tensor) => unaryPrimitives.log(floating(x));
 export const log1p = (x: Tensor) => unaryPrimitives.log1p(floating(x));
@@ -184,7 +212,7 @@ function squeezeDims(x: Tensor, dims: readonly number[], keepdim: boolean): Tens
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('sum', dim, x.ndim);
   const source = x.dtype === 'bool' ? movement.cast(x, 'int32') : x;
-  if (dims.length === 0) return source === x ? movement.clone(x) : source;
+  if (dims.length === 0) return source === x ? clone(x) : source;
   return squeezeDims(sumPrimitive(source, dims), dims, keepdim);
 }
 
@@ -204,7 +232,8 @@ export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 
 /** Smallest value over dims (all by default); ties share the gradient evenly, as torch.amin. */
 export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  return extreme('amin', aminPrimitive, x, dim, keepdim);
+  // min(x) = -max(-x): amin has no primitive of its own.
+  return extreme('amin', (t, dims) => neg(amaxPrimitive(neg(t), dims)), x, dim, keepdim);
 }
 
 function extreme(

@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor.js';
 import { where } from './where.js';
 
 /**
- * Elementwise binary primitives. Operands arrive with one shape and one dtype: broadcasting is an
+ * Elementwise binary primitives (sub and minimum are composed from these in ../functions.ts). Operands arrive with one shape and one dtype: broadcasting is an
  * explicit expand (whose vjp sums) and promotion an explicit cast, both done by the callers in
  * ../functions.ts, so no vjp here ever re-derives broadcast axes.
  */
@@ -22,9 +22,6 @@ function binary(
 
 // d(a+b) = da + db
 export const add = (a: Tensor, b: Tensor) => binary('add', a, b, [], (g) => [g, g]);
-// d(a-b) = da - db
-export const sub = (a: Tensor, b: Tensor) =>
-  binary('sub', a, b, [], (g) => [g, b.requiresGrad ? g.neg() : null]);
 // d(ab) = b da + a db
 export const mul = (a: Tensor, b: Tensor) =>
   binary('mul', a, b, [a, b], (g) => [a.requiresGrad ? g.mul(b) : null, b.requiresGrad ? g.mul(a) : null]);
@@ -44,13 +41,9 @@ export const pow = (a: Tensor, b: Tensor) =>
   ]);
 // d max(a,b): the larger input gets the gradient; on a tie each gets half (as torch.maximum)
 export const maximum = (a: Tensor, b: Tensor) =>
-  binary('maximum', a, b, [a, b], (g) => splitByComparison(g, a.gt(b), a.eq(b)));
-// d min(a,b): the smaller input gets the gradient; on a tie each gets half
-export const minimum = (a: Tensor, b: Tensor) =>
-  binary('minimum', a, b, [a, b], (g) => splitByComparison(g, a.lt(b), a.eq(b)));
-
-function splitByComparison(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
-  const zero = scalarTensor(0, g.dtype);
-  const half = g.mul(0.5);
-  return [where(aWins, g, where(tie, half, zero)), where(aWins, zero, where(tie, half, g))];
-}
+  binary('maximum', a, b, [a, b], (g) => {
+    const [aWins, tie] = [a.gt(b), a.eq(b)];
+    const zero = scalarTensor(0, g.dtype);
+    const half = g.mul(0.5);
+    return [where(aWins, g, where(tie, half, zero)), where(aWins, zero, where(tie, half, g))];
+  });

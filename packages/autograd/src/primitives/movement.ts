@@ -28,7 +28,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Sums the broadcast dims of `g` away so it has `shape` (the inverse of broadcasting). */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const lead = g.ndim - shape.length;
   const dims: number[] = [];
@@ -106,9 +106,4 @@ export function toBackend(x: Tensor, backend: Backend): Tensor {
   if (x.array.backend === backend) return x;
   const from = x.array.backend;
   return record('to', [x], ops.toBackend(x.array, backend), (g) => [toBackend(g, from)], []);
-}
-
-// A copy is the identity: the gradient passes through.
-export function clone(x: Tensor): Tensor {
-  return record('clone', [x], x.array.backend.copy(x.array, x.dtype), (g) => [g], []);
 }

@@ -23,14 +23,6 @@ export function amax(x: Tensor, dims: readonly number[]): Tensor {
   return out;
 }
 
-// d min(x) / dx_i: as amax, for the elements equal to the min.
-export function amin(x: Tensor, dims: readonly number[]): Tensor {
-  const out: Tensor = record('amin', [x], ops.reduce('min', x.array, dims, true), (g) => [
-    shareAmongTies(x, out, g, dims),
-  ]);
-  return out;
-}
-
 function shareAmongTies(x: Tensor, out: Tensor, g: Tensor, dims: readonly number[]): Tensor {
   const isExtreme = x.eq(out.detach()).to(x.dtype);
   const count = sum(isExtreme, dims);

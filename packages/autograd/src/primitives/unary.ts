@@ -1,5 +1,5 @@
 import { ops, type UnaryOp } from '@agrad/tensor';
-import { scalarTensor, zerosLike } from '../creation.js';
+import { scalarTensor } from '../creation.js';
 import { record, type Saved } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './where.js';
@@ -13,8 +13,6 @@ function unary(op: UnaryOp, x: Tensor, saves: Saved, vjp: (grad: Tensor, out: Te
   return out;
 }
 
-// d(-x)/dx = -1
-export const neg = (x: Tensor) => unary('neg', x, [], (g) => g.neg());
 // d(e^x)/dx = e^x
 export const exp = (x: Tensor) => unary('exp', x, ['output'], (g, out) => g.mul(out));
 // d(ln x)/dx = 1/x
@@ -23,10 +21,6 @@ export const log = (x: Tensor) => unary('log', x, [x], (g) => g.div(x));
 export const log1p = (x: Tensor) => unary('log1p', x, [x], (g) => g.div(x.add(1)));
 // d(sqrt x)/dx = 1/(2 sqrt x)
 export const sqrt = (x: Tensor) => unary('sqrt', x, ['output'], (g, out) => g.div(out.mul(2)));
-// d|x|/dx = sign(x) (0 at 0, as PyTorch)
-export const abs = (x: Tensor) => unary('abs', x, [x], (g) => g.mul(x.sign()));
-// d sign(x)/dx = 0
-export const sign = (x: Tensor) => unary('sign', x, [], (g) => zerosLike(g));
 // d sin(x)/dx = cos(x)
 export const sin = (x: Tensor) => unary('sin', x, [x], (g) => g.mul(x.cos()));
 // d cos(x)/dx = -sin(x)
