@@ -80,15 +80,20 @@ function arithmetic(op: ArithmeticOp, a: TensorLike, b: TensorLike): Tensor {
   if (op !== 'pow' && op !== 'maximum' && op !== 'minimum' && x.dtype === 'bool') {
     [x, y] = [movement.cast(x, 'int32'), movement.cast(y, 'int32')];
   }
-  const [bx, by] = broadcast(op, x, y);
-  // sub and minimum have no primitive of their own: their gradients follow from these.
-  if (op === 'sub') return binaryPrimitives.add(bx, negate(by));
-  if (op === 'minimum') {
-    // Bools carry no gradient, and negating one would change its dtype.
-    if (bx.dtype === 'bool') return wrap(ops.binary('minimum', bx.array, by.array));
-    return negate(binaryPrimitives.maximum(negate(bx), negate(by)));
+  // sub and minimum have no primitive of their own: their gradients follow from add and maximum.
+  // Negating before broadcasting touches each operand's own elements, not the broadcast shape.
+  if (op === 'sub') {
+    const [bx, by] = broadcast(op, x, negate(y));
+    return binaryPrimitives.add(bx, by);
   }
-  return binaryPrimitives[op](bx, by);
+  if (op === 'minimum' && x.dtype !== 'bool') {
+    const [bx, by] = broadcast(op, negate(x), negate(y));
+    return negate(binaryPrimitives.maximum(bx, by));
+  }
+  const [bx, by] = broadcast(op, x, y);
+  // Bools carry no gradient (and negating one would change its dtype): minimum is a plain kernel.
+  if (op === 'minimum') return wrap(ops.binary('minimum', bx.array, by.array));
+  return binaryPrimitives[op as Exclude<ArithmeticOp, 'sub' | 'minimum'>](bx, by);
 }
 
 /** -x as x * -1 (exact in IEEE arithmetic, -0 and NaN included): neg needs no primitive. */
