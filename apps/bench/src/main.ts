@@ -30,9 +30,9 @@ const budgetSeconds = args.quick ? 0.3 : 1.5;
 const soakSteps = Number(args['soak-steps'] ?? (args.quick ? 300 : 2000));
 
 // agrad on its CPU backend, agrad on the gpu.js backend in each Node mode, and TensorFlow.js.
-type GpuSystem = 'gpu-headlessgl' | 'gpu-webasm' | 'gpu-cpu';
+type GpuSystem = 'gpu-headlessgl' | 'gpu-webasm' | 'gpu-javascript';
 type System = 'agrad' | GpuSystem | 'tfjs-cpu' | 'tfjs-wasm';
-const GPU_SYSTEMS: GpuSystem[] = ['gpu-headlessgl', 'gpu-webasm', 'gpu-cpu'];
+const GPU_SYSTEMS: GpuSystem[] = ['gpu-headlessgl', 'gpu-webasm', 'gpu-javascript'];
 const SYSTEMS: System[] = ['agrad', ...GPU_SYSTEMS, 'tfjs-cpu', 'tfjs-wasm'];
 const isGpu = (system: System): system is GpuSystem => system.startsWith('gpu-');
 
@@ -157,7 +157,7 @@ async function measureSystem(system: System): Promise<Results> {
     // Loaded only here, so the other systems never load gpu.js.
     const { useGpu } = await import('@agrad/tensor/gpu');
     try {
-      useGpu({ mode: system.slice('gpu-'.length) as 'headlessgl' | 'webasm' | 'cpu' });
+      useGpu({ mode: system.slice('gpu-'.length) as 'headlessgl' | 'webasm' | 'javascript' });
     } catch (error) {
       unavailable = `unavailable: ${(error as Error).message}`;
     }
@@ -171,7 +171,7 @@ async function measureSystem(system: System): Promise<Results> {
       log(`  ${w.name}: ${system} ...`);
       try {
         // gpu.js software modes take seconds per call: one warm-up and two timed runs.
-        const slow = w.slow?.includes(system) || system === 'gpu-cpu' || system === 'gpu-headlessgl';
+        const slow = w.slow?.includes(system) || system === 'gpu-javascript' || system === 'gpu-headlessgl';
         const m = measure(make(), slow ? { warmup: 1, minRuns: 2, budgetSeconds } : { budgetSeconds });
         row.results[system] = w.perCall / m.seconds;
       } catch (error) {
@@ -299,7 +299,7 @@ if (args.json) {
     return typeof a === 'number' && typeof w === 'number' ? `${(a / w).toFixed(1)}x` : '-';
   };
   console.log(
-    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm | agrad gpu.js headlessgl | agrad gpu.js webasm | agrad gpu.js cpu |' +
+    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm | agrad gpu.js headlessgl | agrad gpu.js webasm | agrad gpu.js javascript |' +
       '\n|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of rows) {

@@ -3,7 +3,7 @@
  * selects the backend. Prints which gpu.js mode runs the kernels and the loss falling.
  *
  *   pnpm --filter @agrad/examples gpu                 (gpu.js picks: headless GL if it can, else webasm)
- *   pnpm --filter @agrad/examples gpu -- webasm       (or headlessgl, cpu)
+ *   pnpm --filter @agrad/examples gpu -- webasm       (or headlessgl, javascript)
  */
 import { dispose, manualSeed, randint, randn, tidy } from '@agrad/autograd';
 import { F, Linear, ReLU, Sequential } from '@agrad/nn';

@@ -1,4 +1,4 @@
-import { cpuBackend, isFloating } from '@agrad/tensor';
+import { isFloating } from '@agrad/tensor';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -264,7 +264,7 @@ export function formatTensor(t: Tensor): string {
     body = blockText(block, indent, summarize, formatter);
     if (!DEFAULT_DTYPES.has(t.dtype)) suffixes.push(`dtype=${t.dtype}`);
   }
-  if (t.backend !== cpuBackend) suffixes.push(`device='${t.backend.name}'`);
+  if (!t.backend.host) suffixes.push(`device='${t.backend.name}'`);
   if (t.gradFn) suffixes.push(`grad_fn=<${backwardName(t.gradFn.op)}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
   return withSuffixes(prefix + body, suffixes, indent);

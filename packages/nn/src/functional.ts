@@ -10,7 +10,7 @@ import {
   unfold,
   where,
 } from '@agrad/autograd';
-import { checkOptions, checkValue, cpuBackend, ops, rules } from '@agrad/tensor';
+import { checkOptions, checkValue, ops, rules } from '@agrad/tensor';
 import {
   avgPoolOptions,
   convOptions,
@@ -507,7 +507,7 @@ export interface EmbeddingOptions {
 /** Throws unless every id on the host lies in [0, count), naming the op and the first bad id. */
 function requireIds(op: string, ids: Tensor, count: number, what: string): void {
   // Ids on another backend stay there: its own gather checks them (and the error is renamed).
-  if (ids.backend !== cpuBackend) return;
+  if (!ops.onHost(ids.array)) return;
   const values = ops.hostView(ids.array) ?? ids.array.read();
   for (let i = 0; i < values.length; i++) {
     if (values[i] < 0 || values[i] >= count) {
@@ -661,7 +661,7 @@ function checkTargets(op: string, input: Tensor, target: Tensor, options: NllOpt
     );
   }
   // Targets on another backend stay there: its gather checks them (see pickTargets).
-  if (target.backend !== cpuBackend) return;
+  if (!ops.onHost(target.array)) return;
   const ignoreIndex = options.ignoreIndex ?? -100;
   for (const t of ops.hostView(target.array) ?? target.array.read()) {
     if (t !== ignoreIndex && (t < 0 || t >= classes)) {

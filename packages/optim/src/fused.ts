@@ -1,5 +1,5 @@
 import { fromTypedArray, type Tensor } from '@agrad/autograd';
-import { cpuBackend, ops } from '@agrad/tensor';
+import { ops } from '@agrad/tensor';
 import type { GradientTransformation } from './transform.js';
 
 /**
@@ -12,7 +12,7 @@ export type FloatArray = Float32Array | Float64Array;
 
 /** True when every tensor lives on the CPU backend, where the fused loops can reach the values. */
 export function onHost(tensors: Readonly<Record<string, Tensor>>): boolean {
-  return Object.values(tensors).every((t) => t.array.backend === cpuBackend);
+  return ops.onHost(...Object.values(tensors).map((t) => t.array));
 }
 
 /**

@@ -17,6 +17,14 @@ export interface Storage {
   version: number;
 }
 
+/**
+ * Storage in host memory: a typed array this JavaScript thread reads and writes directly. Only
+ * backends whose `host` is true make it.
+ */
+export interface HostStorage extends Storage {
+  readonly data: TypedArray;
+}
+
 export type UnaryOp =
   | 'neg'
   | 'exp'
@@ -47,8 +55,15 @@ export type ArgReduceOp = 'argmax' | 'argmin';
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * The one host/device capability: true when every storage is a HostStorage, so host loops
+   * (fused optimizers, index checks) may run on its values without a transfer (see ops.onHost).
+   */
+  readonly host: boolean;
   /** Contiguous storage holding a copy of host data. */
   upload(data: TypedArray): Storage;
+  /** Takes over a typed array the caller just made, without copying (host backends). */
+  adopt?(data: TypedArray): Storage;
   /** Contiguous zero-filled storage. */
   zeros(dtype: DType, length: number): Storage;
   /** The view's elements in row-major order, on the host. */

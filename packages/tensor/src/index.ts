@@ -8,6 +8,7 @@ export type {
   Backend,
   BinaryOp,
   ComparisonOp,
+  HostStorage,
   ReduceOp,
   Storage,
   UnaryOp,

@@ -1,5 +1,14 @@
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from './backend.js';
-import { type CpuStorage, cpuBackend } from './cpu/backend.js';
+import type {
+  ArgReduceOp,
+  Backend,
+  BinaryOp,
+  HostStorage,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  Window,
+} from './backend.js';
+import { cpuBackend } from './cpu/backend.js';
 import { outputSize } from './cpu/unfold.js';
 import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
 import { NDArray } from './ndarray.js';
@@ -108,7 +117,7 @@ export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend 
       `tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
     );
   }
-  const storage = backend === cpuBackend ? cpuBackend.wrap(data) : backend.upload(data);
+  const storage = backend.adopt ? backend.adopt(data) : backend.upload(data);
   return NDArray.contiguous(storage, shape);
 }
 
@@ -145,13 +154,21 @@ export function assign(target: NDArray, source: NDArray): void {
 }
 
 /**
- * The elements of a contiguous array on the CPU backend as a view of its storage (no copy), for
+ * Whether host loops can run on these arrays' values: the one place that decides "is this on the
+ * host?" (Backend.host), for fused optimizers, index checks and float64 accumulation alike.
+ */
+export function onHost(...arrays: NDArray[]): boolean {
+  return arrays.every((a) => a.backend.host);
+}
+
+/**
+ * The elements of a contiguous array in host memory as a view of its storage (no copy), for
  * host loops that read or update values in place; null for any other layout or backend. A loop
  * that writes through it must count the write: `array.storage.version++`.
  */
 export function hostView(a: NDArray): TypedArray | null {
-  if (a.backend !== cpuBackend || !a.isContiguous()) return null;
-  return (a.storage as CpuStorage).data.subarray(a.offset, a.offset + a.size);
+  if (!a.backend.host || !a.isContiguous()) return null;
+  return (a.storage as HostStorage).data.subarray(a.offset, a.offset + a.size);
 }
 
 export function cast(a: NDArray, dtype: DType): NDArray {

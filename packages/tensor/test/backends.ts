@@ -3,9 +3,9 @@ import { type Backend, cpuBackend } from '../src/index.js';
 
 /**
  * The backends the conformance suite runs against: the CPU backend, and the gpu.js backend in
- * every mode this machine offers. gpu.js's 'cpu' and 'webasm' modes run anywhere; 'headlessgl'
+ * every mode this machine offers. gpu.js's 'javascript' and 'webasm' modes run anywhere; 'headlessgl'
  * needs the `gl` package built and an X display (CI runs the tests under xvfb-run).
- * AGRAD_GPU_MODES=headlessgl,webasm,cpu makes those modes required: a missing one fails the run
+ * AGRAD_GPU_MODES=headlessgl,webasm,javascript makes those modes required: a missing one fails the run
  * instead of being skipped, so CI cannot pass without exercising them.
  */
 export interface BackendUnderTest {
@@ -36,7 +36,7 @@ export function gpuUnderTest(mode: GpuMode): BackendUnderTest {
 }
 
 /** Node-side modes: webgl and webgl2 exist only in browsers (see the browser test). */
-export const NODE_MODES = GPU_MODES.filter((m) => m === 'headlessgl' || m === 'webasm' || m === 'cpu');
+export const NODE_MODES = GPU_MODES.filter((m) => m === 'headlessgl' || m === 'webasm' || m === 'javascript');
 
 export function backendsUnderTest(): BackendUnderTest[] {
   return [{ name: 'cpu', backend: cpuBackend, missing: null }, ...NODE_MODES.map(gpuUnderTest)];

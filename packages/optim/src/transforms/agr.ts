@@ -1,5 +1,5 @@
 import { type Tensor, where } from '@agrad/autograd';
-import { checkOptions, cpuBackend, rules } from '@agrad/tensor';
+import { checkOptions, ops, rules } from '@agrad/tensor';
 import { agrUpdate } from '../fused.js';
 import { type GradientTransformation, stateless } from '../transform.js';
 
@@ -46,7 +46,7 @@ export function agr(options: AgrOptions = {}): GradientTransformation<null> {
   // The fused loop (../fused.ts) computes exactly `regularize` below, in two passes over g.
   return stateless((g) => {
     if (g.size < exemptSmallerThan) return g;
-    return g.array.backend === cpuBackend ? agrUpdate(g) : regularize(g);
+    return ops.onHost(g.array) ? agrUpdate(g) : regularize(g);
   });
 }
 
@@ -64,7 +64,7 @@ function coefficients(g: Tensor): Tensor {
   // A NaN or infinite entry makes `largest` or `total` NaN, and with it every coefficient: a
   // non-finite gradient fails loudly (Optimizer's skipNonFinite can skip such a step).
   const scaled = where(largest.eq(0), magnitude, magnitude.div(largest));
-  const total = g.array.backend === cpuBackend ? scaled.to('float64').sum().to(g.dtype) : scaled.sum();
+  const total = ops.onHost(g.array) ? scaled.to('float64').sum().to(g.dtype) : scaled.sum();
   return where(total.eq(0), scaled, scaled.div(total));
 }
 

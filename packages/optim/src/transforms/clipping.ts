@@ -1,5 +1,5 @@
 import { div, noGrad, type Tensor, where } from '@agrad/autograd';
-import { checkValue, cpuBackend, rules } from '@agrad/tensor';
+import { checkValue, ops, rules } from '@agrad/tensor';
 import { type GradientTransformation, stateless } from '../transform.js';
 
 /**
@@ -14,7 +14,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> 
     update: (updates, state) =>
       noGrad(() => {
         const grads = Object.entries(updates);
-        const coef = grads.every(([, g]) => g.array.backend === cpuBackend)
+        const coef = ops.onHost(...grads.map(([, g]) => g.array))
           ? hostCoefficient(
               grads.map(([, g]) => g),
               maxNorm,

@@ -1,4 +1,13 @@
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from '../backend.js';
+import type {
+  ArgReduceOp,
+  Backend,
+  BinaryOp,
+  HostStorage,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  Window,
+} from '../backend.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
 import { NDArray } from '../ndarray.js';
 import { contiguousStrides } from '../shape.js';
@@ -10,7 +19,7 @@ import { argReduce, fastReduce } from './reduce.js';
 import { fold as foldKernel, outputSize, unfold as unfoldKernel } from './unfold.js';
 
 /** CPU storage: one typed array. */
-export class CpuStorage implements Storage {
+export class CpuStorage implements HostStorage {
   version = 0;
 
   constructor(
@@ -39,6 +48,7 @@ export function operand(view: NDArray): ArrayOperand {
 /** The CPU backend: typed arrays in this process, the fast kernels of ./cpu. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  readonly host = true;
 
   private output(dtype: DType, shape: readonly number[]): { array: NDArray; data: TypedArray } {
     const data = typedArrayFor(
@@ -53,7 +63,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Adopts a typed array without copying (for arrays this process just made). */
-  wrap(data: TypedArray): CpuStorage {
+  adopt(data: TypedArray): CpuStorage {
     return new CpuStorage(this, data);
   }
 

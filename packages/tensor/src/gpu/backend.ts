@@ -10,9 +10,15 @@ import * as source from './source.js';
 
 const { GPU, CPUKernel, HeadlessGLKernel, WebGL2Kernel, WebGLKernel, WebAssemblyKernel } = gpujs;
 
-/** The gpu.js modes this backend can run on (webgpu is asynchronous only; see the README). */
-export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
-export const GPU_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu'];
+/**
+ * The gpu.js modes this backend can run on (webgpu is asynchronous only; see the README).
+ * 'javascript' is the mode gpu.js itself calls 'cpu': in agrad, 'cpu' names the host backend.
+ */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'javascript';
+export const GPU_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'javascript'];
+
+/** gpu.js's own name for a mode. */
+const gpuJsMode = (mode: GpuMode | 'gpu') => (mode === 'javascript' ? 'cpu' : mode);
 
 /**
  * Largest element count of one array: every value and index travels as float32 on a GL device,
@@ -21,7 +27,7 @@ export const GPU_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', '
 export const MAX_ELEMENTS = 2 ** 24;
 
 // What a kernel call returns with `pipeline: true`: a texture on the GL modes (read back with
-// toArray), a fresh Float32Array on webasm and cpu.
+// toArray), a fresh Float32Array on webasm and javascript.
 interface Texture {
   toArray(): Float32Array | number[];
   delete(): void;
@@ -97,6 +103,8 @@ export class GpuBackend implements Backend {
   readonly name: string;
   /** The gpu.js mode that runs the kernels. */
   readonly mode: GpuMode;
+  /** Values live on the device (or in gpu.js's own arrays): read back only by `read`. */
+  readonly host = false;
   private readonly gpu: InstanceType<typeof GPU>;
   private readonly kernels = new Map<string, CompiledKernel>();
   /** How many times values were read back to the host (`read`), for checking that they stay put. */
@@ -109,7 +117,12 @@ export class GpuBackend implements Backend {
     const requested = options.mode ?? 'gpu';
     if ((requested as string) === 'webgpu') {
       throw new Error(
-        "gpu backend: gpu.js's webgpu mode only returns promises, and agrad's backends are synchronous; use webgl2, webgl, headlessgl, webasm or cpu",
+        "gpu backend: gpu.js's webgpu mode only returns promises, and agrad's backends are synchronous; use webgl2, webgl, headlessgl, webasm or javascript",
+      );
+    }
+    if ((requested as string) === 'cpu') {
+      throw new RangeError(
+        "gpu backend: gpu.js's JavaScript mode is called 'javascript' in agrad ('cpu' names the host backend: setBackend('cpu'))",
       );
     }
     if (requested !== 'gpu' && !GPU_MODES.includes(requested)) {
@@ -117,7 +130,11 @@ export class GpuBackend implements Backend {
         `gpu backend: unknown mode '${requested}'; expected 'gpu' or one of ${GPU_MODES.join(', ')}`,
       );
     }
-    this.gpu = new GPU({ mode: requested, canvas: options.canvas, context: options.context } as never);
+    this.gpu = new GPU({
+      mode: gpuJsMode(requested),
+      canvas: options.canvas,
+      context: options.context,
+    } as never);
     this.mode = modeOf((this.gpu as unknown as { Kernel: unknown }).Kernel);
     if (requested !== 'gpu' && this.mode !== requested) {
       throw new Error(`gpu backend: gpu.js mode '${requested}' is not available here (got '${this.mode}')`);
@@ -125,7 +142,7 @@ export class GpuBackend implements Backend {
     this.name = `gpu:${this.mode}`;
   }
 
-  /** Textures held by live arrays (GL modes; 0 on webasm and cpu, whose arrays the GC frees). */
+  /** Textures held by live arrays (GL modes; 0 on webasm and javascript, whose arrays the GC frees). */
   static get liveTextures(): number {
     return liveTextures;
   }
@@ -301,7 +318,7 @@ export class GpuBackend implements Backend {
     if (B * M * N === 0 || K === 0) return this.filled(a.dtype, [B, M, N], 0);
     const [x, y] = [this.operand(a, 'a'), this.operand(b, 'b')];
     const args = [this.deviceOf(a), this.deviceOf(b)];
-    if (this.mode === 'webasm' || this.mode === 'cpu' || M * N < 4) {
+    if (this.mode === 'webasm' || this.mode === 'javascript' || M * N < 4) {
       return this.result('matmul', source.matmulSource(x, y, B, M, K, N), [B, M, N], a.dtype, args);
     }
     // GL modes: 2x2 register tiles (half the texture reads per output), then one unpacking pass.
@@ -522,7 +539,7 @@ export class GpuBackend implements Backend {
   /**
    * Lets the event loop turn, so the textures of tensors the garbage collector has found unused
    * are freed. A synchronous training loop on a GL mode should await this every step or so; a
-   * page's loop (requestAnimationFrame, setTimeout) yields anyway. A no-op cost on webasm and cpu.
+   * page's loop (requestAnimationFrame, setTimeout) yields anyway. A no-op cost on webasm and javascript.
    */
   async collect(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -568,7 +585,7 @@ export class GpuBackend implements Backend {
       );
     }
     if (fresh) {
-      // gpu.js quietly falls back to its cpu mode when a kernel fails to build; that would be a
+      // gpu.js quietly falls back to its JavaScript mode when a kernel fails to build; that would be a
       // different backend than the one asked for, so it is an error here.
       const ran = compiled.kernel ? modeOf(compiled.kernel.constructor) : this.mode;
       if (ran !== this.mode) {
@@ -610,7 +627,7 @@ function modeOf(kernelClass: unknown): GpuMode {
   if (is(WebGL2Kernel)) return 'webgl2';
   if (is(WebGLKernel)) return 'webgl';
   if (is(WebAssemblyKernel)) return 'webasm';
-  if (is(CPUKernel)) return 'cpu';
+  if (is(CPUKernel)) return 'javascript';
   throw new Error(
     `gpu backend: gpu.js chose an unsupported kernel type (${String((kernelClass as { name?: string }).name)})`,
   );

@@ -25,7 +25,7 @@ export function gpuBackend(): GpuBackend {
 
 /**
  * Creates a gpu.js backend (mode 'gpu': gpu.js's choice; or 'headlessgl', 'webgl2', 'webgl',
- * 'webasm', 'cpu'), makes it the one 'gpu' names and the current backend, and returns it.
+ * 'webasm', 'javascript'), makes it the one 'gpu' names and the current backend, and returns it.
  * `useGpu().mode` tells which gpu.js mode runs the kernels.
  *
  * @example
