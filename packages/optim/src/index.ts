@@ -6,6 +6,8 @@
  *     const optimizer = new Optimizer(model, chain(agr(), adamw({ lr: 1e-3 })));
  *     loss.backward(); optimizer.step(); optimizer.zeroGrad();
  */
+
+export { BLOCKS, type Block, type BlockDefinition, defineBlock } from './block.js';
 export { Optimizer, type OptimizerOptions, type ParamSource, type StepReport } from './optimizer.js';
 export {
   type AdagradOptions,
@@ -37,11 +39,13 @@ export {
   toSchedule,
 } from './transform.js';
 export { type AgrOptions, agr, agrCoefficients, regularize } from './transforms/agr.js';
-export { centralize } from './transforms/centralize.js';
-export { adaptiveGradClip, clipByGlobalNorm } from './transforms/clipping.js';
-export * as reference from './transforms/reference.js';
 export {
+  type AdamScalingOptions,
+  type AdamState,
+  type AdanScalingOptions,
+  type AdanState,
   addDecayedWeights,
+  reference,
   scale,
   scaleByAdagrad,
   scaleByAdam,
@@ -50,5 +54,8 @@ export {
   scaleByLearningRateProximal,
   scaleByLion,
   scaleByRms,
+  type TraceOptions,
   trace,
-} from './transforms/scale.js';
+} from './transforms/blocks.js';
+export { centralize } from './transforms/centralize.js';
+export { adaptiveGradClip, clipByGlobalNorm } from './transforms/clipping.js';

@@ -4,6 +4,7 @@ import { checkLearningRate, learningRate } from './check.js';
 import { chain, type GradientTransformation, type LearningRate, toSchedule } from './transform.js';
 import {
   addDecayedWeights,
+  blockOptions,
   scaleByAdagrad,
   scaleByAdam,
   scaleByAdan,
@@ -12,7 +13,7 @@ import {
   scaleByLion,
   scaleByRms,
   trace,
-} from './transforms/scale.js';
+} from './transforms/blocks.js';
 
 /**
  * Optimizers, each a chain of the building blocks in ./transforms, with PyTorch's defaults and
@@ -23,37 +24,39 @@ import {
  *     chain(agr(), adamw({ lr: 1e-3 }))
  */
 
-// The options each optimizer accepts, with their rules.
+// The options each optimizer accepts, with their rules: its own (lr, weight decay), and those of
+// the scaling block it wraps, whose defaults apply to what is not given (see ./transforms/blocks.ts).
+const { scaleByAdam: adamBlock, scaleByAdan: adanBlock } = blockOptions;
+const { scaleByLion: lionBlock, scaleByRms: rmsBlock, scaleByAdagrad: adagradBlock } = blockOptions;
 const adamRules = {
   lr: learningRate,
-  betas: check.betas(2),
-  eps: check.eps,
+  betas: adamBlock.rules.betas,
+  eps: adamBlock.rules.eps,
   weightDecay: check.weightDecay,
-  amsgrad: rules.boolean,
+  amsgrad: adamBlock.rules.amsgrad,
 };
 const adanRules = {
   lr: learningRate,
-  betas: check.betas(3),
-  eps: check.eps,
+  betas: adanBlock.rules.betas,
+  eps: adanBlock.rules.eps,
   weightDecay: check.weightDecay,
   noProx: rules.boolean,
 };
-const lionRules = { lr: learningRate, betas: check.betas(2), weightDecay: check.weightDecay };
+const lionRules = { lr: learningRate, betas: lionBlock.rules.betas, weightDecay: check.weightDecay };
 const rmspropRules = {
   lr: learningRate,
-  // The weight of the old average: above 1 the "average" would turn negative.
-  alpha: rules.probability,
-  eps: check.eps,
+  alpha: rmsBlock.rules.alpha,
+  eps: rmsBlock.rules.eps,
   weightDecay: check.weightDecay,
   momentum: rules.nonNegative,
-  centered: rules.boolean,
+  centered: rmsBlock.rules.centered,
 };
 const adagradRules = {
   lr: learningRate,
   lrDecay: rules.nonNegative,
   weightDecay: check.weightDecay,
-  initialAccumulatorValue: rules.nonNegative,
-  eps: check.eps,
+  initialAccumulatorValue: adagradBlock.rules.initialAccumulatorValue,
+  eps: adagradBlock.rules.eps,
 };
 
 export interface SgdOptions {
@@ -102,9 +105,9 @@ export interface AdamOptions {
 /** Adam as torch.optim.Adam: weight decay is coupled L2 (g + wd p) before the moments. */
 export function adam(options: AdamOptions = {}): GradientTransformation {
   checkOptions('adam', options, adamRules);
-  const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, amsgrad = false } = options;
+  const { lr = 1e-3, weightDecay = 0, ...scaling } = options;
   checkLearningRate('adam', lr);
-  return chain(addDecayedWeights(weightDecay), scaleByAdam({ betas, eps, amsgrad }), scaleByLearningRate(lr));
+  return chain(addDecayedWeights(weightDecay), scaleByAdam(scaling), scaleByLearningRate(lr));
 }
 
 /**
@@ -113,9 +116,9 @@ export function adam(options: AdamOptions = {}): GradientTransformation {
  */
 export function adamw(options: AdamOptions = {}): GradientTransformation {
   checkOptions('adamw', options, adamRules);
-  const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 1e-2, amsgrad = false } = options;
+  const { lr = 1e-3, weightDecay = 1e-2, ...scaling } = options;
   checkLearningRate('adamw', lr);
-  return chain(scaleByAdam({ betas, eps, amsgrad }), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
+  return chain(scaleByAdam(scaling), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
 export interface AdanOptions {
@@ -132,9 +135,9 @@ export interface AdanOptions {
  */
 export function adan(options: AdanOptions = {}): GradientTransformation {
   checkOptions('adan', options, adanRules);
-  const { lr = 1e-3, betas = [0.98, 0.92, 0.99], eps = 1e-8, weightDecay = 0, noProx = false } = options;
+  const { lr = 1e-3, weightDecay = 0, noProx = false, ...adanScaling } = options;
   checkLearningRate('adan', lr);
-  const scaling = scaleByAdan({ betas, eps });
+  const scaling = scaleByAdan(adanScaling);
   return noProx
     ? chain(scaling, addDecayedWeights(weightDecay), scaleByLearningRate(lr))
     : chain(scaling, scaleByLearningRateProximal(lr, weightDecay));
@@ -149,9 +152,9 @@ export interface LionOptions {
 /** Lion (Chen et al., 2023): p <- p (1 - lr wd) - lr sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g. */
 export function lion(options: LionOptions = {}): GradientTransformation {
   checkOptions('lion', options, lionRules);
-  const { lr = 1e-4, betas = [0.9, 0.99], weightDecay = 0 } = options;
+  const { lr = 1e-4, weightDecay = 0, ...scaling } = options;
   checkLearningRate('lion', lr);
-  return chain(scaleByLion({ betas }), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
+  return chain(scaleByLion(scaling), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
 export interface RmspropOptions {
@@ -166,11 +169,11 @@ export interface RmspropOptions {
 /** RMSprop as torch.optim.RMSprop: coupled weight decay, optional centering and momentum (b <- mu b + g/avg). */
 export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
   checkOptions('rmsprop', options, rmspropRules);
-  const { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0, momentum = 0, centered = false } = options;
+  const { lr = 1e-2, weightDecay = 0, momentum = 0, ...scaling } = options;
   checkLearningRate('rmsprop', lr);
   return chain(
     addDecayedWeights(weightDecay),
-    scaleByRms({ alpha, eps, centered }),
+    scaleByRms(scaling),
     // torch's RMSprop buffer starts at 0, so its first value is g/avg: the same as trace's.
     ...(momentum > 0 ? [trace({ momentum })] : []),
     scaleByLearningRate(lr),
@@ -188,12 +191,12 @@ export interface AdagradOptions {
 /** Adagrad as torch.optim.Adagrad: step size lr / (1 + (t - 1) lrDecay). */
 export function adagrad(options: AdagradOptions = {}): GradientTransformation {
   checkOptions('adagrad', options, adagradRules);
-  const { lr = 1e-2, lrDecay = 0, weightDecay = 0, initialAccumulatorValue = 0, eps = 1e-10 } = options;
+  const { lr = 1e-2, lrDecay = 0, weightDecay = 0, ...scaling } = options;
   checkLearningRate('adagrad', lr);
   const schedule = toSchedule(lr);
   return chain(
     addDecayedWeights(weightDecay),
-    scaleByAdagrad({ initialAccumulatorValue, eps }),
+    scaleByAdagrad(scaling),
     scaleByLearningRate((step) => schedule(step) / (1 + step * lrDecay)),
   );
 }

@@ -1,6 +1,8 @@
 /**
  * @agrad/tensor: n-dimensional arrays on typed arrays, with strided views, broadcasting, a seeded
- * generator and one narrow Backend interface (the CPU backend lives in ./cpu).
+ * generator and one narrow Backend interface. ops.ts is the op spec above the backends; the fast
+ * CPU backend lives in ./cpu, the plain-loop reference backend in ./reference, and the math of
+ * every elementwise op in ./elementwise.ts.
  */
 export type {
   ArgReduceOp,
@@ -9,12 +11,14 @@ export type {
   BinaryOp,
   ComparisonOp,
   HostStorage,
+  Output,
   ReduceOp,
   Storage,
   UnaryOp,
+  ValueRange,
   Window,
 } from './backend.js';
-export { CpuBackend, CpuStorage, cpuBackend } from './cpu/backend.js';
+export { CpuBackend, cpuBackend } from './cpu/backend.js';
 export * as cpuKernels from './cpu/kernels.js';
 export {
   assertDType,
@@ -27,6 +31,9 @@ export {
   type TypedArray,
   typedArrayFor,
 } from './dtype.js';
+export * as elementwise from './elementwise.js';
+export { hostOperand, TypedArrayStorage } from './host.js';
+export * as layout from './layout.js';
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
 export * as ops from './ops.js';
@@ -34,6 +41,7 @@ export { backendNames, getBackend, registerBackend, resolveBackend, setBackend }
 export * as rules from './options.js';
 export { checkOptions, checkValue, describeValue, type Rule } from './options.js';
 export { defaultGenerator, Generator, manualSeed } from './random.js';
+export { ReferenceBackend, referenceBackend } from './reference/backend.js';
 export {
   assertValidShape,
   broadcastShapes,

@@ -3,14 +3,16 @@ import type {
   Backend,
   BinaryOp,
   HostStorage,
+  Output,
   ReduceOp,
   Storage,
   UnaryOp,
   Window,
 } from './backend.js';
 import { cpuBackend } from './cpu/backend.js';
-import { outputSize } from './cpu/unfold.js';
 import { type DType, isFloating, type TypedArray, typedArrayFor } from './dtype.js';
+import { COMPARISONS } from './elementwise.js';
+import { outputSize } from './layout.js';
 import { NDArray } from './ndarray.js';
 import { defaultGenerator, type Generator } from './random.js';
 import {
@@ -24,8 +26,10 @@ import {
 } from './shape.js';
 
 /**
- * Array-level operations: no autograd here. They check arguments, broadcast by expanding views,
- * and hand same-shape operands to the current backend's kernels.
+ * Array-level operations: no autograd here. This is the op spec, the one place where each op's
+ * rules live: argument checks, broadcasting (by expanding views), dtype rules (comparisons give
+ * bool, the sum of bool counts in int32), output shapes and index checks. Backends receive
+ * same-shape operands and the resolved `Output`, and only run loops.
  */
 
 let currentBackend: Backend = cpuBackend;
@@ -188,7 +192,7 @@ function sameBackend(op: string, arrays: NDArray[]): Backend {
 }
 
 export function unary(op: UnaryOp, a: NDArray): NDArray {
-  return a.backend.unary(op, a);
+  return a.backend.unary(op, a, { shape: a.shape, dtype: a.dtype });
 }
 
 /** Elementwise binary op with broadcasting; both operands must already share a dtype. */
@@ -201,7 +205,7 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
     a = a.expand(shape);
     b = b.expand(shape);
   }
-  return backend.binary(op, a, b);
+  return backend.binary(op, a, b, { shape: a.shape, dtype: COMPARISONS.has(op) ? 'bool' : a.dtype });
 }
 
 export function where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
@@ -209,8 +213,15 @@ export function where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
   if (a.dtype !== b.dtype)
     throw new TypeError(`where: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
   const shape = broadcastShapes('where', condition.shape, a.shape, b.shape);
-  return backend.where(cast(condition, 'bool').expand(shape), a.expand(shape), b.expand(shape));
+  return backend.where(cast(condition, 'bool').expand(shape), a.expand(shape), b.expand(shape), {
+    shape,
+    dtype: a.dtype,
+  });
 }
+
+/** The dtype a reduction produces: sums of bool count in int32, as torch.sum does (int64 there). */
+const reducedDType = (op: ReduceOp, dtype: DType): DType =>
+  op === 'sum' && dtype === 'bool' ? 'int32' : dtype;
 
 /** Reduces over `dims` (undefined: all); keeps them as size-1 dims when keepdim. */
 export function reduce(op: ReduceOp, a: NDArray, dims: readonly number[], keepdim: boolean): NDArray {
@@ -219,12 +230,21 @@ export function reduce(op: ReduceOp, a: NDArray, dims: readonly number[], keepdi
       `${op}: cannot reduce an empty dim of ${formatShape(a.shape)} (no identity for ${op})`,
     );
   }
+  const dtype = reducedDType(op, a.dtype);
+  const reduced = new Set(dims);
   const out =
     dims.length === 0
-      ? a.backend.copy(a, op === 'sum' && a.dtype === 'bool' ? 'int32' : a.dtype)
-      : a.backend.reduce(op, a, dims);
+      ? a.backend.copy(a, dtype)
+      : a.backend.reduce(
+          op,
+          a,
+          [...reduced].sort((p, q) => p - q),
+          {
+            shape: a.shape.map((d, i) => (reduced.has(i) ? 1 : d)),
+            dtype,
+          },
+        );
   if (keepdim) return out;
-  const reduced = new Set(dims);
   return out.reshape(a.shape.filter((_, i) => !reduced.has(i)));
 }
 
@@ -235,17 +255,27 @@ export function argReduce(op: ArgReduceOp, a: NDArray, dim: number | undefined, 
     return keepdim ? flat.reshape(a.shape.map(() => 1)) : flat;
   }
   const d = normalizeDim(op, dim, a.ndim);
-  if (a.ndim === 0) return full([], 0, 'int32');
+  if (a.ndim === 0) return full([], 0, 'int32', a.backend);
   if (a.shape[d] === 0)
     throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(a.shape)}`);
-  const out = a.backend.argReduce(op, a, d);
+  const out = a.backend.argReduce(op, a, d, {
+    shape: a.shape.map((size, i) => (i === d ? 1 : size)),
+    dtype: 'int32',
+  });
   return keepdim ? out : out.squeeze(d);
 }
 
 /** [B,M,K] @ [B,K,N]: the batch dims must already agree. */
 export function matmul3d(a: NDArray, b: NDArray): NDArray {
   const backend = sameBackend('matmul', [a, b]);
-  return backend.matmul(a, b);
+  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new RangeError(
+      `matmul: expected [B,M,K] @ [B,K,N], got ${formatShape(a.shape)} @ ${formatShape(b.shape)}`,
+    );
+  }
+  if (a.dtype !== b.dtype)
+    throw new TypeError(`matmul: dtypes ${a.dtype} and ${b.dtype} differ (promote first)`);
+  return backend.matmul(a, b, { shape: [a.shape[0], a.shape[1], b.shape[2]], dtype: a.dtype });
 }
 
 export function cat(arrays: readonly NDArray[], dim: number): NDArray {
@@ -276,20 +306,56 @@ export function cat(arrays: readonly NDArray[], dim: number): NDArray {
   return out;
 }
 
+/**
+ * Every index is checked before a backend uses it, here and only here: a bad index throws
+ * instead of reading another element (or garbage on a GPU). A range the backend already knows
+ * (the GPU tracks bounds from uploads and argmax) saves reading the values; otherwise they are
+ * read once (a view of host memory, a read-back from a device) and the first bad one is named.
+ */
+function checkIndices(op: string, index: NDArray, size: number, dim: number): void {
+  if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
+  if (index.size === 0) return;
+  const range = index.backend.knownRange?.(index);
+  if (range && range.min >= 0 && range.max < size) return;
+  const values = hostView(index) ?? index.read();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < 0 || v >= size) {
+      throw new RangeError(`${op}: index ${v} is out of bounds for dim ${dim} with size ${size}`);
+    }
+  }
+}
+
+function checkOneDimensional(op: string, index: NDArray): void {
+  if (index.ndim !== 1)
+    throw new RangeError(`${op}: index must be 1-D, got shape ${formatShape(index.shape)}`);
+}
+
 export function gather(a: NDArray, dim: number, index: NDArray): NDArray {
-  return sameBackend('gather', [a, index]).gather(a, dim, index);
+  const backend = sameBackend('gather', [a, index]);
+  checkIndices('gather', index, a.shape[dim], dim);
+  return backend.gather(a, dim, index, { shape: index.shape, dtype: a.dtype });
 }
 
 export function scatterAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
-  return sameBackend('scatterAdd', [index, source]).scatterAdd(shape, dim, index, source);
+  const backend = sameBackend('scatterAdd', [index, source]);
+  checkIndices('scatterAdd', index, shape[dim], dim);
+  return backend.scatterAdd(dim, index, source, { shape, dtype: source.dtype });
 }
 
 export function indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
-  return sameBackend('indexSelect', [a, index]).indexSelect(a, dim, index);
+  const backend = sameBackend('indexSelect', [a, index]);
+  checkOneDimensional('indexSelect', index);
+  checkIndices('indexSelect', index, a.shape[dim], dim);
+  const shape = a.shape.map((d, i) => (i === dim ? index.size : d));
+  return backend.indexSelect(a, dim, index, { shape, dtype: a.dtype });
 }
 
 export function indexAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
-  return sameBackend('indexAdd', [index, source]).indexAdd(shape, dim, index, source);
+  const backend = sameBackend('indexAdd', [index, source]);
+  checkOneDimensional('indexAdd', index);
+  checkIndices('indexAdd', index, shape[dim], dim);
+  return backend.indexAdd(dim, index, source, { shape, dtype: source.dtype });
 }
 
 /** Checks a window against a [N,C,H,W] input and returns the output's spatial size. */
@@ -314,20 +380,24 @@ export function windowOutput(op: string, shape: readonly number[], window: Windo
   return [sizes[0], sizes[1]];
 }
 
+/** The columns unfold makes from a [N,C,H,W] input: [N, C*kh*kw, outH*outW]. */
+function columnsOutput(op: string, shape: readonly number[], window: Window, dtype: DType): Output {
+  const [outH, outW] = windowOutput(op, shape, window);
+  return { shape: [shape[0], shape[1] * window.kernel[0] * window.kernel[1], outH * outW], dtype };
+}
+
 export function unfold(x: NDArray, window: Window, padValue = 0): NDArray {
-  windowOutput('unfold', x.shape, window);
-  return x.backend.unfold(x, window, padValue);
+  return x.backend.unfold(x, window, padValue, columnsOutput('unfold', x.shape, window, x.dtype));
 }
 
 export function fold(cols: NDArray, shape: readonly number[], window: Window): NDArray {
-  const [outH, outW] = windowOutput('fold', shape, window);
-  const expected = [shape[0], shape[1] * window.kernel[0] * window.kernel[1], outH * outW];
+  const expected = columnsOutput('fold', shape, window, cols.dtype).shape;
   if (!shapesEqual(cols.shape, expected)) {
     throw new RangeError(
       `fold: columns have shape ${formatShape(cols.shape)}, expected ${formatShape(expected)} for output ${formatShape(shape)}`,
     );
   }
-  return cols.backend.fold(cols, shape, window);
+  return cols.backend.fold(cols, window, { shape, dtype: cols.dtype });
 }
 
 // Random arrays are drawn on the host from the seeded generator, so every backend sees the same

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../src/gpu/index.js';
 import {
   type ArgReduceOp,
@@ -8,19 +8,22 @@ import {
   cpuBackend,
   type DType,
   Generator,
-  type NDArray,
+  NDArray,
   ops,
   type ReduceOp,
+  referenceBackend,
   type UnaryOp,
   type Window,
 } from '../src/index.js';
 import { backendsUnderTest, requiredModes } from './backends.js';
 
 /**
- * The op-table conformance suite: every kernel of the Backend interface, on random shapes and
- * strided views, run on each backend under test and compared with an oracle: the CPU backend in
- * float64 on the same (float32-representable) inputs. The CPU backend is itself checked against
- * PyTorch's values elsewhere; here every backend, the CPU one included, faces the same table.
+ * The op-table conformance suite: every method of the Backend interface, on random shapes and
+ * strided views, run on each backend under test (the fast CPU backend, gpu.js in each mode) and
+ * compared with the single oracle: the reference backend's plain loops in float64, on the same
+ * (float32-representable) inputs. The suite walks the interface: each backend's methods are
+ * counted as the table runs, and a method the table never reached, or one the reference backend
+ * lacks, fails.
  *
  * Tolerances are float32's: elementwise results within a few ulps (GLSL's exp, log, sin are not
  * correctly rounded), sums within the float32 summation bound, integer and bool results exact.
@@ -269,6 +272,20 @@ const copyEntry: OpEntry = {
   })),
 };
 
+const uploadEntry: OpEntry = {
+  // fromTypedArray adopts host arrays where it can; upload is the copying path every backend has.
+  name: 'upload of host data',
+  cases: spec(shapeArb()).map((s) => ({
+    inputs: [s],
+    run: ([a]) => {
+      const values = a.read();
+      const uploaded = NDArray.contiguous(a.backend.upload(values), a.shape);
+      values.fill(0); // the upload is a copy: changing the host array afterwards changes nothing
+      return uploaded;
+    },
+  })),
+};
+
 const catEntry: OpEntry = {
   name: 'cat (assign through narrowed views)',
   cases: fc
@@ -393,7 +410,7 @@ const windowEntries: OpEntry[] = [
     name: 'fold (col2im)',
     cases: fc.tuple(imageShapeArb, windowArb, seedArb).map(([shape, window, seed]) => {
       const size = shape.reduce((p, d) => p * d, 1);
-      const cols = ops.unfold(ops.fromTypedArray(new Float32Array(size), shape, cpuBackend), window, 0);
+      const cols = ops.unfold(ops.fromTypedArray(new Float32Array(size), shape, referenceBackend), window, 0);
       return {
         inputs: [
           {
@@ -416,6 +433,7 @@ const TABLE: OpEntry[] = [
   ...binaryEntries,
   whereEntry,
   copyEntry,
+  uploadEntry,
   catEntry,
   assignEntry,
   ...reduceEntries,
@@ -444,6 +462,62 @@ function expectConforms(actual: NDArray, expected: NDArray, rtol: number, atol: 
 
 const RUNS = Number(process.env.AGRAD_CONFORMANCE_RUNS ?? 12);
 
+/**
+ * Every member of the Backend interface, by kind. `satisfies` makes the typecheck fail when the
+ * interface gains a member this list lacks; the test below fails when a computing method is never
+ * reached by the table or has no reference.
+ */
+type BackendMember = Exclude<keyof Backend, 'name' | 'host'>;
+const MEMBERS = {
+  upload: 'computes',
+  zeros: 'computes',
+  read: 'computes',
+  copy: 'computes',
+  assign: 'computes',
+  unary: 'computes',
+  binary: 'computes',
+  where: 'computes',
+  reduce: 'computes',
+  argReduce: 'computes',
+  matmul: 'computes',
+  gather: 'computes',
+  scatterAdd: 'computes',
+  indexSelect: 'computes',
+  indexAdd: 'computes',
+  unfold: 'computes',
+  fold: 'computes',
+  // Optional capabilities, not computations: what they change is checked where they matter
+  // (adopt by every fromTypedArray on a host backend, release by the tidy() tests, knownRange by
+  // the index-check tests on the gpu backend).
+  adopt: 'optional',
+  release: 'optional',
+  knownRange: 'optional',
+} as const satisfies Record<BackendMember, 'computes' | 'optional'>;
+const COMPUTING = (Object.keys(MEMBERS) as BackendMember[]).filter((m) => MEMBERS[m] === 'computes');
+
+describe('the reference backend', () => {
+  it('implements every computing method of the Backend interface', () => {
+    const reference: Backend = referenceBackend;
+    const missing = COMPUTING.filter((m) => typeof reference[m] !== 'function');
+    expect(missing).toEqual([]);
+  });
+});
+
+/** Counts which methods of `backend` are called, until the returned function restores them. */
+function recordCalls(backend: Backend, called: Set<string>): () => void {
+  const target = backend as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const originals = COMPUTING.map((m) => [m, target[m]] as const);
+  for (const [m, original] of originals) {
+    target[m] = function (this: unknown, ...args: unknown[]) {
+      called.add(m);
+      return original.apply(this, args);
+    };
+  }
+  return () => {
+    for (const [m] of originals) delete target[m];
+  };
+}
+
 for (const under of backendsUnderTest()) {
   const required = requiredModes.some((m) => `gpu:${m}` === under.name);
   describe(`conformance on ${under.name}`, () => {
@@ -454,11 +528,19 @@ for (const under of backendsUnderTest()) {
       return;
     }
     const backend = under.backend;
+    const called = { backend: new Set<string>(), reference: new Set<string>() };
+    const restore: (() => void)[] = [];
+    beforeAll(() => {
+      restore.push(recordCalls(backend, called.backend), recordCalls(referenceBackend, called.reference));
+    });
+    afterAll(() => {
+      for (const undo of restore) undo();
+    });
     for (const entry of TABLE) {
       it(entry.name, () => {
         fc.assert(
           fc.property(entry.cases, (c) => {
-            const expected = c.run(c.inputs.map((s) => materialize(s, cpuBackend, 'float64')));
+            const expected = c.run(c.inputs.map((s) => materialize(s, referenceBackend, 'float64')));
             const actual = c.run(c.inputs.map((s) => materialize(s, backend, 'float32')));
             expect(actual.backend).toBe(backend);
             expectConforms(actual, expected, entry.rtol ?? 2e-5, c.atol ?? 1e-6);
@@ -467,6 +549,10 @@ for (const under of backendsUnderTest()) {
         );
       });
     }
+    it('reached every computing method of the interface, here and on the reference', () => {
+      expect(COMPUTING.filter((m) => !called.backend.has(m))).toEqual([]);
+      expect(COMPUTING.filter((m) => !called.reference.has(m))).toEqual([]);
+    });
   });
 }
 

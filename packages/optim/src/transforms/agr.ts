@@ -1,7 +1,8 @@
 import { type Tensor, where } from '@agrad/autograd';
-import { checkOptions, ops, rules } from '@agrad/tensor';
-import { agrUpdate } from '../fused.js';
-import { type GradientTransformation, stateless } from '../transform.js';
+import { ops, rules } from '@agrad/tensor';
+import { defineBlock } from '../block.js';
+import { like, values, wrap } from '../fused.js';
+import type { GradientTransformation } from '../transform.js';
 
 export interface AgrOptions {
   /**
@@ -41,14 +42,18 @@ export interface AgrOptions {
  * sum becomes infinite and AGR silently does nothing).
  */
 export function agr(options: AgrOptions = {}): GradientTransformation<null> {
-  checkOptions('agr', options, { exemptSmallerThan: rules.count });
-  const exemptSmallerThan = options.exemptSmallerThan ?? 0;
-  // The fused loop (../fused.ts) computes exactly `regularize` below, in two passes over g.
-  return stateless((g) => {
-    if (g.size < exemptSmallerThan) return g;
-    return ops.onHost(g.array) ? agrUpdate(g) : regularize(g);
-  });
+  return agrBlock.transform(options) as GradientTransformation<null>;
 }
+
+/** AGR as one block (see ../block.ts): the composed rule is `regularize`, the fused one `agrLoop`. */
+const agrBlock = defineBlock<Required<AgrOptions>>({
+  name: 'agr',
+  rules: { exemptSmallerThan: rules.count },
+  defaults: { exemptSmallerThan: 0 },
+  update: (g, _, __, o) => [regularize(g, o.exemptSmallerThan), null],
+  fused: (g, _, __, o) => [g.size < o.exemptSmallerThan ? g : agrLoop(g), null],
+  examples: [{}, { exemptSmallerThan: 7 }],
+});
 
 /**
  * alpha = |g| / sum|g| of one tensor, computed as (|g| / m) / sum(|g| / m) with m = max|g|:
@@ -83,4 +88,42 @@ export function regularize(g: Tensor, exemptSmallerThan = 0): Tensor {
 /** The coefficients alpha = |g| / sum|g| of one tensor (for plots of what AGR does). */
 export function agrCoefficients(g: Tensor): Tensor {
   return coefficients(g);
+}
+
+/**
+ * `regularize` in two passes over host arrays: s = sum|g| accumulated in double, then
+ * g * (1 - |g| / s); unchanged when s = 0. When s overflows (float64 gradients near 1e308), the
+ * same coefficients come from g / max|g|, whose sum cannot overflow. NaN or infinite entries
+ * give NaN, as in `regularize`.
+ */
+function agrLoop(g: Tensor): Tensor {
+  const G = values(g);
+  // Four running sums (in double): one sum is a chain of dependent additions, latency-bound.
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  const body = G.length - (G.length % 4);
+  for (let i = 0; i < body; i += 4) {
+    s0 += Math.abs(G[i]);
+    s1 += Math.abs(G[i + 1]);
+    s2 += Math.abs(G[i + 2]);
+    s3 += Math.abs(G[i + 3]);
+  }
+  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
+  let l1 = s0 + s1 + (s2 + s3);
+  if (l1 === 0) return g;
+  let scale = 1;
+  if (l1 === Number.POSITIVE_INFINITY) {
+    let largest = 0;
+    for (let i = 0; i < G.length; i++) largest = Math.max(largest, Math.abs(G[i]));
+    scale = largest;
+    l1 = 0;
+    // An infinite entry makes this sum NaN, and every output with it, as in regularize.
+    for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]) / largest;
+  }
+  const out = like(g);
+  // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
+  for (let i = 0; i < G.length; i++) {
+    const x = G[i];
+    out[i] = x * (1 - Math.abs(x) / scale / l1);
+  }
+  return wrap(out, g);
 }

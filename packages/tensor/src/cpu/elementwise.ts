@@ -1,105 +1,15 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
+import { BINARY, cpuForm, UNARY } from '../elementwise.js';
+import { type ArrayOperand, collapseDims, forEachRow, type StridedOperand } from '../layout.js';
 import { erf } from '../math.js';
 import { contiguousStrides as contiguousOf } from '../shape.js';
-import { collapseDims, forEachRow, offsetOf, type StridedOperand } from './iterate.js';
 
 /**
- * Each elementwise op is written twice, on purpose:
- * - `reference`: a plain scalar function, used by the readable reference kernels and the tests;
- * - `expression`: the same math as JavaScript source over `x` (and `y`), compiled once per op and
- *   dtype combination into a tight row loop, so the fast path has no call per element.
- * The property tests check that both agree.
+ * The fast CPU elementwise kernels. The math of each op comes from the one table in
+ * ../elementwise.ts; here it is compiled into row loops, once per op and dtype combination, so the
+ * fast path has no call per element.
  */
-interface UnaryDefinition {
-  reference: (x: number) => number;
-  expression: string;
-  /** Statements run before `expression` in the loop body (locals the expression uses). */
-  prelude?: string;
-}
-interface BinaryDefinition {
-  reference: (x: number, y: number) => number;
-  expression: string;
-}
-
-export const unaryOps: Record<UnaryOp, UnaryDefinition> = {
-  neg: { reference: (x) => -x, expression: '-x' },
-  exp: { reference: Math.exp, expression: 'Math.exp(x)' },
-  log: { reference: Math.log, expression: 'Math.log(x)' },
-  log1p: { reference: Math.log1p, expression: 'Math.log1p(x)' },
-  sqrt: { reference: Math.sqrt, expression: 'Math.sqrt(x)' },
-  abs: { reference: Math.abs, expression: 'Math.abs(x)' },
-  // Math.sign(-0) is -0; torch.sign gives 0. NaN stays NaN.
-  sign: {
-    reference: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),
-    expression: '(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x)',
-  },
-  tanh: { reference: Math.tanh, expression: 'Math.tanh(x)' },
-  // Two branches so exp never overflows: for x < 0, e^x / (1 + e^x).
-  sigmoid: {
-    reference: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-    expression: '(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))',
-  },
-  erf: { reference: erf, expression: 'erf(x)' },
-  // NaN passes through, as torch.relu. The fast form is branch-free (see reluOf).
-  relu: {
-    reference: (x) => (x > 0 || x !== x ? x : 0),
-    // (x + |x|) / 2 is x for x >= 0 and +0 below, without a data-dependent branch; the branch
-    // left is taken only for NaN, -inf and overflow, so it is always predicted.
-    prelude: 'const y = (x + Math.abs(x)) * 0.5;',
-    expression: '(y === y && y !== Infinity ? y : x === x ? Math.max(x, 0) : x)',
-  },
-  sin: { reference: Math.sin, expression: 'Math.sin(x)' },
-  cos: { reference: Math.cos, expression: 'Math.cos(x)' },
-  not: { reference: (x) => (x === 0 ? 1 : 0), expression: '+(x === 0)' },
-};
-
-export const binaryOps: Record<BinaryOp, BinaryDefinition> = {
-  add: { reference: (x, y) => x + y, expression: 'x + y' },
-  sub: { reference: (x, y) => x - y, expression: 'x - y' },
-  mul: { reference: (x, y) => x * y, expression: 'x * y' },
-  div: { reference: (x, y) => x / y, expression: 'x / y' },
-  pow: { reference: (x, y) => x ** y, expression: 'x ** y' },
-  // NaN wins, as in torch.maximum / torch.minimum.
-  maximum: { reference: (x, y) => (x > y || x !== x ? x : y), expression: '(x > y || x !== x ? x : y)' },
-  minimum: { reference: (x, y) => (x < y || x !== x ? x : y), expression: '(x < y || x !== x ? x : y)' },
-  // Comparisons as +(boolean): V8 emits a branch-free set instruction, where `? 1 : 0` branches
-  // and mispredicts on random data (about 5x slower).
-  eq: { reference: (x, y) => (x === y ? 1 : 0), expression: '+(x === y)' },
-  ne: { reference: (x, y) => (x !== y ? 1 : 0), expression: '+(x !== y)' },
-  lt: { reference: (x, y) => (x < y ? 1 : 0), expression: '+(x < y)' },
-  le: { reference: (x, y) => (x <= y ? 1 : 0), expression: '+(x <= y)' },
-  gt: { reference: (x, y) => (x > y ? 1 : 0), expression: '+(x > y)' },
-  ge: { reference: (x, y) => (x >= y ? 1 : 0), expression: '+(x >= y)' },
-  and: { reference: (x, y) => (x !== 0 && y !== 0 ? 1 : 0), expression: '+(x !== 0) & +(y !== 0)' },
-  or: { reference: (x, y) => (x !== 0 || y !== 0 ? 1 : 0), expression: '+(x !== 0) | +(y !== 0)' },
-};
-
-export interface ArrayOperand extends StridedOperand {
-  readonly data: TypedArray;
-  readonly shape: readonly number[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reference kernels: one flat loop over the output, an index computation per element.
-
-export function referenceUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
-  const f = unaryOps[op].reference;
-  for (let i = 0; i < out.length; i++) out[i] = f(a.data[offsetOf(i, a.shape, a.strides, a.offset)]);
-}
-
-export function referenceBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
-  const f = binaryOps[op].reference;
-  for (let i = 0; i < out.length; i++) {
-    out[i] = f(
-      a.data[offsetOf(i, a.shape, a.strides, a.offset)],
-      b.data[offsetOf(i, b.shape, b.strides, b.offset)],
-    );
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fast kernels: compiled row loops, one call per row of the collapsed iteration space.
 
 // Row kernels come in variants, because V8 runs `a[i]` over whole arrays two to three times faster
 // than strided `a[ao]` with `ao += as`: 'contiguous' (every operand stride 1, offsets folded into
@@ -138,7 +48,7 @@ function unaryRow(
   a: TypedArray,
 ): UnaryRow | ContiguousUnaryRow {
   return cached(`u:${op}:${variant}:${typesOf(out, a)}`, () => {
-    const { expression, prelude = '' } = unaryOps[op];
+    const { expression, prelude = '' } = cpuForm(UNARY[op]);
     const source =
       variant === 'contiguous'
         ? `return function ${op}Row(out, a, n) { for (let i = 0; i < n; i++) { const x = a[i]; ${prelude} out[i] = ${expression}; } };`
@@ -155,14 +65,14 @@ function binaryRow(
   b: TypedArray,
 ): BinaryRow | ContiguousBinaryRow {
   return cached(`b:${op}:${variant}:${typesOf(out, a, b)}`, () => {
-    const expression = binaryOps[op].expression;
+    const { expression, prelude = '' } = cpuForm(BINARY[op]);
     const source =
       variant === 'contiguous'
-        ? `return function ${op}Row(out, a, b, n) { for (let i = 0; i < n; i++) { const x = a[i]; const y = b[i]; out[i] = ${expression}; } };`
+        ? `return function ${op}Row(out, a, b, n) { for (let i = 0; i < n; i++) { const x = a[i]; const y = b[i]; ${prelude} out[i] = ${expression}; } };`
         : variant === 'scalar'
-          ? `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { const y = b[bo]; for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; out[o + i] = ${expression}; } };`
-          : `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; out[o + i] = ${expression}; } };`;
-    return new Function(source)();
+          ? `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { const y = b[bo]; for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; ${prelude} out[o + i] = ${expression}; } };`
+          : `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; ${prelude} out[o + i] = ${expression}; } };`;
+    return new Function('erf', source)(erf);
   });
 }
 

@@ -1,14 +1,11 @@
 import type { TypedArray } from '../dtype.js';
-import { contiguousStrides as contiguous, formatShape } from '../shape.js';
-import type { ArrayOperand } from './elementwise.js';
-import { collapseDims, forEachRow } from './iterate.js';
+import { type ArrayOperand, collapseDims, forEachRow } from '../layout.js';
+import { contiguousStrides as contiguous } from '../shape.js';
 
-/** Every index is checked before use: a bad index throws instead of reading another element. */
-function checkIndex(op: string, value: number, size: number, dim: number): void {
-  if (value < 0 || value >= size) {
-    throw new RangeError(`${op}: index ${value} is out of bounds for dim ${dim} with size ${size}`);
-  }
-}
+/**
+ * The fast CPU indexing kernels. Indices arrive checked (ops.ts checks them once for every
+ * backend), so the loops read them without a test per element.
+ */
 
 /**
  * Walks every position p of `shape` in row-major order with an odometer, calling
@@ -45,12 +42,10 @@ function without(strides: readonly number[], dim: number): number[] {
 
 /** out[p] = a[p with p[dim] := index[p]]; out has index's shape. */
 export function gather(a: ArrayOperand, dim: number, index: ArrayOperand, out: TypedArray): void {
-  const size = a.shape[dim];
   const step = a.strides[dim];
   const base = { strides: without(a.strides, dim), offset: a.offset };
   walk(index.shape, [index, base], (flat, offsets) => {
     const at = index.data[offsets[0]];
-    if (at < 0 || at >= size) checkIndex('gather', at, size, dim);
     out[flat] = a.data[offsets[1] + at * step];
   });
 }
@@ -64,32 +59,21 @@ export function scatterAdd(
   out: TypedArray,
 ): void {
   const outStrides = contiguous(shape);
-  const size = shape[dim];
   const step = outStrides[dim];
   walk(index.shape, [index, source, { strides: without(outStrides, dim), offset: 0 }], (_, offsets) => {
     const at = index.data[offsets[0]];
-    if (at < 0 || at >= size) checkIndex('scatterAdd', at, size, dim);
     out[offsets[2] + at * step] += source.data[offsets[1]];
   });
 }
 
-/** Checks a 1-D index against a dim and returns its values as numbers. */
-function readIndex(op: string, index: ArrayOperand, size: number, dim: number): number[] {
-  if (index.shape.length !== 1) {
-    throw new RangeError(`${op}: index must be 1-D, got shape ${formatShape(index.shape)}`);
-  }
-  const values: number[] = [];
-  for (let i = 0; i < index.shape[0]; i++) {
-    const v = index.data[index.offset + i * index.strides[0]];
-    checkIndex(op, v, size, dim);
-    values.push(v);
-  }
-  return values;
+/** The values of a 1-D index. */
+function readIndex(index: ArrayOperand): number[] {
+  return Array.from({ length: index.shape[0] }, (_, i) => index.data[index.offset + i * index.strides[0]]);
 }
 
 /** Copies slice index[i] of `a` along dim to slice i of out. */
 export function indexSelect(a: ArrayOperand, dim: number, index: ArrayOperand, out: TypedArray): void {
-  const values = readIndex('indexSelect', index, a.shape[dim], dim);
+  const values = readIndex(index);
   const sliceShape = a.shape.map((d, i) => (i === dim ? 1 : d));
   const outStrides = contiguous(a.shape.map((d, i) => (i === dim ? values.length : d)));
   const { shape, strides } = collapseDims(sliceShape, [{ strides: outStrides, offset: 0 }, a]);
@@ -110,7 +94,7 @@ export function indexAdd(
   source: ArrayOperand,
   out: TypedArray,
 ): void {
-  const values = readIndex('indexAdd', index, shape[dim], dim);
+  const values = readIndex(index);
   const outStrides = contiguous(shape);
   const sliceShape = source.shape.map((d, i) => (i === dim ? 1 : d));
   const collapsed = collapseDims(sliceShape, [{ strides: outStrides, offset: 0 }, source]);

@@ -1,20 +1,24 @@
 /**
- * The CPU kernels, reference and fast side by side, for tests and for readers who want to see
- * both versions of each. Not part of the everyday API.
+ * The fast CPU kernels and their reference loops side by side, for tests and for readers who
+ * want to see both versions of each. Not part of the everyday API.
  */
 export {
-  type ArrayOperand,
-  binaryOps,
-  fastBinary,
-  fastCopy,
-  fastUnary,
-  fastWhere,
+  referenceArgReduce,
   referenceBinary,
+  referenceCopy,
+  referenceFold,
+  referenceGather,
+  referenceIndexAdd,
+  referenceIndexSelect,
+  referenceMatmul,
+  referenceReduce,
+  referenceScatterAdd,
   referenceUnary,
-  unaryOps,
-} from './elementwise.js';
+  referenceUnfold,
+  referenceWhere,
+} from '../reference/backend.js';
+export { fastBinary, fastCopy, fastUnary, fastWhere } from './elementwise.js';
 export { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
-export { collapseDims, forEachRow, offsetOf } from './iterate.js';
-export { blockedMatmul, referenceMatmul } from './matmul.js';
-export { argReduce, fastReduce, referenceReduce } from './reduce.js';
-export { fold, outputSize, referenceUnfold, unfold } from './unfold.js';
+export { blockedMatmul } from './matmul.js';
+export { argReduce, fastReduce } from './reduce.js';
+export { fold, unfold } from './unfold.js';

@@ -1,30 +1,10 @@
 import type { TypedArray } from '../dtype.js';
-import type { ArrayOperand } from './elementwise.js';
+import type { ArrayOperand } from '../layout.js';
 
 /**
  * Batched matrix product C[b] = A[b] @ B[b] for A: [batch, M, K], B: [batch, K, N] (any strides),
  * C contiguous [batch, M, N].
  */
-
-/** Reference: the textbook triple loop, one dot product per output element. */
-export function referenceMatmul(a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
-  const [batch, M, K] = a.shape;
-  const N = b.shape[2];
-  const [sab, sam, sak] = a.strides;
-  const [sbb, sbk, sbn] = b.strides;
-  for (let p = 0; p < batch; p++) {
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < K; k++) {
-          sum +=
-            a.data[a.offset + p * sab + i * sam + k * sak] * b.data[b.offset + p * sbb + k * sbk + j * sbn];
-        }
-        out[(p * M + i) * N + j] = sum;
-      }
-    }
-  }
-}
 
 // Block sizes: a KC x NC panel of B (packed) stays in L2 while MC x KC blocks of A (packed)
 // stream through it; each MR x NR tile of C lives in registers for the whole KC loop.

@@ -1,8 +1,7 @@
 import type { ArgReduceOp, ReduceOp } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
+import { type ArrayOperand, collapseDims } from '../layout.js';
 import { isRowMajor } from '../shape.js';
-import type { ArrayOperand } from './elementwise.js';
-import { collapseDims, offsetOf } from './iterate.js';
 
 /**
  * Reductions keep the reduced dims as size 1 (the caller squeezes them for keepdim=false).
@@ -16,12 +15,6 @@ const initial: Record<ReduceOp, number> = {
   min: Number.POSITIVE_INFINITY,
 };
 
-function combine(op: ReduceOp, acc: number, x: number): number {
-  if (op === 'sum') return acc + x;
-  if (x !== x || acc !== acc) return Number.NaN;
-  return op === 'max' ? Math.max(x, acc) : Math.min(x, acc);
-}
-
 function splitAxes(shape: readonly number[], axes: readonly number[]) {
   const reduced = new Set(axes);
   const outShape = shape.map((d, i) => (reduced.has(i) ? 1 : d));
@@ -29,32 +22,10 @@ function splitAxes(shape: readonly number[], axes: readonly number[]) {
   return { outShape, keptAxes, reducedAxes: [...axes] };
 }
 
-/** Reference: for every output element, walk its block of inputs by flat index. */
-export function referenceReduce(
-  op: ReduceOp,
-  a: ArrayOperand,
-  axes: readonly number[],
-  out: TypedArray,
-): void {
-  const { keptAxes, reducedAxes } = splitAxes(a.shape, axes);
-  const keptShape = keptAxes.map((i) => a.shape[i]);
-  const keptStrides = keptAxes.map((i) => a.strides[i]);
-  const blockShape = reducedAxes.map((i) => a.shape[i]);
-  const blockStrides = reducedAxes.map((i) => a.strides[i]);
-  const blockSize = blockShape.reduce((p, d) => p * d, 1);
-  for (let o = 0; o < out.length; o++) {
-    const base = offsetOf(o, keptShape, keptStrides, a.offset);
-    let acc = initial[op];
-    for (let j = 0; j < blockSize; j++)
-      acc = combine(op, acc, a.data[offsetOf(j, blockShape, blockStrides, base)]);
-    out[o] = acc;
-  }
-}
-
 /**
  * Sum over leading dims of a contiguous array (bias gradients, sums over a batch): whole rows are
  * added into a float64 accumulator, so memory is read in order. Each output element still adds
- * its inputs in the same order as the reference, so the result is identical.
+ * its inputs in the same order as the reference backend, so the result is identical.
  */
 function sumLeadingRows(a: ArrayOperand, leading: number, out: TypedArray): void {
   const inner = out.length;

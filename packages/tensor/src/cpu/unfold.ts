@@ -1,6 +1,6 @@
 import type { Window } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
-import type { ArrayOperand } from './elementwise.js';
+import { type ArrayOperand, outputSize } from '../layout.js';
 
 /**
  * im2col and its adjoint col2im, the two kernels convolution and pooling are composed from.
@@ -10,16 +10,6 @@ import type { ArrayOperand } from './elementwise.js';
  * (torch.nn.functional.unfold's layout; positions in the padding read `padValue`).
  * fold: the adjoint: cols -> [N, C, H, W], adding every column entry back onto its pixel.
  */
-
-export function outputSize(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: number,
-  dilation: number,
-): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
-}
 
 export function unfold(x: ArrayOperand, window: Window, padValue: number, out: TypedArray): void {
   const [N, C, H, W] = x.shape;
@@ -85,35 +75,6 @@ export function fold(cols: ArrayOperand, shape: readonly number[], window: Windo
             const target = plane + y * W + shift;
             let source = rowBase + (oh * outW + first) * sl;
             for (let ow = first; ow < last; ow++, source += sl) out[target + ow * sw] += data[source];
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Reference unfold: one bounds-checked read per column entry, straight from the definition. */
-export function referenceUnfold(x: ArrayOperand, window: Window, padValue: number, out: TypedArray): void {
-  const [N, C, H, W] = x.shape;
-  const [kh, kw] = window.kernel;
-  const outH = outputSize(H, kh, window.stride[0], window.padding[0], window.dilation[0]);
-  const outW = outputSize(W, kw, window.stride[1], window.padding[1], window.dilation[1]);
-  let o = 0;
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          for (let oh = 0; oh < outH; oh++) {
-            for (let ow = 0; ow < outW; ow++, o++) {
-              const y = oh * window.stride[0] - window.padding[0] + i * window.dilation[0];
-              const xx = ow * window.stride[1] - window.padding[1] + j * window.dilation[1];
-              const inside = y >= 0 && y < H && xx >= 0 && xx < W;
-              out[o] = inside
-                ? x.data[
-                    x.offset + n * x.strides[0] + c * x.strides[1] + y * x.strides[2] + xx * x.strides[3]
-                  ]
-                : padValue;
-            }
           }
         }
       }

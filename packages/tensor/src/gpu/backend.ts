@@ -1,11 +1,23 @@
 import gpujs from 'gpu.js';
-import type { ArgReduceOp, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, Window } from '../backend.js';
-import { outputSize } from '../cpu/unfold.js';
+import type {
+  ArgReduceOp,
+  Backend,
+  BinaryOp,
+  Output,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  ValueRange,
+  Window,
+} from '../backend.js';
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
+import { windowOutputSize } from '../layout.js';
 import { NDArray } from '../ndarray.js';
 import { recordStorage } from '../ops.js';
 import { checkOptions } from '../options.js';
 import { sizeOf } from '../shape.js';
+import * as memory from './memory.js';
+import { type Device, GpuStorage, isTexture } from './memory.js';
 import * as source from './source.js';
 
 const { GPU, CPUKernel, HeadlessGLKernel, WebGL2Kernel, WebGLKernel, WebAssemblyKernel } = gpujs;
@@ -26,60 +38,9 @@ const gpuJsMode = (mode: GpuMode | 'gpu') => (mode === 'javascript' ? 'cpu' : mo
  */
 export const MAX_ELEMENTS = 2 ** 24;
 
-// What a kernel call returns with `pipeline: true`: a texture on the GL modes (read back with
-// toArray), a fresh Float32Array on webasm and javascript.
-interface Texture {
-  toArray(): Float32Array | number[];
-  delete(): void;
-}
-type Device = Texture | Float32Array;
 interface CompiledKernel {
   (...args: Device[]): Device;
   kernel?: object;
-}
-
-/** Known bounds of an int32 array's values, so indices can be checked without a readback. */
-interface Bounds {
-  min: number;
-  max: number;
-}
-
-/**
- * Device memory: the output of a gpu.js kernel (or nothing, for zero elements). Values of every
- * dtype are float32 on the device: int32 and bool are exact there up to 2^24.
- */
-export class GpuStorage implements Storage {
-  constructor(
-    readonly backend: GpuBackend,
-    readonly dtype: DType,
-    readonly length: number,
-    /** Replaced (never mutated) by in-place writes, so views keep sharing one storage object. */
-    public device: Device | null,
-    /** For int32 and bool: the range of the values, when known without reading them back. */
-    public bounds: Bounds | null = null,
-  ) {}
-
-  /** True once tidy() (or release) freed the memory: any further use throws. */
-  released = false;
-  version = 0;
-}
-
-/**
- * Textures are GPU memory the JavaScript GC cannot see: each is freed when its storage is
- * collected. The registry's callbacks run only when the event loop turns, so a loop that never
- * yields keeps every texture it made (see GpuBackend.collect). `liveTextures` counts those not
- * freed yet.
- */
-let liveTextures = 0;
-const TEXTURE_WARNING = 50_000;
-let warned = false;
-const textures = new FinalizationRegistry<Texture>((texture) => {
-  liveTextures--;
-  texture.delete();
-});
-
-function isTexture(device: Device): device is Texture {
-  return !(device instanceof Float32Array);
 }
 
 function kindOf(dtype: DType): source.OutputKind {
@@ -95,9 +56,10 @@ export interface GpuBackendOptions {
 }
 
 /**
- * The gpu.js backend. Each kernel is generated for the exact layout of its operands (see
- * ./source.ts), compiled on first use and cached by its source text. Results stay on the device
- * (`pipeline: true`) and are read back only by `read`. float64 is refused: GLSL floats are 32-bit.
+ * The gpu.js backend's compute. Each kernel is generated for the exact layout of its operands
+ * (see ./source.ts), compiled on first use and cached by its source text. Results stay on the
+ * device (`pipeline: true`) and are read back only by `read`; their lifetime is ./memory.ts's
+ * business. float64 is refused: GLSL floats are 32-bit.
  */
 export class GpuBackend implements Backend {
   readonly name: string;
@@ -144,7 +106,7 @@ export class GpuBackend implements Backend {
 
   /** Textures held by live arrays (GL modes; 0 on webasm and javascript, whose arrays the GC frees). */
   static get liveTextures(): number {
-    return liveTextures;
+    return memory.liveTextures();
   }
 
   /** How many kernels have been compiled (each distinct op and layout is one). */
@@ -163,7 +125,7 @@ export class GpuBackend implements Backend {
   upload(data: TypedArray): Storage {
     const dtype = this.check('upload', dtypeOfTypedArray(data), data.length);
     if (data.length === 0) return new GpuStorage(this, dtype, 0, null);
-    let bounds: Bounds | null = null;
+    let bounds: ValueRange | null = null;
     if (dtype === 'int32') {
       let [min, max] = [0, 0];
       for (let i = 0; i < data.length; i++) {
@@ -207,8 +169,7 @@ export class GpuBackend implements Backend {
     const bounds = dtype === view.dtype || dtype === 'int32' ? this.storageOf(view).bounds : null;
     return this.elementwise(
       'copy',
-      view.shape,
-      dtype,
+      { shape: view.shape, dtype },
       [view],
       (ops) => source.copySource(view.shape, ops[0], kindOf(dtype)),
       dtype === 'bool' ? { min: 0, max: 1 } : bounds,
@@ -231,59 +192,52 @@ export class GpuBackend implements Backend {
       storage.length,
       [old, this.deviceOf(value)],
     );
-    this.replace(storage, next);
+    memory.replace(storage, next);
     const incoming = this.storageOf(value).bounds;
     storage.bounds = storage.bounds && incoming ? union(storage.bounds, incoming) : null;
   }
 
-  // Compute
+  // Compute: each method runs one kernel (or two) for the Output that ops.ts resolved.
 
-  unary(op: UnaryOp, a: NDArray): NDArray {
-    const bounds = op === 'not' ? { min: 0, max: 1 } : null;
+  unary(op: UnaryOp, a: NDArray, out: Output): NDArray {
+    const bounds = out.dtype === 'bool' ? { min: 0, max: 1 } : null;
     return this.elementwise(
       op,
-      a.shape,
-      a.dtype,
+      out,
       [a],
-      (o) => source.unarySource(op, a.shape, o[0], kindOf(a.dtype)),
+      (o) => source.unarySource(op, a.shape, o[0], kindOf(out.dtype)),
       bounds,
     );
   }
 
-  binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
-    const comparison = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or'].includes(op);
-    const dtype = comparison ? 'bool' : a.dtype;
+  binary(op: BinaryOp, a: NDArray, b: NDArray, out: Output): NDArray {
     return this.elementwise(
       op,
-      a.shape,
-      dtype,
+      out,
       [a, b],
-      (o) => source.binarySource(op, a.shape, o[0], o[1], kindOf(dtype)),
-      comparison ? { min: 0, max: 1 } : null,
+      (o) => source.binarySource(op, a.shape, o[0], o[1], kindOf(out.dtype)),
+      out.dtype === 'bool' ? { min: 0, max: 1 } : null,
     );
   }
 
-  where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
+  where(condition: NDArray, a: NDArray, b: NDArray, out: Output): NDArray {
     const [ba, bb] = [this.storageOf(a).bounds, this.storageOf(b).bounds];
     return this.elementwise(
       'where',
-      a.shape,
-      a.dtype,
+      out,
       [condition, a, b],
       (o) => source.whereSource(a.shape, o[0], o[1], o[2]),
       ba && bb ? union(ba, bb) : null,
     );
   }
 
-  reduce(op: ReduceOp, a: NDArray, axes: readonly number[]): NDArray {
-    const dtype = op === 'sum' && a.dtype === 'bool' ? 'int32' : a.dtype;
+  reduce(op: ReduceOp, a: NDArray, axes: readonly number[], out: Output): NDArray {
     const reducedSet = new Set(axes);
-    const outShape = a.shape.map((d, i) => (reducedSet.has(i) ? 1 : d));
     const kept = pick(a, (d) => !reducedSet.has(d));
     const reduced = pick(a, (d) => reducedSet.has(d));
     const total = sizeOf(reduced.shape);
-    const outCount = sizeOf(outShape);
-    if (outCount === 0 || total === 0) return this.filled(dtype, outShape, 0);
+    const outCount = sizeOf(out.shape);
+    if (outCount === 0 || total === 0) return this.filled(out, 0);
     const x = this.operand(a, 'a');
     // Long reductions go in two passes (chunks of about sqrt(n), then the partial results), so a
     // GPU runs many short loops in parallel instead of one long loop per output.
@@ -293,111 +247,94 @@ export class GpuBackend implements Backend {
       const partial = this.result(
         op,
         source.partialReduceSource(op, x, kept, reduced, chunk, chunks),
-        [outCount, chunks],
-        dtype,
+        { shape: [outCount, chunks], dtype: out.dtype },
         [this.deviceOf(a)],
       );
-      const out = this.reduce(op, partial, [1]).reshape(outShape);
+      const result = this.reduce(op, partial, [1], { shape: [outCount, 1], dtype: out.dtype }).reshape(
+        out.shape,
+      );
       this.release(partial.storage); // nothing else holds the partial sums
-      return out;
+      return result;
     }
-    return this.result(op, source.reduceSource(op, x, kept, reduced), outShape, dtype, [this.deviceOf(a)]);
+    return this.result(op, source.reduceSource(op, x, kept, reduced), out, [this.deviceOf(a)]);
   }
 
-  argReduce(op: ArgReduceOp, a: NDArray, axis: number): NDArray {
-    const shape = a.shape.map((d, i) => (i === axis ? 1 : d));
-    const src = source.argReduceSource(op, this.operand(a, 'a'), shape, axis, a.shape[axis]);
-    const out = this.result(op, src, shape, 'int32', [this.deviceOf(a)]);
-    this.storageOf(out).bounds = { min: 0, max: a.shape[axis] - 1 };
-    return out;
+  argReduce(op: ArgReduceOp, a: NDArray, axis: number, out: Output): NDArray {
+    const src = source.argReduceSource(op, this.operand(a, 'a'), out.shape, axis, a.shape[axis]);
+    const result = this.result(op, src, out, [this.deviceOf(a)]);
+    this.storageOf(result).bounds = { min: 0, max: a.shape[axis] - 1 };
+    return result;
   }
 
-  matmul(a: NDArray, b: NDArray): NDArray {
+  matmul(a: NDArray, b: NDArray, out: Output): NDArray {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    if (B * M * N === 0 || K === 0) return this.filled(a.dtype, [B, M, N], 0);
+    if (B * M * N === 0 || K === 0) return this.filled(out, 0);
     const [x, y] = [this.operand(a, 'a'), this.operand(b, 'b')];
     const args = [this.deviceOf(a), this.deviceOf(b)];
     if (this.mode === 'webasm' || this.mode === 'javascript' || M * N < 4) {
-      return this.result('matmul', source.matmulSource(x, y, B, M, K, N), [B, M, N], a.dtype, args);
+      return this.result('matmul', source.matmulSource(x, y, B, M, K, N), out, args);
     }
     // GL modes: 2x2 register tiles (half the texture reads per output), then one unpacking pass.
     const tileCount = B * Math.ceil(M / 2) * Math.ceil(N / 2);
     const tiles = this.run('matmul', source.matmulTiledSource(x, y, B, M, K, N), tileCount, args, 'Array(4)');
-    const out = this.result('matmul', source.unpackTilesSource('a', B, M, N), [B, M, N], a.dtype, [tiles]);
-    (tiles as Texture).delete();
-    return out;
+    const result = this.result('matmul', source.unpackTilesSource('a', B, M, N), out, [tiles]);
+    memory.discard(tiles);
+    return result;
   }
 
-  gather(a: NDArray, dim: number, index: NDArray): NDArray {
-    this.checkIndex('gather', index, a.shape[dim], dim);
-    if (index.size === 0) return this.filled(a.dtype, index.shape, 0);
+  gather(a: NDArray, dim: number, index: NDArray, out: Output): NDArray {
+    if (index.size === 0) return this.filled(out, 0);
     const src = source.gatherSource(this.operand(a, 'a'), this.operand(index, 'b'), index.shape, dim);
-    return this.result('gather', src, index.shape, a.dtype, [this.deviceOf(a), this.deviceOf(index)]);
+    return this.result('gather', src, out, [this.deviceOf(a), this.deviceOf(index)]);
   }
 
-  scatterAdd(shape: readonly number[], dim: number, index: NDArray, values: NDArray): NDArray {
-    this.checkIndex('scatterAdd', index, shape[dim], dim);
-    if (sizeOf(shape) === 0 || index.size === 0) return this.filled(values.dtype, shape, 0);
+  scatterAdd(dim: number, index: NDArray, values: NDArray, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0 || index.size === 0) return this.filled(out, 0);
     const src = source.scatterAddSource(
-      shape,
+      out.shape,
       dim,
       { ...this.operand(index, 'a'), shape: index.shape },
       this.operand(values, 'b'),
     );
-    return this.result('scatterAdd', src, shape, values.dtype, [this.deviceOf(index), this.deviceOf(values)]);
+    return this.result('scatterAdd', src, out, [this.deviceOf(index), this.deviceOf(values)]);
   }
 
-  indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
-    this.checkIndex('indexSelect', index, a.shape[dim], dim);
-    const shape = a.shape.map((d, i) => (i === dim ? index.size : d));
-    if (sizeOf(shape) === 0) return this.filled(a.dtype, shape, 0);
-    const src = source.indexSelectSource(this.operand(a, 'a'), this.operand(index, 'b'), shape, dim);
-    return this.result('indexSelect', src, shape, a.dtype, [this.deviceOf(a), this.deviceOf(index)]);
+  indexSelect(a: NDArray, dim: number, index: NDArray, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0) return this.filled(out, 0);
+    const src = source.indexSelectSource(this.operand(a, 'a'), this.operand(index, 'b'), out.shape, dim);
+    return this.result('indexSelect', src, out, [this.deviceOf(a), this.deviceOf(index)]);
   }
 
-  indexAdd(shape: readonly number[], dim: number, index: NDArray, values: NDArray): NDArray {
-    this.checkIndex('indexAdd', index, shape[dim], dim);
-    if (sizeOf(shape) === 0 || index.size === 0) return this.filled(values.dtype, shape, 0);
+  indexAdd(dim: number, index: NDArray, values: NDArray, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0 || index.size === 0) return this.filled(out, 0);
     const src = source.indexAddSource(
-      shape,
+      out.shape,
       dim,
       this.operand(index, 'a'),
       index.size,
       this.operand(values, 'b'),
     );
-    return this.result('indexAdd', src, shape, values.dtype, [this.deviceOf(index), this.deviceOf(values)]);
+    return this.result('indexAdd', src, out, [this.deviceOf(index), this.deviceOf(values)]);
   }
 
-  unfold(x: NDArray, window: Window, padValue: number): NDArray {
-    const [N, C, H, W] = x.shape;
-    const [kh, kw] = window.kernel;
-    const outH = outputSize(H, kh, window.stride[0], window.padding[0], window.dilation[0]);
-    const outW = outputSize(W, kw, window.stride[1], window.padding[1], window.dilation[1]);
-    const shape = [N, C * kh * kw, outH * outW];
-    if (sizeOf(shape) === 0) return this.filled(x.dtype, shape, 0);
+  unfold(x: NDArray, window: Window, padValue: number, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0) return this.filled(out, 0);
+    const [outH, outW] = windowOutputSize(x.shape, window);
     const src = source.unfoldSource(this.operand(x, 'a'), x.shape, window, outH, outW, padValue);
-    return this.result('unfold', src, shape, x.dtype, [this.deviceOf(x)]);
+    return this.result('unfold', src, out, [this.deviceOf(x)]);
   }
 
-  fold(cols: NDArray, shape: readonly number[], window: Window): NDArray {
-    const outH = outputSize(
-      shape[2],
-      window.kernel[0],
-      window.stride[0],
-      window.padding[0],
-      window.dilation[0],
-    );
-    const outW = outputSize(
-      shape[3],
-      window.kernel[1],
-      window.stride[1],
-      window.padding[1],
-      window.dilation[1],
-    );
-    if (sizeOf(shape) === 0 || cols.size === 0) return this.filled(cols.dtype, shape, 0);
-    const src = source.foldSource(this.operand(cols, 'a'), shape, window, outH, outW);
-    return this.result('fold', src, shape, cols.dtype, [this.deviceOf(cols)]);
+  fold(cols: NDArray, window: Window, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0 || cols.size === 0) return this.filled(out, 0);
+    const [outH, outW] = windowOutputSize(out.shape, window);
+    const src = source.foldSource(this.operand(cols, 'a'), out.shape, window, outH, outW);
+    return this.result('fold', src, out, [this.deviceOf(cols)]);
+  }
+
+  /** Index checks (ops.ts) skip reading an index back when its bounds are known here. */
+  knownRange(a: NDArray): ValueRange | null {
+    return this.storageOf(a).bounds;
   }
 
   // Plumbing
@@ -442,98 +379,50 @@ export class GpuBackend implements Backend {
     return dtype;
   }
 
-  /**
-   * Bad indices must throw, not read a neighbour or garbage. Bounds known from the upload or from
-   * the op that made the index (argmax) are checked without touching the device; otherwise the
-   * index is read back once and checked on the host.
-   */
-  private checkIndex(op: string, index: NDArray, size: number, dim: number): void {
-    if (index.size === 0) return;
-    let bounds = this.storageOf(index).bounds;
-    if (!bounds || bounds.min < 0 || bounds.max >= size) {
-      const values = this.read(index);
-      let [min, max] = [values[0], values[0]];
-      for (let i = 1; i < values.length; i++) {
-        if (values[i] < min) min = values[i];
-        if (values[i] > max) max = values[i];
-      }
-      bounds = { min, max };
-    }
-    if (bounds.min < 0 || bounds.max >= size) {
-      const bad = bounds.min < 0 ? bounds.min : bounds.max;
-      throw new RangeError(`${op}: index ${bad} is out of bounds for dim ${dim} with size ${size}`);
-    }
-  }
-
   private elementwise(
     op: string,
-    shape: readonly number[],
-    dtype: DType,
+    out: Output,
     inputs: NDArray[],
     build: (operands: source.Operand[]) => string,
-    bounds: Bounds | null,
+    bounds: ValueRange | null,
   ): NDArray {
-    this.check(op, dtype, sizeOf(shape));
-    if (sizeOf(shape) === 0) return this.filled(dtype, shape, 0);
+    this.check(op, out.dtype, sizeOf(out.shape));
+    if (sizeOf(out.shape) === 0) return this.filled(out, 0);
     const operands = inputs.map((x, k) => this.operand(x, 'abc'[k]));
-    const out = this.result(
+    const result = this.result(
       op,
       build(operands),
-      shape,
-      dtype,
+      out,
       inputs.map((x) => this.deviceOf(x)),
     );
-    this.storageOf(out).bounds = bounds;
-    return out;
+    this.storageOf(result).bounds = bounds;
+    return result;
   }
 
-  private filled(dtype: DType, shape: readonly number[], value: number): NDArray {
-    const length = sizeOf(shape);
-    this.check('fill', dtype, length);
+  private filled(out: Output, value: number): NDArray {
+    const length = sizeOf(out.shape);
+    this.check('fill', out.dtype, length);
     const device = length === 0 ? null : this.run('fill', source.fillSource(value), length, []);
-    return NDArray.contiguous(this.store(dtype, length, device, { min: value, max: value }), shape);
+    return NDArray.contiguous(this.store(out.dtype, length, device, { min: value, max: value }), out.shape);
   }
 
-  private result(op: string, src: string, shape: readonly number[], dtype: DType, args: Device[]): NDArray {
-    const length = sizeOf(shape);
-    this.check(op, dtype, length);
+  private result(op: string, src: string, out: Output, args: Device[]): NDArray {
+    const length = sizeOf(out.shape);
+    this.check(op, out.dtype, length);
     const device = this.run(op, src, length, args);
-    return NDArray.contiguous(this.store(dtype, length, device, null), shape);
+    return NDArray.contiguous(this.store(out.dtype, length, device, null), out.shape);
   }
 
-  private store(dtype: DType, length: number, device: Device | null, bounds: Bounds | null): GpuStorage {
+  private store(dtype: DType, length: number, device: Device | null, bounds: ValueRange | null): GpuStorage {
     const storage = new GpuStorage(this, dtype, length, device, bounds);
-    if (device && isTexture(device)) this.track(storage, device);
+    memory.track(storage);
     recordStorage(storage);
     return storage;
   }
 
   /** Frees the storage's memory now (tidy() calls this for what it drops); later use throws. */
   release(storage: Storage): void {
-    if (!(storage instanceof GpuStorage) || storage.backend !== this || storage.released) return;
-    const device = storage.device;
-    if (device && isTexture(device) && textures.unregister(device)) {
-      liveTextures--;
-      device.delete();
-    }
-    storage.device = null;
-    storage.released = true;
-  }
-
-  private track(storage: GpuStorage, texture: Texture): void {
-    liveTextures++;
-    textures.register(storage, texture, texture);
-    // Where the engine offers it (Node with --harmony-weak-refs-with-cleanup-some), run the
-    // callbacks of already-collected tensors now, so even a loop that never yields frees memory.
-    if (liveTextures % 1024 === 0) (textures as { cleanupSome?: () => void }).cleanupSome?.();
-    if (liveTextures > TEXTURE_WARNING && !warned) {
-      warned = true;
-      console.warn(
-        `${this.name} backend: ${liveTextures} textures are alive. Textures of unused tensors are freed only when ` +
-          'the event loop turns: in a long training loop, `await backend.collect()` every step or so ' +
-          '(or, in Node, run with --harmony-weak-refs-with-cleanup-some).',
-      );
-    }
+    if (storage instanceof GpuStorage && storage.backend === this) memory.release(storage);
   }
 
   /**
@@ -543,16 +432,6 @@ export class GpuBackend implements Backend {
    */
   async collect(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-
-  private replace(storage: GpuStorage, device: Device): void {
-    const old = storage.device;
-    storage.device = device;
-    if (isTexture(device)) this.track(storage, device);
-    if (old && isTexture(old) && textures.unregister(old)) {
-      liveTextures--;
-      old.delete();
-    }
   }
 
   /** Runs (compiling on first use) the kernel `src` over `length` threads. */
@@ -609,7 +488,7 @@ function lengthOf(device: Device): number {
     : ((device as { output?: number[] }).output?.[0] ?? -1);
 }
 
-function union(a: Bounds, b: Bounds): Bounds {
+function union(a: ValueRange, b: ValueRange): ValueRange {
   return { min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) };
 }
 

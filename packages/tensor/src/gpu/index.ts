@@ -11,9 +11,9 @@ export {
   GpuBackend,
   type GpuBackendOptions,
   type GpuMode,
-  GpuStorage,
   MAX_ELEMENTS,
 } from './backend.js';
+export { GpuStorage } from './memory.js';
 
 let defaultGpu: GpuBackend | null = null;
 

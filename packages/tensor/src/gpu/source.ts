@@ -1,5 +1,6 @@
 import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backend.js';
-import { collapseDims } from '../cpu/iterate.js';
+import { BINARY, gpuForm, UNARY } from '../elementwise.js';
+import { collapseDims } from '../layout.js';
 import { contiguousStrides } from '../shape.js';
 
 /**
@@ -81,62 +82,9 @@ function convert(value: string, kind: OutputKind): string {
   return value;
 }
 
-// Elementwise math: statements reading x (and y) and leaving the result in `v`.
-// GLSL lacks or approximates several of these loosely, so they are written out here.
-const UNARY: Record<UnaryOp, string> = {
-  neg: 'let v = -x;',
-  exp: 'let v = Math.exp(x);',
-  log: 'let v = Math.log(x);',
-  // log1p: log(u) * x / (u - 1) with u = 1 + x cancels the rounding of u (Goldberg's trick).
-  log1p: 'let u = 1.0 + x;\nlet v = x;\nif (u !== 1.0) { v = Math.log(u) * x / (u - 1.0); }',
-  sqrt: 'let v = Math.sqrt(x);',
-  abs: 'let v = Math.abs(x);',
-  sign: 'let v = 0.0;\nif (x > 0.0) { v = 1.0; }\nif (x < 0.0) { v = -1.0; }',
-  // tanh from exp(-2|x|), which never overflows; the series near 0 keeps the relative precision.
-  tanh:
-    'let ax = Math.abs(x);\nlet e = Math.exp(-2.0 * ax);\nlet t = (1.0 - e) / (1.0 + e);\n' +
-    'if (ax < 0.01) { t = ax * (1.0 - ax * ax / 3.0); }\nlet v = t;\nif (x < 0.0) { v = -t; }',
-  sigmoid:
-    'let v = 0.0;\nif (x >= 0.0) { v = 1.0 / (1.0 + Math.exp(-x)); } else { let e = Math.exp(x); v = e / (1.0 + e); }',
-  relu: 'let v = 0.0;\nif (x > 0.0) { v = x; }',
-  // erf: Taylor series below 0.5 (relative error < 1e-8), Abramowitz & Stegun 7.1.26 above
-  // (absolute error < 1.5e-7, where erf > 0.5).
-  erf:
-    'let ax = Math.abs(x);\nlet x2 = ax * ax;\n' +
-    'let s = ax * (1.1283791670955126 + x2 * (-0.37612638903183754 + x2 * (0.11283791670955126 + x2 * (-0.026866170645131252 + x2 * (0.005223977625442188 + x2 * -0.0008548327023450852)))));\n' +
-    'if (ax >= 0.5) { let t = 1.0 / (1.0 + 0.3275911 * ax); ' +
-    's = 1.0 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x2); }\n' +
-    'let v = s;\nif (x < 0.0) { v = -s; }',
-  sin: 'let v = Math.sin(x);',
-  cos: 'let v = Math.cos(x);',
-  not: 'let v = 0.0;\nif (x === 0.0) { v = 1.0; }',
-};
-
-const BINARY: Record<BinaryOp, string> = {
-  add: 'let v = x + y;',
-  sub: 'let v = x - y;',
-  mul: 'let v = x * y;',
-  div: 'let v = x / y;',
-  // GLSL's pow is undefined for x < 0 and for x = 0, y <= 0: those cases are spelled out.
-  pow:
-    'let v = 1.0;\nlet ax = Math.abs(x);\n' +
-    'if (y !== 0.0) { if (ax === 0.0) { v = 0.0; if (y < 0.0) { v = 3.4028234663852886e38 * 10.0; } } else { v = Math.pow(ax, y); } }\n' +
-    'if (x < 0.0) { let half = y * 0.5; if (Math.floor(half) !== half) { v = -v; } }',
-  maximum: 'let v = y;\nif (x > y) { v = x; }',
-  minimum: 'let v = y;\nif (x < y) { v = x; }',
-  eq: 'let v = 0.0;\nif (x === y) { v = 1.0; }',
-  ne: 'let v = 0.0;\nif (x !== y) { v = 1.0; }',
-  lt: 'let v = 0.0;\nif (x < y) { v = 1.0; }',
-  le: 'let v = 0.0;\nif (x <= y) { v = 1.0; }',
-  gt: 'let v = 0.0;\nif (x > y) { v = 1.0; }',
-  ge: 'let v = 0.0;\nif (x >= y) { v = 1.0; }',
-  and: 'let v = 0.0;\nif (x !== 0.0) { if (y !== 0.0) { v = 1.0; } }',
-  or: 'let v = 0.0;\nif (x !== 0.0) { v = 1.0; }\nif (y !== 0.0) { v = 1.0; }',
-};
-
 /**
  * An elementwise kernel over operands of one shape. `math` reads x, y, z (the operands in order)
- * and sets `v`. Dims that are contiguous in every operand (and the output) are merged first, so a
+ * and sets `v`; the ops' math comes from the one table in ../elementwise.ts. Dims that are contiguous in every operand (and the output) are merged first, so a
  * plain contiguous op needs no index arithmetic at all.
  */
 function elementwise(
@@ -162,7 +110,7 @@ export const copySource = (shape: readonly number[], a: Operand, kind: OutputKin
   elementwise(shape, [a], 'let v = x;', kind);
 
 export const unarySource = (op: UnaryOp, shape: readonly number[], a: Operand, kind: OutputKind) =>
-  elementwise(shape, [a], UNARY[op], kind);
+  elementwise(shape, [a], gpuForm(UNARY[op]), kind);
 
 export const binarySource = (
   op: BinaryOp,
@@ -170,7 +118,7 @@ export const binarySource = (
   a: Operand,
   b: Operand,
   kind: OutputKind,
-) => elementwise(shape, [a, b], BINARY[op], kind);
+) => elementwise(shape, [a, b], gpuForm(BINARY[op]), kind);
 
 export const whereSource = (shape: readonly number[], c: Operand, a: Operand, b: Operand) =>
   elementwise(shape, [c, a, b], 'let v = z;\nif (x !== 0.0) { v = y; }', 'float');

@@ -1,5 +1,5 @@
-import type { ArrayOperand } from '../cpu/elementwise.js';
 import { fastCopy } from '../cpu/elementwise.js';
+import type { ArrayOperand } from '../layout.js';
 import { gemmWasmBase64 } from './gemm-binary.js';
 
 /**

@@ -1,4 +1,10 @@
+import type { Window } from './backend.js';
+import type { TypedArray } from './dtype.js';
+
 /**
+ * Layout rules every backend shares (the CPU loops, the reference loops and the gpu.js kernel
+ * generator), kept here so that no backend reaches into another's folder.
+ *
  * Walking strided views without per-element work. Adjacent dims that are laid out one after the
  * other in every operand are merged first, so a contiguous array becomes one long row; then the
  * outer dims are counted with an odometer and the innermost dim is handed to a row kernel as
@@ -8,6 +14,12 @@
 export interface StridedOperand {
   readonly strides: readonly number[];
   readonly offset: number;
+}
+
+/** A strided view as the host loops see it: its typed array plus shape, strides and offset. */
+export interface ArrayOperand extends StridedOperand {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
 }
 
 /** Merges dims that are contiguous with their inner neighbour in every operand. */
@@ -89,4 +101,22 @@ export function offsetOf(
     at += i * strides[d];
   }
   return at;
+}
+
+/** Output length of a sliding window along one dim (torch.nn.functional.unfold's formula). */
+export function outputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+): number {
+  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/** [outH, outW] of a window over the last two dims of `shape` ([N, C, H, W]). */
+export function windowOutputSize(shape: readonly number[], window: Window): [number, number] {
+  const along = (d: 0 | 1) =>
+    outputSize(shape[2 + d], window.kernel[d], window.stride[d], window.padding[d], window.dilation[d]);
+  return [along(0), along(1)];
 }

@@ -1,0 +1,409 @@
+import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
+import { rules } from '@agrad/tensor';
+import { defineBlock } from '../block.js';
+import * as check from '../check.js';
+import { like, scaleAndDecay, values, wrap } from '../fused.js';
+import type { LearningRate } from '../transform.js';
+import { toSchedule } from '../transform.js';
+
+/**
+ * The building blocks optimizers are chained from, each defined once (see ../block.ts): its rule,
+ * options, state, the update composed from tensor ops and, for the hot ones, the fused loop. Each
+ * keeps its own per-parameter state, including PyTorch's per-parameter `step` where the rule
+ * needs it. Comments give the rule line for line with the code.
+ */
+
+/** The learning rate at `step`, checked (a schedule may return anything). */
+const rate = (op: string, lr: LearningRate, step: number) => check.rateAt(op, toSchedule(lr), step);
+
+/** A schedule's first value is checked when the transform is made, not at the first step. */
+const checkFirstRate = (op: string) => (o: { lr: LearningRate }) => {
+  if (typeof o.lr === 'function') rate(op, o.lr, 0);
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const scaleBlock = defineBlock<{ factor: number }>({
+  // u <- factor * u
+  name: 'scale',
+  positional: ['factor'],
+  rules: { factor: rules.finite },
+  defaults: {},
+  update: (u, _, __, o) => [u.mul(o.factor), null],
+  examples: [{ factor: -0.5 }],
+});
+
+const decayBlock = defineBlock<{ weightDecay: number }>({
+  // u <- u + wd * p   (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW)
+  name: 'addDecayedWeights',
+  positional: ['weightDecay'],
+  rules: { weightDecay: rules.finite },
+  defaults: {},
+  update: (u, _, p, o) => [o.weightDecay === 0 ? u : u.add(p.mul(o.weightDecay)), null],
+  fused: (u, _, p, o) => [o.weightDecay === 0 ? u : scaleAndDecay(u, 1, p, o.weightDecay), null],
+  examples: [{ weightDecay: 0.1 }],
+});
+
+const learningRateBlock = defineBlock<{ lr: LearningRate }, { step: number }>({
+  // u <- -lr(step) * u, with the step counted per parameter from 0
+  name: 'scaleByLearningRate',
+  positional: ['lr'],
+  rules: { lr: check.learningRate },
+  defaults: {},
+  check: checkFirstRate('scaleByLearningRate'),
+  init: () => ({ step: 0 }),
+  update: (u, s, _, o) => [u.mul(-rate('scaleByLearningRate', o.lr, s.step)), { step: s.step + 1 }],
+  fused: (u, s, _, o) => [
+    scaleAndDecay(u, -rate('scaleByLearningRate', o.lr, s.step), null, 0),
+    { step: s.step + 1 },
+  ],
+  learningRate: (o) => toSchedule(o.lr),
+  examples: [{ lr: (step: number) => 0.1 / (step + 1) }],
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export interface TraceOptions {
+  momentum: number;
+  dampening?: number;
+  nesterov?: boolean;
+}
+
+const traceBlock = defineBlock<Required<TraceOptions>, { buffer: Tensor | null }>({
+  /**
+   * Heavy-ball momentum, torch SGD's buffer:
+   *     b <- g                           at the first step
+   *     b <- mu * b + (1 - dampening) g  afterwards
+   *     u <- g + mu * b  (nesterov)  or  u <- b
+   */
+  name: 'trace',
+  rules: {
+    momentum: rules.required(rules.nonNegative),
+    dampening: rules.probability,
+    nesterov: rules.boolean,
+  },
+  defaults: { dampening: 0, nesterov: false },
+  init: () => ({ buffer: null }),
+  update: (g, s, _, { momentum, dampening, nesterov }) => {
+    const buffer = s.buffer === null ? g : s.buffer.mul(momentum).add(g.mul(1 - dampening));
+    return [nesterov ? g.add(buffer.mul(momentum)) : buffer, { buffer }];
+  },
+  fused: (g, s, _, { momentum, dampening, nesterov }) => {
+    const G = values(g);
+    const B = s.buffer ? values(s.buffer) : null;
+    const b2 = like(g);
+    for (let i = 0; i < G.length; i++) b2[i] = B ? B[i] * momentum + G[i] * (1 - dampening) : G[i];
+    const buffer = wrap(b2, g);
+    if (!nesterov) return [buffer, { buffer }];
+    const u = like(g);
+    for (let i = 0; i < G.length; i++) u[i] = G[i] + b2[i] * momentum;
+    return [wrap(u, g), { buffer }];
+  },
+  examples: [
+    { momentum: 0.9, dampening: 0.1 },
+    { momentum: 0.9, nesterov: true },
+  ],
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export interface AdamScalingOptions {
+  betas?: [number, number];
+  eps?: number;
+  amsgrad?: boolean;
+}
+
+export interface AdamState {
+  step: number;
+  expAvg: Tensor;
+  expAvgSq: Tensor;
+  maxExpAvgSq: Tensor | null;
+}
+
+const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
+  /**
+   * Adam's scaling (Kingma & Ba, 2015), as torch.optim.Adam computes it:
+   *     t <- t + 1
+   *     m <- b1 m + (1 - b1) g
+   *     v <- b2 v + (1 - b2) g^2
+   *     vmax <- max(vmax, v)                      (amsgrad; then v := vmax below)
+   *     u <- (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
+   */
+  name: 'scaleByAdam',
+  rules: { betas: check.betas(2), eps: check.eps, amsgrad: rules.boolean },
+  defaults: { betas: [0.9, 0.999], eps: 1e-8, amsgrad: false },
+  init: (p, o) => ({
+    step: 0,
+    expAvg: zerosLike(p),
+    expAvgSq: zerosLike(p),
+    maxExpAvgSq: o.amsgrad ? zerosLike(p) : null,
+  }),
+  update: (g, s, _, { betas: [b1, b2], eps }) => {
+    const step = s.step + 1;
+    const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
+    const expAvgSq = s.expAvgSq.mul(b2).add(g.mul(g).mul(1 - b2));
+    const maxExpAvgSq = s.maxExpAvgSq ? maximum(s.maxExpAvgSq, expAvgSq) : null;
+    const denom = (maxExpAvgSq ?? expAvgSq)
+      .sqrt()
+      .div(Math.sqrt(1 - b2 ** step))
+      .add(eps);
+    return [expAvg.div(1 - b1 ** step).div(denom), { step, expAvg, expAvgSq, maxExpAvgSq }];
+  },
+  fused: (g, s, _, { betas: [b1, b2], eps }) => {
+    const step = s.step + 1;
+    const [G, M, V] = [values(g), values(s.expAvg), values(s.expAvgSq)];
+    const VM = s.maxExpAvgSq ? values(s.maxExpAvgSq) : null;
+    const [m2, v2, u] = [like(g), like(g), like(g)];
+    const vm2 = VM ? like(g) : null;
+    const bc1 = 1 - b1 ** step;
+    const bc2 = Math.sqrt(1 - b2 ** step);
+    for (let i = 0; i < G.length; i++) {
+      const x = G[i];
+      m2[i] = M[i] * b1 + x * (1 - b1);
+      v2[i] = V[i] * b2 + x * x * (1 - b2);
+      let second = v2[i];
+      if (vm2 && VM) second = vm2[i] = VM[i] > second || Number.isNaN(VM[i]) ? VM[i] : second;
+      u[i] = m2[i] / bc1 / (Math.sqrt(second) / bc2 + eps);
+    }
+    const state = {
+      step,
+      expAvg: wrap(m2, g),
+      expAvgSq: wrap(v2, g),
+      maxExpAvgSq: vm2 ? wrap(vm2, g) : null,
+    };
+    return [wrap(u, g), state];
+  },
+  examples: [{}, { amsgrad: true, betas: [0.8, 0.9] }],
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export interface AdanScalingOptions {
+  betas?: [number, number, number];
+  eps?: number;
+}
+
+export interface AdanState {
+  step: number;
+  expAvg: Tensor;
+  expAvgDiff: Tensor;
+  expAvgSq: Tensor;
+  previousGrad: Tensor | null;
+}
+
+const adanBlock = defineBlock<Required<AdanScalingOptions>, AdanState>({
+  /**
+   * Adan's scaling (Xie et al., 2022), as the official sail-sg/Adan code computes it (betas as in
+   * that code, defaults 0.98, 0.92, 0.99; the paper writes 1 minus these):
+   *     k <- k + 1
+   *     d <- g - g_prev                          (0 at the first step)
+   *     m <- b1 m + (1 - b1) g
+   *     v <- b2 v + (1 - b2) d
+   *     n <- b3 n + (1 - b3) (g + b2 d)^2
+   *     denom = sqrt(n) / sqrt(1 - b3^k) + eps
+   *     u <- (m / (1 - b1^k) + b2 * v / (1 - b2^k)) / denom
+   * Note: optax's scale_by_adan weights d by (1 - b2) in n; the official code (followed here) by b2.
+   */
+  name: 'scaleByAdan',
+  rules: { betas: check.betas(3), eps: check.eps },
+  defaults: { betas: [0.98, 0.92, 0.99], eps: 1e-8 },
+  init: (p) => ({
+    step: 0,
+    expAvg: zerosLike(p),
+    expAvgDiff: zerosLike(p),
+    expAvgSq: zerosLike(p),
+    previousGrad: null,
+  }),
+  update: (g, s, _, { betas: [b1, b2, b3], eps }) => {
+    const step = s.step + 1;
+    const diff = s.previousGrad === null ? zerosLike(g) : g.sub(s.previousGrad);
+    const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
+    const expAvgDiff = s.expAvgDiff.mul(b2).add(diff.mul(1 - b2));
+    const corrected = g.add(diff.mul(b2));
+    const expAvgSq = s.expAvgSq.mul(b3).add(corrected.mul(corrected).mul(1 - b3));
+    const denom = expAvgSq
+      .sqrt()
+      .div(Math.sqrt(1 - b3 ** step))
+      .add(eps);
+    const u = expAvg
+      .div(1 - b1 ** step)
+      .add(expAvgDiff.div(1 - b2 ** step).mul(b2))
+      .div(denom);
+    return [u, { step, expAvg, expAvgDiff, expAvgSq, previousGrad: g }];
+  },
+  fused: (g, s, _, { betas: [b1, b2, b3], eps }) => {
+    const step = s.step + 1;
+    const G = values(g);
+    const P = s.previousGrad ? values(s.previousGrad) : null;
+    const [M, D, N] = [values(s.expAvg), values(s.expAvgDiff), values(s.expAvgSq)];
+    const [m2, d2, n2, u] = [like(g), like(g), like(g), like(g)];
+    const [bc1, bc2, bc3] = [1 - b1 ** step, 1 - b2 ** step, Math.sqrt(1 - b3 ** step)];
+    for (let i = 0; i < G.length; i++) {
+      const x = G[i];
+      const diff = P ? x - P[i] : 0;
+      m2[i] = M[i] * b1 + x * (1 - b1);
+      d2[i] = D[i] * b2 + diff * (1 - b2);
+      const corrected = x + diff * b2;
+      n2[i] = N[i] * b3 + corrected * corrected * (1 - b3);
+      u[i] = (m2[i] / bc1 + (d2[i] / bc2) * b2) / (Math.sqrt(n2[i]) / bc3 + eps);
+    }
+    const moments = { expAvg: wrap(m2, g), expAvgDiff: wrap(d2, g), expAvgSq: wrap(n2, g) };
+    return [wrap(u, g), { step, ...moments, previousGrad: g }];
+  },
+});
+
+const proximalBlock = defineBlock<{ lr: LearningRate; weightDecay: number }, { step: number }>({
+  /**
+   * Adan's default (proximal) weight decay, applied after the learning rate would be:
+   *     p_new = (p - lr * u) / (1 + lr * wd),   so the update is p_new - p.
+   */
+  name: 'scaleByLearningRateProximal',
+  positional: ['lr', 'weightDecay'],
+  rules: { lr: check.learningRate, weightDecay: check.weightDecay },
+  defaults: {},
+  check: checkFirstRate('scaleByLearningRateProximal'),
+  init: () => ({ step: 0 }),
+  update: (u, s, p, o) => {
+    const r = rate('scaleByLearningRateProximal', o.lr, s.step);
+    const next = p.sub(u.mul(r)).div(1 + r * o.weightDecay);
+    return [next.sub(p), { step: s.step + 1 }];
+  },
+  learningRate: (o) => toSchedule(o.lr),
+  examples: [{ lr: 0.1, weightDecay: 0.02 }],
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export interface LionScalingOptions {
+  betas?: [number, number];
+}
+
+const lionBlock = defineBlock<Required<LionScalingOptions>, { expAvg: Tensor }>({
+  /**
+   * Lion's scaling (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"):
+   *     c <- b1 m + (1 - b1) g;   u <- sign(c)
+   *     m <- b2 m + (1 - b2) g
+   */
+  name: 'scaleByLion',
+  rules: { betas: check.betas(2) },
+  defaults: { betas: [0.9, 0.99] },
+  init: (p) => ({ expAvg: zerosLike(p) }),
+  update: (g, s, _, { betas: [b1, b2] }) => {
+    const u = s.expAvg
+      .mul(b1)
+      .add(g.mul(1 - b1))
+      .sign();
+    return [u, { expAvg: s.expAvg.mul(b2).add(g.mul(1 - b2)) }];
+  },
+});
+
+export interface RmsScalingOptions {
+  alpha?: number;
+  eps?: number;
+  centered?: boolean;
+}
+
+const rmsBlock = defineBlock<Required<RmsScalingOptions>, { squareAvg: Tensor; gradAvg: Tensor | null }>({
+  /**
+   * RMSprop's scaling (Hinton), as torch.optim.RMSprop computes it:
+   *     sq <- alpha sq + (1 - alpha) g^2
+   *     centered:  ga <- alpha ga + (1 - alpha) g;  avg = sqrt(sq - ga^2) + eps
+   *     otherwise: avg = sqrt(sq) + eps
+   *     u <- g / avg
+   */
+  name: 'scaleByRms',
+  // alpha is the weight of the old average: above 1 the "average" would turn negative.
+  rules: { alpha: rules.probability, eps: check.eps, centered: rules.boolean },
+  defaults: { alpha: 0.99, eps: 1e-8, centered: false },
+  init: (p, o) => ({ squareAvg: zerosLike(p), gradAvg: o.centered ? zerosLike(p) : null }),
+  update: (g, s, _, { alpha, eps }) => {
+    const squareAvg = s.squareAvg.mul(alpha).add(g.mul(g).mul(1 - alpha));
+    const gradAvg = s.gradAvg ? s.gradAvg.mul(alpha).add(g.mul(1 - alpha)) : null;
+    const variance = gradAvg ? squareAvg.sub(gradAvg.mul(gradAvg)) : squareAvg;
+    return [g.div(variance.sqrt().add(eps)), { squareAvg, gradAvg }];
+  },
+  examples: [{}, { centered: true, alpha: 0.9 }],
+});
+
+export interface AdagradScalingOptions {
+  initialAccumulatorValue?: number;
+  eps?: number;
+}
+
+const adagradBlock = defineBlock<Required<AdagradScalingOptions>, { sum: Tensor }>({
+  /**
+   * Adagrad's scaling (Duchi et al., 2011), as torch.optim.Adagrad computes it:
+   *     sum <- sum + g^2;   u <- g / (sqrt(sum) + eps)
+   */
+  name: 'scaleByAdagrad',
+  rules: { initialAccumulatorValue: rules.nonNegative, eps: check.eps },
+  defaults: { initialAccumulatorValue: 0, eps: 1e-10 },
+  init: (p, o) => ({ sum: zerosLike(p).add(o.initialAccumulatorValue) }),
+  update: (g, s, _, { eps }) => {
+    const sum = s.sum.add(g.mul(g));
+    return [g.div(sum.sqrt().add(eps)), { sum }];
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// The transforms, as called by users and by ./optimizers.ts, fused where the values are on the
+// host; `reference` holds the same ones with fusion turned off.
+
+/** u <- factor * u */
+export const scale = (factor: number) => scaleBlock.transform({ factor });
+
+/** u <- u + wd * p (before the moments: coupled L2 as in torch Adam/SGD; after: decoupled, as AdamW). */
+export const addDecayedWeights = (weightDecay: number) => decayBlock.transform({ weightDecay });
+
+/** u <- -lr(step) * u, with the step counted per parameter from 0. */
+export const scaleByLearningRate = (lr: LearningRate) => learningRateBlock.transform({ lr });
+
+/** Heavy-ball momentum, torch SGD's buffer (see traceBlock). */
+export const trace = (options: TraceOptions) => traceBlock.transform(options);
+
+/** Adam's scaling, as torch.optim.Adam (see adamBlock). */
+export const scaleByAdam = (options: AdamScalingOptions = {}) => adamBlock.transform(options);
+
+/** Adan's scaling, as the official code (see adanBlock). */
+export const scaleByAdan = (options: AdanScalingOptions = {}) => adanBlock.transform(options);
+
+/** Adan's proximal weight decay: p_new = (p - lr * u) / (1 + lr * wd). */
+export const scaleByLearningRateProximal = (lr: LearningRate, weightDecay: number) =>
+  proximalBlock.transform({ lr, weightDecay });
+
+/** Lion's scaling: u <- sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g. */
+export const scaleByLion = (options: LionScalingOptions = {}) => lionBlock.transform(options);
+
+/** RMSprop's scaling, as torch.optim.RMSprop (see rmsBlock). */
+export const scaleByRms = (options: RmsScalingOptions = {}) => rmsBlock.transform(options);
+
+/** Adagrad's scaling, as torch.optim.Adagrad: sum <- sum + g^2; u <- g / (sqrt(sum) + eps). */
+export const scaleByAdagrad = (options: AdagradScalingOptions = {}) => adagradBlock.transform(options);
+
+/**
+ * The transforms with fused loops, with fusion turned off: every update composed from tensor ops,
+ * as the rule is written, on any backend. A readable trace of each rule to step through; the
+ * blocks without fused loops compose anyway.
+ */
+export const reference = {
+  scale: (factor: number) => scaleBlock.transform({ factor }, false),
+  addDecayedWeights: (weightDecay: number) => decayBlock.transform({ weightDecay }, false),
+  scaleByLearningRate: (lr: LearningRate) => learningRateBlock.transform({ lr }, false),
+  trace: (options: TraceOptions) => traceBlock.transform(options, false),
+  scaleByAdam: (options: AdamScalingOptions = {}) => adamBlock.transform(options, false),
+  scaleByAdan: (options: AdanScalingOptions = {}) => adanBlock.transform(options, false),
+  scaleByLearningRateProximal,
+  scaleByLion,
+  scaleByRms,
+  scaleByAdagrad,
+};
+
+/** The option rules and defaults of the scaling blocks, for the optimizers that wrap them. */
+export const blockOptions = {
+  trace: traceBlock.definition,
+  scaleByAdam: adamBlock.definition,
+  scaleByAdan: adanBlock.definition,
+  scaleByLion: lionBlock.definition,
+  scaleByRms: rmsBlock.definition,
+  scaleByAdagrad: adagradBlock.definition,
+};
