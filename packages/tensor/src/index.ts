@@ -18,7 +18,7 @@ export type {
   ValueRange,
   Window,
 } from './backend.js';
-export { CpuBackend, cpuBackend } from './cpu/backend.js';
+export { CpuBackend, cpuBackend, cpuLoops } from './cpu/backend.js';
 export * as cpuKernels from './cpu/kernels.js';
 export {
   assertDType,
@@ -32,7 +32,7 @@ export {
   typedArrayFor,
 } from './dtype.js';
 export * as elementwise from './elementwise.js';
-export { hostOperand, TypedArrayStorage } from './host.js';
+export { HostBackend, type HostLoops, hostOperand, TypedArrayStorage } from './host.js';
 export * as layout from './layout.js';
 export { erf } from './math.js';
 export { NDArray } from './ndarray.js';
@@ -41,7 +41,7 @@ export { backendNames, getBackend, registerBackend, resolveBackend, setBackend }
 export * as rules from './options.js';
 export { checkOptions, checkValue, describeValue, type Rule } from './options.js';
 export { defaultGenerator, Generator, manualSeed } from './random.js';
-export { ReferenceBackend, referenceBackend } from './reference/backend.js';
+export { ReferenceBackend, referenceBackend, referenceLoops } from './reference/backend.js';
 export {
   assertValidShape,
   broadcastShapes,

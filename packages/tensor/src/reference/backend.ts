@@ -1,19 +1,9 @@
-import type {
-  ArgReduceOp,
-  Backend,
-  BinaryOp,
-  Output,
-  ReduceOp,
-  Storage,
-  UnaryOp,
-  Window,
-} from '../backend.js';
-import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
+import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
 import { BINARY, scalarFunction, UNARY } from '../elementwise.js';
-import { hostOperand, hostOutput, TypedArrayStorage } from '../host.js';
+import { HostBackend, type HostLoops } from '../host.js';
 import { type ArrayOperand, offsetOf, windowOutputSize } from '../layout.js';
-import type { NDArray } from '../ndarray.js';
-import { contiguousStrides as contiguousOf } from '../shape.js';
+import { contiguousStrides as contiguousOf, sizeOf } from '../shape.js';
 
 /**
  * The reference backend: every method of the Backend interface as the plainest loop that states
@@ -90,7 +80,7 @@ export function referenceReduce(
   const keptStrides = kept.map((d) => a.strides[d]);
   const blockShape = axes.map((d) => a.shape[d]);
   const blockStrides = axes.map((d) => a.strides[d]);
-  const blockSize = blockShape.reduce((p, d) => p * d, 1);
+  const blockSize = sizeOf(blockShape);
   const initial = op === 'sum' ? 0 : op === 'max' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (let o = 0; o < out.length; o++) {
     const base = offsetOf(o, keptShape, keptStrides, a.offset);
@@ -159,7 +149,7 @@ export function referenceScatterAdd(
   out: TypedArray,
 ): void {
   const outLayout = { strides: contiguousOf(outShape), offset: 0 };
-  const count = index.shape.reduce((p, d) => p * d, 1);
+  const count = sizeOf(index.shape);
   for (let i = 0; i < count; i++) {
     const coords = coordinatesOf(i, index.shape);
     const value = source.data[at(source, coords)];
@@ -192,7 +182,7 @@ export function referenceIndexAdd(
   out: TypedArray,
 ): void {
   const outLayout = { strides: contiguousOf(outShape), offset: 0 };
-  for (let i = 0; i < source.shape.reduce((p, d) => p * d, 1); i++) {
+  for (let i = 0; i < sizeOf(source.shape); i++) {
     const coords = coordinatesOf(i, source.shape);
     const value = source.data[at(source, coords)];
     coords[dim] = index.data[at(index, [coords[dim]])];
@@ -242,109 +232,38 @@ export function referenceFold(
   out: TypedArray,
 ): void {
   const outLayout = { strides: contiguousOf(outShape), offset: 0 };
-  for (let i = 0; i < cols.shape.reduce((p, d) => p * d, 1); i++) {
+  for (let i = 0; i < sizeOf(cols.shape); i++) {
     const coords = coordinatesOf(i, cols.shape);
     const pixel = windowPixel(coords, outShape, window);
     if (pixel) out[at(outLayout, pixel)] += cols.data[at(cols, coords)];
   }
 }
 
+/** The reference loops, one per computing Backend method (see ../host.ts). */
+export const referenceLoops: HostLoops = {
+  copy: referenceCopy,
+  assign(target, source) {
+    for (let i = 0; i < sizeOf(target.shape); i++)
+      target.data[offsetOf(i, target.shape, target.strides, target.offset)] = element(source, i);
+  },
+  unary: referenceUnary,
+  binary: referenceBinary,
+  where: referenceWhere,
+  reduce: referenceReduce,
+  argReduce: referenceArgReduce,
+  matmul: referenceMatmul,
+  gather: referenceGather,
+  scatterAdd: referenceScatterAdd,
+  indexSelect: referenceIndexSelect,
+  indexAdd: referenceIndexAdd,
+  unfold: referenceUnfold,
+  fold: referenceFold,
+};
+
 /** The reference backend (see the top of this file): `setBackend(referenceBackend)` runs everything on it. */
-export class ReferenceBackend implements Backend {
-  readonly name = 'reference';
-  readonly host = true;
-
-  private operand(view: NDArray): ArrayOperand {
-    return hostOperand(this, view);
-  }
-
-  private run(out: Output, loop: (data: TypedArray) => void): NDArray {
-    const { array, data } = hostOutput(this, out);
-    loop(data);
-    return array;
-  }
-
-  upload(data: TypedArray): Storage {
-    return new TypedArrayStorage(this, data.slice());
-  }
-
-  adopt(data: TypedArray): Storage {
-    return new TypedArrayStorage(this, data);
-  }
-
-  zeros(dtype: DType, length: number): Storage {
-    return new TypedArrayStorage(this, typedArrayFor(dtype, length));
-  }
-
-  read(view: NDArray): TypedArray {
-    const out = typedArrayFor(view.dtype, view.size);
-    referenceCopy(this.operand(view), out);
-    return out;
-  }
-
-  copy(view: NDArray, dtype: DType): NDArray {
-    return this.run({ shape: view.shape, dtype }, (out) => referenceCopy(this.operand(view), out));
-  }
-
-  assign(target: NDArray, source: NDArray): void {
-    const [t, s] = [this.operand(target), this.operand(source)];
-    for (let i = 0; i < target.size; i++) t.data[offsetOf(i, t.shape, t.strides, t.offset)] = element(s, i);
-  }
-
-  unary(op: UnaryOp, a: NDArray, out: Output): NDArray {
-    return this.run(out, (data) => referenceUnary(op, this.operand(a), data));
-  }
-
-  binary(op: BinaryOp, a: NDArray, b: NDArray, out: Output): NDArray {
-    return this.run(out, (data) => referenceBinary(op, this.operand(a), this.operand(b), data));
-  }
-
-  where(condition: NDArray, a: NDArray, b: NDArray, out: Output): NDArray {
-    return this.run(out, (data) =>
-      referenceWhere(this.operand(condition), this.operand(a), this.operand(b), data),
-    );
-  }
-
-  reduce(op: ReduceOp, a: NDArray, axes: readonly number[], out: Output): NDArray {
-    return this.run(out, (data) => referenceReduce(op, this.operand(a), axes, data));
-  }
-
-  argReduce(op: ArgReduceOp, a: NDArray, axis: number, out: Output): NDArray {
-    return this.run(out, (data) => referenceArgReduce(op, this.operand(a), axis, data));
-  }
-
-  matmul(a: NDArray, b: NDArray, out: Output): NDArray {
-    return this.run(out, (data) => referenceMatmul(this.operand(a), this.operand(b), data));
-  }
-
-  gather(a: NDArray, dim: number, index: NDArray, out: Output): NDArray {
-    return this.run(out, (data) => referenceGather(this.operand(a), dim, this.operand(index), data));
-  }
-
-  scatterAdd(dim: number, index: NDArray, source: NDArray, out: Output): NDArray {
-    return this.run(out, (data) =>
-      referenceScatterAdd(dim, this.operand(index), this.operand(source), out.shape, data),
-    );
-  }
-
-  indexSelect(a: NDArray, dim: number, index: NDArray, out: Output): NDArray {
-    return this.run(out, (data) =>
-      referenceIndexSelect(this.operand(a), dim, this.operand(index), out.shape, data),
-    );
-  }
-
-  indexAdd(dim: number, index: NDArray, source: NDArray, out: Output): NDArray {
-    return this.run(out, (data) =>
-      referenceIndexAdd(dim, this.operand(index), this.operand(source), out.shape, data),
-    );
-  }
-
-  unfold(x: NDArray, window: Window, padValue: number, out: Output): NDArray {
-    return this.run(out, (data) => referenceUnfold(this.operand(x), window, padValue, out.shape, data));
-  }
-
-  fold(cols: NDArray, window: Window, out: Output): NDArray {
-    return this.run(out, (data) => referenceFold(this.operand(cols), window, out.shape, data));
+export class ReferenceBackend extends HostBackend {
+  constructor() {
+    super('reference', referenceLoops);
   }
 }
 
