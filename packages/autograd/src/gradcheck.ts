@@ -1,4 +1,4 @@
-import { checkOptions, checkValue, Generator, isFloating, ops, rules } from '@agrad/tensor';
+import { checkOptions, checkValue, Generator, isFloating, layout, ops, rules } from '@agrad/tensor';
 import { noGrad } from './engine.js';
 import { gradients } from './functional.js';
 import { Tensor } from './tensor.js';
@@ -30,15 +30,6 @@ export interface GradcheckReport {
   failures: GradcheckFailure[];
   /** A sentence naming the first failing input and element. */
   message: string;
-}
-
-function unravel(flat: number, shape: readonly number[]): number[] {
-  const index = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return index;
 }
 
 /**
@@ -111,7 +102,12 @@ export function gradcheck(
       minus[i]![e] -= eps;
       const numerical = (evaluate(plus) - evaluate(minus)) / (2 * eps);
       if (!close(grad[e], numerical))
-        failures.push({ input: i, element: unravel(e, t.shape), analytical: grad[e], numerical });
+        failures.push({
+          input: i,
+          element: layout.coordinatesOf(e, t.shape),
+          analytical: grad[e],
+          numerical,
+        });
     }
   });
 

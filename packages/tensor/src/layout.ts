@@ -86,6 +86,16 @@ export function forEachRow(
   }
 }
 
+/** The row-major coordinates of flat index `flat` in `shape`. */
+export function coordinatesOf(flat: number, shape: readonly number[]): number[] {
+  const coords = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    coords[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return coords;
+}
+
 /** Element offset of flat row-major index `flat` in a strided view (the reference kernels' way). */
 export function offsetOf(
   flat: number,

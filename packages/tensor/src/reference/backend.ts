@@ -2,7 +2,7 @@ import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backen
 import type { TypedArray } from '../dtype.js';
 import { BINARY, scalarFunction, UNARY } from '../elementwise.js';
 import { HostBackend, type HostLoops } from '../host.js';
-import { type ArrayOperand, offsetOf, windowOutputSize } from '../layout.js';
+import { type ArrayOperand, coordinatesOf, offsetOf, windowOutputSize } from '../layout.js';
 import { contiguousStrides as contiguousOf, sizeOf } from '../shape.js';
 
 /**
@@ -16,16 +16,6 @@ import { contiguousStrides as contiguousOf, sizeOf } from '../shape.js';
  * Each loop is also exported on its own, over the host loops' operands (`ArrayOperand`), so a fast
  * kernel can be checked against its reference directly.
  */
-
-/** The row-major coordinates of flat index `flat` in `shape`. */
-function coordinatesOf(flat: number, shape: readonly number[]): number[] {
-  const coords = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    coords[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return coords;
-}
 
 /** Element offset of coordinates `coords` in a strided operand. */
 function at(a: { strides: readonly number[]; offset: number }, coords: readonly number[]): number {
