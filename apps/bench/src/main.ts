@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { manualSeed } from '@agrad/autograd';
 import { getNumThreads } from '@agrad/tensor';
-import { measure } from './measure.js';
+import { measure, measurePair } from './measure.js';
 import * as agrad from './workloads/agrad.js';
 import { CNN, MATMUL_SIZES, MLP, TRANSFORMER } from './workloads/shapes.js';
 
@@ -189,8 +189,10 @@ async function measureSystem(system: System): Promise<Results> {
 /** AdamW with and without AGR in front, on the MLP's parameters. */
 function measureOptimizer(): Optimizer {
   log('  optimizer step ...');
-  const adamw = measure(agrad.optimizerStep(false), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
-  const adamwAgr = measure(agrad.optimizerStep(true), { budgetSeconds: budgetSeconds * 2, minRuns: 20 });
+  const [adamw, adamwAgr] = measurePair(agrad.optimizerStep(false), agrad.optimizerStep(true), {
+    budgetSeconds: budgetSeconds * 4,
+    minRuns: 40,
+  });
   return {
     parameters: agrad.mlpModel().numParameters(),
     adamwMs: adamw.seconds * 1000,
