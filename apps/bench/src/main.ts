@@ -1,12 +1,15 @@
 /**
- * `pnpm bench`: agrad and TensorFlow.js (cpu and wasm backends) on the same work in one run, with
- * absolute figures and ratios. Each system is measured in a process of its own (as in
- * shared/PERF.md), so one system's heap and JIT state cannot slow another's; the rows are joined
- * into one table. `--json` prints machine-readable results for comparing commits; `--quick`
- * shortens every measurement; `--slow` also runs TensorFlow.js cpu on the CNN (about a minute per
- * step). Medians after warm-up; compare ratios taken in one run, not numbers across machines.
+ * `pnpm bench`: agrad, TensorFlow.js (cpu and wasm backends) and, where Debian's python3-torch is
+ * installed, PyTorch on the same work in one run, with absolute figures and ratios. Each system is
+ * measured in a process of its own (as in shared/PERF.md), so one system's heap and JIT state
+ * cannot slow another's; the rows are joined into one table. `--json` prints machine-readable
+ * results for comparing commits; `--quick` shortens every measurement; `--slow` also runs
+ * TensorFlow.js cpu on the CNN (about a minute per step); `--systems agrad,pytorch` measures only
+ * those; `--rounds N` measures every system N times in turn (interleaved rounds) and reports the
+ * median of the rounds. Medians after warm-up; compare ratios taken in one run, not numbers across
+ * machines.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
     'soak-steps': { type: 'string' },
+    systems: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     // Internal: measure one system only and print its results as JSON.
     only: { type: 'string' },
   },
@@ -29,11 +34,11 @@ const { values: args } = parseArgs({
 const budgetSeconds = args.quick ? 0.3 : 1.5;
 const soakSteps = Number(args['soak-steps'] ?? (args.quick ? 300 : 2000));
 
-// agrad on its CPU backend, agrad on the gpu.js backend in each Node mode, and TensorFlow.js.
+// agrad on its CPU backend, agrad on the gpu.js backend in each Node mode, TensorFlow.js, PyTorch.
 type GpuSystem = 'gpu-headlessgl' | 'gpu-webasm' | 'gpu-javascript';
-type System = 'agrad' | GpuSystem | 'tfjs-cpu' | 'tfjs-wasm';
+type System = 'agrad' | GpuSystem | 'tfjs-cpu' | 'tfjs-wasm' | 'pytorch';
 const GPU_SYSTEMS: GpuSystem[] = ['gpu-headlessgl', 'gpu-webasm', 'gpu-javascript'];
-const SYSTEMS: System[] = ['agrad', ...GPU_SYSTEMS, 'tfjs-cpu', 'tfjs-wasm'];
+const SYSTEMS: System[] = ['agrad', ...GPU_SYSTEMS, 'tfjs-cpu', 'tfjs-wasm', 'pytorch'];
 const isGpu = (system: System): system is GpuSystem => system.startsWith('gpu-');
 
 interface Row {
@@ -47,6 +52,8 @@ interface Optimizer {
   adamwMs: number;
   adamwAgrMs: number;
   agrOverheadPercent: number;
+  /** PyTorch's AdamW step on the same parameters (torch.optim.AdamW, its default for-loop form). */
+  pytorchAdamwMs?: number;
 }
 interface Memory {
   steps: number;
@@ -61,6 +68,8 @@ interface Results {
   rows: Row[];
   optimizer?: Optimizer;
   memory?: Memory;
+  /** The PyTorch process's setup: version, threads, OpenMP wait policy, the BLAS it loaded. */
+  pytorch?: { torch: string; threads: number; ompWaitPolicy: string; blas: string; adamwMs: number };
 }
 
 const log = (text: string) => {
@@ -243,6 +252,38 @@ function hasXvfb(): boolean {
   }
 }
 
+const PYTHON = '/usr/bin/python3';
+
+/** PyTorch in a Python process of its own (./pytorch.py), when Debian's python3-torch is installed. */
+async function runPytorch(): Promise<Results> {
+  const list = await workloads();
+  const rowsWith = (value: (i: number) => number | string): Row[] =>
+    list.map((w, i) => ({ workload: w.name, unit: w.unit, results: { pytorch: value(i) } }));
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    log(
+      '  pytorch: skipped (python3-torch is not installed: apt-get install python3-torch libopenblas0-pthread)',
+    );
+    return { rows: rowsWith(() => 'skipped: python3-torch not installed') };
+  }
+  log('  pytorch: all workloads ...');
+  const script = fileURLToPath(new URL('./pytorch.py', import.meta.url));
+  const output = execFileSync(
+    PYTHON,
+    [script, ...(args.quick ? ['--quick'] : []), '--threads', String(getNumThreads())],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', args.json ? 'ignore' : 'inherit'],
+      // Passive waiting: OpenMP's default spinning collapses 2 threads on 2 shared cores.
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(getNumThreads()) },
+    },
+  );
+  const { figures, ...setup } = JSON.parse(output) as { figures: number[] } & Required<Results>['pytorch'];
+  if (figures.length !== list.length)
+    throw new Error(`pytorch.py returned ${figures.length} rows, expected ${list.length}`);
+  return { rows: rowsWith((i) => figures[i]), pytorch: setup };
+}
+
 /** Runs this script for one system in a fresh process and returns what it measured. */
 function runIsolated(system: System): Results {
   const passThrough = [
@@ -277,12 +318,53 @@ if (args.only) {
 log(
   `agrad benchmarks: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, agrad matmul threads ${getNumThreads()}; one process per system`,
 );
-const perSystem = SYSTEMS.map((system) => runIsolated(system));
+const selected = args.systems ? (args.systems.split(',') as System[]) : SYSTEMS;
+for (const system of selected) {
+  if (!SYSTEMS.includes(system))
+    throw new Error(`bench: unknown system '${system}' in --systems (one of ${SYSTEMS.join(', ')})`);
+}
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+  throw new Error(`bench: --rounds must be an integer from 1 to 20, got '${args.rounds}'`);
+}
+// Interleaved rounds: every system once per round, so a slow phase of a shared machine falls on
+// all of them; each figure is the median over the rounds.
+const measured = new Map<System, Results[]>(selected.map((s) => [s, []]));
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) log(`round ${round} of ${rounds}`);
+  for (const system of selected) {
+    measured.get(system)!.push(system === 'pytorch' ? await runPytorch() : runIsolated(system));
+  }
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The median over rounds of a figure; a note (a string) is kept as it is. */
+const combine = (values: (number | string | undefined)[]) =>
+  values.every((v) => typeof v === 'number') ? median(values as number[]) : values[0];
+const perSystem = selected.map((system) => {
+  const runs = measured.get(system)!;
+  return {
+    rows: runs[0].rows.map((row, i) => ({
+      ...row,
+      results: { [system]: combine(runs.map((r) => r.rows[i].results[system])) },
+    })),
+    optimizer: runs[0].optimizer && {
+      ...runs[0].optimizer,
+      adamwMs: median(runs.map((r) => r.optimizer!.adamwMs)),
+      adamwAgrMs: median(runs.map((r) => r.optimizer!.adamwAgrMs)),
+      agrOverheadPercent: median(runs.map((r) => r.optimizer!.agrOverheadPercent)),
+    },
+    memory: runs[runs.length - 1].memory,
+    pytorch: runs[0].pytorch && { ...runs[0].pytorch, adamwMs: median(runs.map((r) => r.pytorch!.adamwMs)) },
+  };
+});
 const rows: Row[] = perSystem[0].rows.map((row, i) => ({
   ...row,
   results: Object.assign({}, ...perSystem.map((r) => r.rows[i].results)),
 }));
-const { optimizer, memory } = perSystem[0];
+const optimizer = perSystem.find((r) => r.optimizer)?.optimizer;
+const memory = perSystem.find((r) => r.memory)?.memory;
+const pytorch = perSystem.find((r) => r.pytorch)?.pytorch;
+if (optimizer && pytorch) optimizer.pytorchAdamwMs = pytorch.adamwMs;
 
 if (args.json) {
   const info = {
@@ -291,29 +373,39 @@ if (args.json) {
     cores: cpus().length,
     threads: getNumThreads(),
     date: new Date().toISOString(),
+    rounds,
+    pytorch,
   };
   console.log(JSON.stringify({ ...info, rows, optimizer, memory }, null, 2));
 } else {
   const format = (v: number | string | undefined) =>
     v === undefined ? '-' : typeof v === 'string' ? v : v >= 100 ? v.toFixed(0) : v.toFixed(1);
-  const ratio = (r: Row) => {
-    const [a, w] = [r.results.agrad, r.results['tfjs-wasm']];
-    return typeof a === 'number' && typeof w === 'number' ? `${(a / w).toFixed(1)}x` : '-';
+  const ratio = (r: Row, peer: System, digits: number) => {
+    const [a, w] = [r.results.agrad, r.results[peer]];
+    return typeof a === 'number' && typeof w === 'number' ? `${(a / w).toFixed(digits)}x` : '-';
   };
   console.log(
-    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm | agrad gpu.js headlessgl | agrad gpu.js webasm | agrad gpu.js javascript |' +
-      '\n|---|---|---|---|---|---|---|---|---|',
+    '\n| workload | unit | agrad | TF.js cpu | TF.js wasm | agrad / TF.js wasm | PyTorch | agrad / PyTorch | agrad gpu.js headlessgl | agrad gpu.js webasm | agrad gpu.js javascript |' +
+      '\n|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of rows) {
     const gpu = GPU_SYSTEMS.map((s) => format(r.results[s])).join(' | ');
     console.log(
-      `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r)} | ${gpu} |`,
+      `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r, 'tfjs-wasm', 1)} | ${format(r.results.pytorch)} | ${ratio(r, 'pytorch', 2)} | ${gpu} |`,
     );
   }
   if (optimizer) {
     console.log(
       `\nOptimizer step on the MLP's ${optimizer.parameters} parameters: AdamW ${optimizer.adamwMs.toFixed(2)} ms, ` +
-        `AGR + AdamW ${optimizer.adamwAgrMs.toFixed(2)} ms (AGR adds ${optimizer.agrOverheadPercent.toFixed(1)}%)`,
+        `AGR + AdamW ${optimizer.adamwAgrMs.toFixed(2)} ms (AGR adds ${optimizer.agrOverheadPercent.toFixed(1)}%)` +
+        (optimizer.pytorchAdamwMs === undefined
+          ? ''
+          : `; PyTorch AdamW ${optimizer.pytorchAdamwMs.toFixed(2)} ms (agrad / PyTorch speed ${(optimizer.pytorchAdamwMs / optimizer.adamwMs).toFixed(2)}x)`),
+    );
+  }
+  if (pytorch) {
+    console.log(
+      `PyTorch ${pytorch.torch}: ${pytorch.threads} threads, OMP_WAIT_POLICY=${pytorch.ompWaitPolicy}, BLAS ${pytorch.blas}`,
     );
   }
   if (memory) {
