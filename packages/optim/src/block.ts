@@ -1,6 +1,12 @@
 import type { Tensor } from '@agrad/autograd';
 import { checkOptions, checkValue, ops, type Rule } from '@agrad/tensor';
-import { type GradientTransformation, perParameter, type Schedule, stateless } from './transform.js';
+import {
+  type GradientTransformation,
+  perParameter,
+  type Reuse,
+  type Schedule,
+  stateless,
+} from './transform.js';
 
 /**
  * A building block of optimizers, defined once: the rule (in the definition's docstring), its
@@ -31,8 +37,12 @@ export interface BlockDefinition<O extends object, S> {
   readonly init?: (param: Tensor, options: O) => S;
   /** The rule as tensor ops, for any backend: the outgoing update and the parameter's next state. */
   readonly update: (g: Tensor, state: S, param: Tensor, options: O) => [Tensor, S];
-  /** The same rule as one pass over host arrays (see ./fused.ts): same state in, same state out. */
-  readonly fused?: (g: Tensor, state: S, param: Tensor, options: O) => [Tensor, S];
+  /**
+   * The same rule as one pass over host arrays (see ./fused.ts): same state in, same state out.
+   * Where `reuse` allows (a donation, see ../transform.ts), it writes the new state into the old
+   * state's arrays and the outgoing update into the incoming one's, instead of allocating.
+   */
+  readonly fused?: (g: Tensor, state: S, param: Tensor, options: O, reuse: Reuse) => [Tensor, S];
   /** The learning-rate schedule the block applies (Optimizer.lr reports it). */
   readonly learningRate?: (options: O) => Schedule;
   /**
@@ -73,14 +83,22 @@ export function defineBlock<O extends object, S = null>(definition: BlockDefinit
     transform(given, fusion = true) {
       const options = resolve(given);
       const { init, update, fused } = definition;
-      const step = (g: Tensor, state: S, param: Tensor): [Tensor, S] =>
-        (fusion && fused && ops.onHost(g.array, param.array) ? fused : update)(g, state, param, options);
+      const step = (g: Tensor, state: S, param: Tensor, reuse: Reuse): [Tensor, S] =>
+        fusion && fused && ops.onHost(g.array, param.array)
+          ? fused(g, state, param, options, reuse)
+          : update(g, state, param, options);
       const learningRate = definition.learningRate?.(options);
       if (!init) {
-        const transform = stateless((g, param) => step(g, null as S, param)[0]);
+        const transform = stateless(
+          (g, param, _, reuseUpdate) => step(g, null as S, param, { state: false, update: reuseUpdate })[0],
+        );
         return (learningRate ? { ...transform, learningRate } : transform) as BlockTransform<S>;
       }
-      return perParameter<S>((param) => init(param, options), step, learningRate) as BlockTransform<S>;
+      return perParameter<S>(
+        (param) => init(param, options),
+        (g, state, param, _, reuse) => step(g, state, param, reuse),
+        learningRate,
+      ) as BlockTransform<S>;
     },
   };
   BLOCKS.push(block as unknown as (typeof BLOCKS)[number]);

@@ -22,15 +22,44 @@ export function wrap(data: FloatArray, t: Tensor): Tensor {
   return fromTypedArray(data, t.shape, t.array.backend);
 }
 
-/** u * factor + p * decay (the weight-decay and learning-rate tail of a chain). */
-export function scaleAndDecay(u: Tensor, factor: number, p: Tensor | null, decay: number): Tensor {
+/**
+ * Where a fused loop writes the successor of `t` (its next value: a moment, an update): into t's
+ * own array when `reuse` allows it (a donated buffer, see ../transform.ts) and t is a contiguous
+ * host array, t itself then being the result, its version bumped; otherwise into a fresh array.
+ * Each loop reads element i of every input before it writes element i, so writing over an input
+ * is safe.
+ */
+export function successor(t: Tensor, reuse: boolean): { data: FloatArray; tensor: () => Tensor } {
+  const own = reuse ? (ops.hostView(t.array) as FloatArray | null) : null;
+  if (own) {
+    return {
+      data: own,
+      tensor: () => {
+        t.array.storage.version++;
+        return t;
+      },
+    };
+  }
+  const data = like(t);
+  return { data, tensor: () => wrap(data, t) };
+}
+
+/** u * factor + p * decay (the weight-decay and learning-rate tail of a chain), over u if reusable. */
+export function scaleAndDecay(
+  u: Tensor,
+  factor: number,
+  p: Tensor | null,
+  decay: number,
+  reuse = false,
+): Tensor {
   const U = values(u);
-  const out = like(u);
+  const out = successor(u, reuse);
+  const O = out.data;
   if (p && decay !== 0) {
     const P = values(p);
-    for (let i = 0; i < out.length; i++) out[i] = U[i] * factor + P[i] * decay;
+    for (let i = 0; i < O.length; i++) O[i] = U[i] * factor + P[i] * decay;
   } else {
-    for (let i = 0; i < out.length; i++) out[i] = U[i] * factor;
+    for (let i = 0; i < O.length; i++) O[i] = U[i] * factor;
   }
-  return wrap(out, u);
+  return out.tensor();
 }

@@ -49,6 +49,8 @@ export class Optimizer {
   readonly params: Readonly<Record<string, Tensor>>;
   private state: unknown;
   private steps = 0;
+  /** Set when an update threw after it may have written into the state (see step). */
+  private interrupted: string | null = null;
 
   constructor(
     params: ParamSource,
@@ -93,8 +95,20 @@ export class Optimizer {
     return this.transform.learningRate?.(this.steps);
   }
 
-  /** One update from the parameters' current `.grad`; parameters without a gradient are skipped. */
+  /**
+   * One update from the parameters' current `.grad`; parameters without a gradient are skipped.
+   * The state is donated to the transform (see Donation in ./transform.ts): fused loops write the
+   * new moments into the old ones' arrays, as torch.optim updates its state in place. So if the
+   * update throws part way (a learning-rate schedule returning NaN, say), some moments may have
+   * advanced while the parameters did not: the optimizer then refuses further steps until a state
+   * dict is loaded, instead of carrying on from a state no step produced.
+   */
   step(): StepReport {
+    if (this.interrupted !== null) {
+      throw new Error(
+        `Optimizer.step: a previous step threw part way (${this.interrupted}), so the state may be half updated; load a state dict (loadStateDict) or make a new Optimizer`,
+      );
+    }
     const grads: Record<string, Tensor> = Object.create(null);
     for (const [name, p] of Object.entries(this.params)) if (p.grad) grads[name] = p.grad;
     const nonFinite = this.options.skipNonFinite
@@ -104,9 +118,15 @@ export class Optimizer {
       : [];
     if (nonFinite.length > 0) return { skipped: true, nonFinite };
     noGrad(() => {
-      const { updates, state } = this.transform.update(grads, this.state, this.params);
-      for (const [name, u] of Object.entries(updates)) addInPlace(this.params[name], u);
-      this.state = adopt(state, this.params, this.state);
+      let result: { updates: Params; state: unknown };
+      try {
+        result = this.transform.update(grads, this.state, this.params, { state: true, updates: new Set() });
+      } catch (error) {
+        this.interrupted = (error as Error).message ?? String(error);
+        throw error;
+      }
+      for (const [name, u] of Object.entries(result.updates)) addInPlace(this.params[name], u);
+      this.state = adopt(result.state, this.params, this.state);
     });
     this.steps++;
     return { skipped: false, nonFinite };
@@ -128,7 +148,8 @@ export class Optimizer {
   /**
    * The state as a flat record of tensors (numbers become 0-d float64 tensors), keyed by the
    * path through the transform's state, e.g. `1/fc.weight/expAvg`. Suitable for safetensors.
-   * The record has no prototype, so any parameter name is an ordinary key.
+   * The record has no prototype, so any parameter name is an ordinary key. The tensors are a
+   * snapshot (copies): later steps, which update the state in place, do not change them.
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = Object.create(null);
@@ -146,6 +167,7 @@ export class Optimizer {
     const { state, steps } = this.restore(dict);
     this.state = adopt(state, this.params);
     this.steps = steps;
+    this.interrupted = null;
   }
 
   /** Throws what loadStateDict would refuse, changing nothing. For loading several objects at once. */
@@ -270,12 +292,20 @@ function hostNumber(value: number): Tensor {
 /** Writes the tensor and number leaves of a nested state to `out`; null leaves are skipped. */
 function flatten(value: unknown, path: string, out: Record<string, Tensor>): void {
   if (value === null || value === undefined) return;
-  if (value instanceof Tensor) out[path] = value;
+  if (value instanceof Tensor) out[path] = noGrad(() => value.clone());
   else if (typeof value === 'number') out[path] = hostNumber(value);
   else if (typeof value === 'object') {
     for (const [key, inner] of Object.entries(value))
       flatten(inner, path ? `${path}${SEPARATOR}${key}` : key, out);
   }
+}
+
+/**
+ * `t`, or a copy of it where it shares memory with the caller's `given`: steps update the state in
+ * place, which must not reach into the dict the caller loaded (PyTorch deep-copies it too).
+ */
+function ownCopy(t: Tensor, given: Tensor): Tensor {
+  return t.array.storage === given.array.storage ? noGrad(() => t.clone()) : t;
 }
 
 /** Rebuilds the nested state shaped like `template` from checked flat entries, on the parameters' backends. */
@@ -288,9 +318,9 @@ function unflatten(
   const slot = slots.get(path);
   if (slot?.kind === 'null') {
     if (!Object.hasOwn(dict, path)) return null;
-    return slot.param ? dict[path].to(slot.param.backend) : dict[path];
+    return ownCopy(slot.param ? dict[path].to(slot.param.backend) : dict[path], dict[path]);
   }
-  if (slot?.kind === 'tensor') return dict[path].to(slot.like.backend);
+  if (slot?.kind === 'tensor') return ownCopy(dict[path].to(slot.like.backend), dict[path]);
   if (slot?.kind === 'number') return dict[path].item();
   if (template === null || typeof template !== 'object') return template;
   const entries = Object.entries(template).map(([key, inner]) => [

@@ -1,4 +1,4 @@
-import { noGrad, type Tensor } from '@agrad/autograd';
+import { noGrad, storagesIn, type Tensor } from '@agrad/autograd';
 import { checkValue, rules } from '@agrad/tensor';
 
 /**
@@ -12,15 +12,35 @@ export type Schedule = (step: number) => number;
 export type LearningRate = number | Schedule;
 
 /**
- * A pair of pure functions. `init(params)` makes the state; `update(updates, state, params)`
- * maps incoming updates (at the head of a chain: the gradients) to outgoing updates and a new
- * state. Nothing passed in is mutated. `updates` may hold only some of the parameters (those with
- * a gradient this step): their state advances, the others' state is returned unchanged.
- * The final updates are added to the parameters: p <- p + u.
+ * What a caller of `update` lends to it (JAX calls this buffer donation): buffers it will not read
+ * again, so a fused loop may write its results into them instead of allocating. Without a
+ * donation nothing passed in is touched. Optimizer.step donates the state (it keeps only the new
+ * one), and chain donates the intermediate updates it owns; the gradients are never donated.
+ */
+export interface Donation {
+  /** The caller will not read `state` again: its host arrays may hold the new state. */
+  readonly state: boolean;
+  /** The parameters whose incoming update the caller will not read again. */
+  readonly updates: ReadonlySet<string>;
+}
+
+export const NO_DONATION: Donation = { state: false, updates: new Set() };
+
+/**
+ * A pair of functions. `init(params)` makes the state; `update(updates, state, params)` maps
+ * incoming updates (at the head of a chain: the gradients) to outgoing updates and a new state.
+ * They are pure unless the caller donates buffers (see Donation). `updates` may hold only some of
+ * the parameters (those with a gradient this step): their state advances, the others' state is
+ * returned unchanged. The final updates are added to the parameters: p <- p + u.
  */
 export interface GradientTransformation<State = unknown> {
   init(params: Params): State;
-  update(updates: Params, state: State, params: Params): { updates: Params; state: State };
+  update(
+    updates: Params,
+    state: State,
+    params: Params,
+    donation?: Donation,
+  ): { updates: Params; state: State };
   /** The learning-rate schedule of the scaleByLearningRate in this transform, if any. */
   readonly learningRate?: Schedule;
 }
@@ -38,16 +58,39 @@ export function toSchedule(lr: LearningRate): Schedule {
   return typeof lr === 'number' ? () => lr : lr;
 }
 
-/** Runs transforms in order, each one's output updates feeding the next. */
+/**
+ * Runs transforms in order, each one's output updates feeding the next. When the caller donates
+ * (see Donation), an update one transform made is the chain's own, so it is donated to the next,
+ * unless it shares storage with what must not be overwritten: an incoming update that was not
+ * donated, the parameter, or the new state (momentum hands out its buffer as the update). Without
+ * a donation every result is a fresh array, as in a pure function.
+ */
 export function chain(...transforms: GradientTransformation<unknown>[]): GradientTransformation<unknown[]> {
   transforms.forEach((t, i) => checkValue('chain', `transform ${i}`, t, isTransform));
   return {
     init: (params) => transforms.map((t) => t.init(params)),
-    update: (updates, state, params) => {
+    update: (updates, state, params, donation) => {
       const next: unknown[] = [];
       let current = updates;
+      let donated = donation?.updates ?? NO_DONATION.updates;
       transforms.forEach((t, i) => {
-        const result = t.update(current, state[i], params);
+        const result = t.update(
+          current,
+          state[i],
+          params,
+          donation && { state: donation.state, updates: donated },
+        );
+        donated =
+          donation && i + 1 < transforms.length
+            ? ownedUpdates(
+                result.updates,
+                [...next, result.state],
+                donation.state ? null : state,
+                updates,
+                donation,
+                params,
+              )
+            : NO_DONATION.updates;
         current = result.updates;
         next.push(result.state);
       });
@@ -58,17 +101,48 @@ export function chain(...transforms: GradientTransformation<unknown>[]): Gradien
 }
 
 /**
+ * The names whose update in `made` the chain may donate onward (see chain): not held by any new
+ * state so far (`states`), nor by the old state unless that was donated (`undonatedState`).
+ */
+function ownedUpdates(
+  made: Params,
+  states: unknown[],
+  undonatedState: unknown,
+  incoming: Params,
+  donation: Donation,
+  params: Params,
+): Set<string> {
+  const held = storagesIn(states);
+  if (undonatedState !== null) storagesIn(undonatedState, held);
+  const owned = new Set<string>();
+  for (const [name, u] of Object.entries(made)) {
+    const storage = u.array.storage;
+    const lent = Object.hasOwn(incoming, name) && incoming[name].array.storage === storage;
+    if (held.has(storage) || (lent && !donation.updates.has(name))) continue;
+    if (Object.hasOwn(params, name) && params[name].array.storage === storage) continue;
+    owned.add(name);
+  }
+  return owned;
+}
+
+/** Per parameter, what a per-parameter update may overwrite (see Donation). */
+export interface Reuse {
+  readonly state: boolean;
+  readonly update: boolean;
+}
+
+/**
  * A transform applied to each parameter separately, with per-parameter state (as PyTorch keeps
  * its per-parameter `step`, so a parameter without a gradient does not advance).
  */
 export function perParameter<S>(
   init: (param: Tensor, name: string) => S,
-  update: (update: Tensor, state: S, param: Tensor, name: string) => [Tensor, S],
+  update: (update: Tensor, state: S, param: Tensor, name: string, reuse: Reuse) => [Tensor, S],
   learningRate?: Schedule,
 ): GradientTransformation<Record<string, S>> {
   return {
     init: (params) => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, init(p, name)])),
-    update: (updates, state, params) =>
+    update: (updates, state, params, donation = NO_DONATION) =>
       noGrad(() => {
         // No prototype: a parameter may be named anything, '__proto__' included.
         const nextUpdates: Record<string, Tensor> = Object.create(null);
@@ -77,7 +151,10 @@ export function perParameter<S>(
           const param = Object.hasOwn(params, name) ? params[name] : undefined;
           if (!param)
             throw new Error(`optimizer: got an update for '${name}', which is not a known parameter`);
-          const [out, s] = update(u, state[name], param, name);
+          const [out, s] = update(u, state[name], param, name, {
+            state: donation.state,
+            update: donation.updates.has(name),
+          });
           nextUpdates[name] = out;
           nextState[name] = s;
         }
@@ -89,14 +166,17 @@ export function perParameter<S>(
 
 /** A stateless per-parameter map. */
 export function stateless(
-  map: (update: Tensor, param: Tensor, name: string) => Tensor,
+  map: (update: Tensor, param: Tensor, name: string, reuseUpdate: boolean) => Tensor,
 ): GradientTransformation<null> {
   return {
     init: () => null,
-    update: (updates, state, params) =>
+    update: (updates, state, params, donation = NO_DONATION) =>
       noGrad(() => ({
         updates: Object.fromEntries(
-          Object.entries(updates).map(([name, u]) => [name, map(u, params[name], name)]),
+          Object.entries(updates).map(([name, u]) => [
+            name,
+            map(u, params[name], name, donation.updates.has(name)),
+          ]),
         ),
         state,
       })),
@@ -120,8 +200,8 @@ export function masked<S>(
     Object.fromEntries(Object.entries(record).filter(([name]) => predicate(params[name], name)));
   return {
     init: (params) => transform.init(select(params, params)),
-    update: (updates, state, params) => {
-      const inner = transform.update(select(updates, params), state, select(params, params));
+    update: (updates, state, params, donation) => {
+      const inner = transform.update(select(updates, params), state, select(params, params), donation);
       return { updates: { ...updates, ...inner.updates }, state: inner.state };
     },
     learningRate: transform.learningRate,

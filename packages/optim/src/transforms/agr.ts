@@ -1,7 +1,7 @@
 import { type Tensor, where } from '@agrad/autograd';
 import { ops, rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
-import { like, values, wrap } from '../fused.js';
+import { successor, values } from '../fused.js';
 import type { GradientTransformation } from '../transform.js';
 
 export interface AgrOptions {
@@ -51,7 +51,7 @@ const agrBlock = defineBlock<Required<AgrOptions>>({
   rules: { exemptSmallerThan: rules.count },
   defaults: { exemptSmallerThan: 0 },
   update: (g, _, __, o) => [regularize(g, o.exemptSmallerThan), null],
-  fused: (g, _, __, o) => [g.size < o.exemptSmallerThan ? g : agrLoop(g), null],
+  fused: (g, _, __, o, reuse) => [g.size < o.exemptSmallerThan ? g : agrLoop(g, reuse.update), null],
   examples: [{}, { exemptSmallerThan: 7 }],
 });
 
@@ -92,11 +92,11 @@ export function agrCoefficients(g: Tensor): Tensor {
 
 /**
  * `regularize` in two passes over host arrays: s = sum|g| accumulated in double, then
- * g * (1 - |g| / s); unchanged when s = 0. When s overflows (float64 gradients near 1e308), the
+ * g * (1 - |g| / s), written over g when it is a donated buffer; unchanged when s = 0. When s overflows (float64 gradients near 1e308), the
  * same coefficients come from g / max|g|, whose sum cannot overflow. NaN or infinite entries
  * give NaN, as in `regularize`.
  */
-function agrLoop(g: Tensor): Tensor {
+function agrLoop(g: Tensor, reuse: boolean): Tensor {
   const G = values(g);
   // Four running sums (in double): one sum is a chain of dependent additions, latency-bound.
   let [s0, s1, s2, s3] = [0, 0, 0, 0];
@@ -119,11 +119,12 @@ function agrLoop(g: Tensor): Tensor {
     // An infinite entry makes this sum NaN, and every output with it, as in regularize.
     for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]) / largest;
   }
-  const out = like(g);
+  const out = successor(g, reuse);
+  const O = out.data;
   // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
   for (let i = 0; i < G.length; i++) {
     const x = G[i];
-    out[i] = x * (1 - Math.abs(x) / scale / l1);
+    O[i] = x * (1 - Math.abs(x) / scale / l1);
   }
-  return wrap(out, g);
+  return out.tensor();
 }

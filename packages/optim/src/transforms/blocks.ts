@@ -2,7 +2,7 @@ import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
 import { rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
 import * as check from '../check.js';
-import { like, scaleAndDecay, values, wrap } from '../fused.js';
+import { like, scaleAndDecay, successor, values, wrap } from '../fused.js';
 import type { LearningRate } from '../transform.js';
 import { toSchedule } from '../transform.js';
 
@@ -40,7 +40,10 @@ const decayBlock = defineBlock<{ weightDecay: number }>({
   rules: { weightDecay: rules.finite },
   defaults: {},
   update: (u, _, p, o) => [o.weightDecay === 0 ? u : u.add(p.mul(o.weightDecay)), null],
-  fused: (u, _, p, o) => [o.weightDecay === 0 ? u : scaleAndDecay(u, 1, p, o.weightDecay), null],
+  fused: (u, _, p, o, reuse) => [
+    o.weightDecay === 0 ? u : scaleAndDecay(u, 1, p, o.weightDecay, reuse.update),
+    null,
+  ],
   examples: [{ weightDecay: 0.1 }],
 });
 
@@ -53,8 +56,8 @@ const learningRateBlock = defineBlock<{ lr: LearningRate }, { step: number }>({
   check: checkFirstRate('scaleByLearningRate'),
   init: () => ({ step: 0 }),
   update: (u, s, _, o) => [u.mul(-rate('scaleByLearningRate', o.lr, s.step)), { step: s.step + 1 }],
-  fused: (u, s, _, o) => [
-    scaleAndDecay(u, -rate('scaleByLearningRate', o.lr, s.step), null, 0),
+  fused: (u, s, _, o, reuse) => [
+    scaleAndDecay(u, -rate('scaleByLearningRate', o.lr, s.step), null, 0, reuse.update),
     { step: s.step + 1 },
   ],
   learningRate: (o) => toSchedule(o.lr),
@@ -88,16 +91,18 @@ const traceBlock = defineBlock<Required<TraceOptions>, { buffer: Tensor | null }
     const buffer = s.buffer === null ? g : s.buffer.mul(momentum).add(g.mul(1 - dampening));
     return [nesterov ? g.add(buffer.mul(momentum)) : buffer, { buffer }];
   },
-  fused: (g, s, _, { momentum, dampening, nesterov }) => {
+  fused: (g, s, _, { momentum, dampening, nesterov }, reuse) => {
     const G = values(g);
     const B = s.buffer ? values(s.buffer) : null;
-    const b2 = like(g);
+    const next = s.buffer ? successor(s.buffer, reuse.state) : successor(g, false);
+    const b2 = next.data;
     for (let i = 0; i < G.length; i++) b2[i] = B ? B[i] * momentum + G[i] * (1 - dampening) : G[i];
-    const buffer = wrap(b2, g);
+    const buffer = next.tensor();
     if (!nesterov) return [buffer, { buffer }];
-    const u = like(g);
+    const out = successor(g, reuse.update);
+    const u = out.data;
     for (let i = 0; i < G.length; i++) u[i] = G[i] + b2[i] * momentum;
-    return [wrap(u, g), { buffer }];
+    return [out.tensor(), { buffer }];
   },
   examples: [
     { momentum: 0.9, dampening: 0.1 },
@@ -149,29 +154,31 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
       .add(eps);
     return [expAvg.div(1 - b1 ** step).div(denom), { step, expAvg, expAvgSq, maxExpAvgSq }];
   },
-  fused: (g, s, _, { betas: [b1, b2], eps }) => {
+  fused: (g, s, _, { betas: [b1, b2], eps }, reuse) => {
     const step = s.step + 1;
     const [G, M, V] = [values(g), values(s.expAvg), values(s.expAvgSq)];
     const VM = s.maxExpAvgSq ? values(s.maxExpAvgSq) : null;
-    const [m2, v2, u] = [like(g), like(g), like(g)];
-    const vm2 = VM ? like(g) : null;
+    const [m, v, out] = [
+      successor(s.expAvg, reuse.state),
+      successor(s.expAvgSq, reuse.state),
+      successor(g, reuse.update),
+    ];
+    const [m2, v2, u] = [m.data, v.data, out.data];
+    const vm = s.maxExpAvgSq ? successor(s.maxExpAvgSq, reuse.state) : null;
+    const vm2 = vm ? vm.data : null;
     const bc1 = 1 - b1 ** step;
     const bc2 = Math.sqrt(1 - b2 ** step);
     for (let i = 0; i < G.length; i++) {
       const x = G[i];
+      // Read back after the store: rounded to the state's dtype, as the composed rule uses them.
       m2[i] = M[i] * b1 + x * (1 - b1);
       v2[i] = V[i] * b2 + x * x * (1 - b2);
       let second = v2[i];
       if (vm2 && VM) second = vm2[i] = VM[i] > second || Number.isNaN(VM[i]) ? VM[i] : second;
       u[i] = m2[i] / bc1 / (Math.sqrt(second) / bc2 + eps);
     }
-    const state = {
-      step,
-      expAvg: wrap(m2, g),
-      expAvgSq: wrap(v2, g),
-      maxExpAvgSq: vm2 ? wrap(vm2, g) : null,
-    };
-    return [wrap(u, g), state];
+    const state = { step, expAvg: m.tensor(), expAvgSq: v.tensor(), maxExpAvgSq: vm ? vm.tensor() : null };
+    return [out.tensor(), state];
   },
   examples: [{}, { amsgrad: true, betas: [0.8, 0.9] }],
 });
