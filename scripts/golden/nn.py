@@ -66,6 +66,10 @@ def f(*shape):
     return ('float', list(shape))
 
 
+def ties(*shape):
+    return ('ties', list(shape))
+
+
 def ids(high, *shape):
     return ('int', high, list(shape))
 
@@ -135,6 +139,9 @@ CASES = {
     'conv2d_valid': (lambda: nn.Conv2d(2, 3, 3, padding='valid'), [f(1, 2, 5, 4)], True),
     # momentum=None: running statistics are the plain average of every batch (here after 3).
     'batchnorm1d_cumulative': (lambda: cumulative_batchnorm(), [f(4, 3)], True),
+    # Few distinct values: windows hold ties, and the gradient must go to the first maximum.
+    'maxpool2d_ties_overlapping': (lambda: nn.MaxPool2d(3, stride=1, padding=1), [ties(2, 2, 5, 6)], True),
+    'maxpool2d_ties_ceil_dilated': (lambda: nn.MaxPool2d(2, stride=2, padding=1, dilation=2, ceil_mode=True), [ties(1, 3, 7, 6)], True),
 }
 
 
@@ -161,6 +168,8 @@ def make_input(spec):
     kind = spec[0]
     if kind == 'float':
         return torch.randn(*spec[1], dtype=DT)
+    if kind == 'ties':
+        return torch.randint(0, 3, spec[1]).to(DT)
     if kind == 'int':
         return torch.randint(0, spec[1], spec[2], dtype=torch.int32)
     if kind == 'int_values':

@@ -14,6 +14,7 @@ import {
   rules,
   shapesEqual,
   sizeOf,
+  type Window,
 } from '@agrad/tensor';
 import { onesLike, scalarTensor, zerosLike } from './creation.js';
 import { wrap } from './engine.js';
@@ -313,6 +314,15 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return wrap(ops.argReduce('argmin', x.array, dim, keepdim));
+}
+
+/**
+ * Max pooling's argmax (see @agrad/tensor's ops.maxPoolIndices): for each window of a [N,C,H,W]
+ * input, the flat index into its [H, W] plane of the maximum; int32, with no gradient (like
+ * argmax). Gathering x at these indices is max pooling, and its gradient that gather's.
+ */
+export function maxPoolIndices(x: Tensor, window: Window, outputSize: readonly [number, number]): Tensor {
+  return wrap(ops.maxPoolIndices(x.array, window, outputSize));
 }
 
 /** Variance with Bessel's correction by default (correction = 1), as torch.var. */

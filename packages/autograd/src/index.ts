@@ -79,6 +79,7 @@ export {
   matmul,
   max,
   maximum,
+  maxPoolIndices,
   mean,
   min,
   minimum,

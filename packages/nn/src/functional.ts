@@ -4,6 +4,7 @@ import {
   type DType,
   formatShape,
   fromTypedArray,
+  maxPoolIndices,
   noGrad,
   rand,
   Tensor,
@@ -253,15 +254,28 @@ function poolColumns(x: Tensor, geometry: PoolGeometry, padValue: number): Tenso
 }
 
 /**
- * Max over each window; the gradient goes to the first maximum (as PyTorch). Padding and ceil
- * mode's overhang count as -inf.
+ * Max over each window, as PyTorch: the first largest value, or the last NaN, is picked, and the
+ * gradient goes to it. Padding and ceil mode's overhang are never picked: max pooling is the
+ * input gathered at the window's argmax (one pass, ops.maxPoolIndices), so its gradient is
+ * gather's, a scatter into the input.
  */
 export function maxPool2d(x: Tensor, kernel: Pair, options: PoolOptions = {}): Tensor {
   checkOptions('maxPool2d', options, maxPoolOptions);
   const geometry = poolGeometry('maxPool2d', x, kernel, options);
-  const cols = poolColumns(x, geometry, Number.NEGATIVE_INFINITY);
-  const winner = cols.argmax(1, true);
-  return cols.gather(1, winner).reshape([x.shape[0], x.shape[1], ...geometry.output]);
+  const [n, c, h, w] = x.shape;
+  const [outH, outW] = geometry.output;
+  const { kernel: k, stride, padding, dilation } = geometry;
+  const window = { kernel: k, stride, padding, dilation };
+  if (ops.emptyWindow(x.shape, window, geometry.output) !== null) {
+    // Dilation steps a window over the whole input: PyTorch gives -inf there (a window of padding).
+    const cols = poolColumns(x, geometry, Number.NEGATIVE_INFINITY);
+    return cols.gather(1, cols.argmax(1, true)).reshape([n, c, outH, outW]);
+  }
+  const index = maxPoolIndices(x, window, geometry.output).reshape([n, c, outH * outW]);
+  return x
+    .reshape([n, c, h * w])
+    .gather(2, index)
+    .reshape([n, c, outH, outW]);
 }
 
 /**

@@ -149,6 +149,10 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
   maxpool2d_ceil_padded_dilated: {
     make: () => new MaxPool2d(2, { stride: 2, padding: 1, dilation: 2, ceilMode: true }),
   },
+  maxpool2d_ties_overlapping: { make: () => new MaxPool2d(3, { stride: 1, padding: 1 }) },
+  maxpool2d_ties_ceil_dilated: {
+    make: () => new MaxPool2d(2, { stride: 2, padding: 1, dilation: 2, ceilMode: true }),
+  },
   avgpool2d_ceil: { make: () => new AvgPool2d(3, { stride: 2, ceilMode: true }) },
   avgpool2d_exclude_pad: { make: () => new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }) },
   avgpool2d_ceil_padded: { make: () => new AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true }) },

@@ -119,6 +119,14 @@ export interface Backend {
   unfold(x: NDArray, window: Window, padValue: number, out: Output): NDArray;
   /** col2im, the adjoint of unfold: [N, C*kh*kw, L] -> `out` [N,C,H,W], summing overlaps. */
   fold(cols: NDArray, window: Window, out: Output): NDArray;
+  /**
+   * Max pooling's argmax, in one pass over the input: for each output (n, c, oh, ow), the flat
+   * index h * W + w, in x's [H, W] plane, of the maximum of window (oh, ow): the first largest
+   * value, or the last NaN (PyTorch's max_pool2d rule). Window positions outside the input
+   * (padding, ceil mode's overhang) are skipped; ops.ts makes sure every window holds one.
+   * `out` is int32 [N, C, outH, outW].
+   */
+  maxPoolIndices(x: NDArray, window: Window, out: Output): NDArray;
 }
 
 /** A sliding window over the last two dims: [height, width] pairs. */

@@ -58,6 +58,7 @@ export interface HostLoops {
   indexAdd(dim: number, index: ArrayOperand, source: ArrayOperand, shape: Shape, out: TypedArray): void;
   unfold(x: ArrayOperand, window: Window, padValue: number, shape: Shape, out: TypedArray): void;
   fold(cols: ArrayOperand, window: Window, shape: Shape, out: TypedArray): void;
+  maxPoolIndices(x: ArrayOperand, window: Window, shape: Shape, out: Int32Array): void;
 }
 
 type Shape = readonly number[];
@@ -180,5 +181,11 @@ export class HostBackend implements Backend {
 
   fold(cols: NDArray, window: Window, out: Output): NDArray {
     return this.run(out, (data) => this.loops.fold(this.operand(cols), window, out.shape, data));
+  }
+
+  maxPoolIndices(x: NDArray, window: Window, out: Output): NDArray {
+    return this.run(out, (data) =>
+      this.loops.maxPoolIndices(this.operand(x), window, out.shape, data as Int32Array),
+    );
   }
 }

@@ -400,6 +400,59 @@ export function fold(cols: NDArray, shape: readonly number[], window: Window): N
   return cols.backend.fold(cols, window, { shape, dtype: cols.dtype });
 }
 
+/**
+ * The first window, per spatial dim, that holds no input position, or null when every one of the
+ * `outputSize` windows holds one (dilation can make a window step over a small input entirely).
+ */
+export function emptyWindow(
+  shape: readonly number[],
+  window: Window,
+  outputSize: readonly [number, number],
+): { dim: number; index: number } | null {
+  for (const d of [0, 1]) {
+    const [size, k, s, p, dl] = [
+      shape[2 + d],
+      window.kernel[d],
+      window.stride[d],
+      window.padding[d],
+      window.dilation[d],
+    ];
+    for (let o = 0; o < outputSize[d]; o++) {
+      let inside = false;
+      for (let i = 0; i < k && !inside; i++) inside = o * s - p + i * dl >= 0 && o * s - p + i * dl < size;
+      if (!inside) return { dim: 2 + d, index: o };
+    }
+  }
+  return null;
+}
+
+/**
+ * Max pooling's argmax per window (see Backend.maxPoolIndices): int32 [N, C, outH, outW] of flat
+ * indices into each [H, W] plane. `outputSize` may exceed the floor rule's by ceil mode's extra
+ * window, but every window must hold at least one input position (see emptyWindow).
+ */
+export function maxPoolIndices(x: NDArray, window: Window, outputSize: readonly [number, number]): NDArray {
+  const op = 'maxPoolIndices';
+  assertFloat(op, x.dtype);
+  const floor = windowOutput(op, x.shape, window);
+  for (const d of [0, 1]) {
+    const out = outputSize[d];
+    if (!Number.isInteger(out) || out < floor[d] || out > floor[d] + 1) {
+      throw new RangeError(
+        `${op}: output size ${formatShape(outputSize)} must be the window count ${formatShape(floor)} or one more (ceil mode) in each dim`,
+      );
+    }
+  }
+  const empty = emptyWindow(x.shape, window, outputSize);
+  if (empty) {
+    throw new RangeError(
+      `${op}: window ${empty.index} along dim ${empty.dim} of input ${formatShape(x.shape)} covers no input position (kernel ${formatShape(window.kernel)}, stride ${formatShape(window.stride)}, padding ${formatShape(window.padding)}, dilation ${formatShape(window.dilation)})`,
+    );
+  }
+  const out: Output = { shape: [x.shape[0], x.shape[1], outputSize[0], outputSize[1]], dtype: 'int32' };
+  return x.backend.maxPoolIndices(x, window, out);
+}
+
 // Random arrays are drawn on the host from the seeded generator, so every backend sees the same
 // numbers for the same seed.
 

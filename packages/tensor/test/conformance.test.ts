@@ -426,6 +426,30 @@ const windowEntries: OpEntry[] = [
       };
     }),
   },
+  {
+    name: 'maxPoolIndices',
+    cases: fc
+      .tuple(imageShapeArb, windowArb, viewArb, seedArb, fc.boolean())
+      .map(([shape, w, view, seed, ceil]) => {
+        // Padding at most half the kernel, as max pooling allows.
+        const padding = w.kernel.map((k, d) => Math.min(w.padding[d], Math.floor(k / 2))) as [number, number];
+        const sizes = (window: Window) => {
+          const floor = ops.windowOutput('test', shape, window);
+          // Ceil mode's extra window, where it starts inside the input.
+          return floor.map((o, d) =>
+            ceil && o * window.stride[d] - padding[d] < shape[2 + d] ? o + 1 : o,
+          ) as [number, number];
+        };
+        let window: Window = { ...w, padding };
+        // A window that steps over the whole input (dilation) is refused: pool without dilation.
+        if (ops.emptyWindow(shape, window, sizes(window))) window = { ...window, dilation: [1, 1] };
+        const size = sizes(window);
+        return {
+          inputs: [{ shape, view, dtype: 'float32' as DType, seed, low: -3, high: 3 }],
+          run: ([x]) => ops.maxPoolIndices(x, window, size),
+        };
+      }),
+  },
 ];
 
 const TABLE: OpEntry[] = [
@@ -486,6 +510,7 @@ const MEMBERS = {
   indexAdd: 'computes',
   unfold: 'computes',
   fold: 'computes',
+  maxPoolIndices: 'computes',
   // Optional capabilities, not computations: what they change is checked where they matter
   // (adopt by every fromTypedArray on a host backend, release by the tidy() tests, knownRange by
   // the index-check tests on the gpu backend).

@@ -401,6 +401,69 @@ describe('unfold: the row-copy kernel equals the reference, and fold is its adjo
   });
 });
 
+describe('maxPoolIndices: the fast loop equals the reference, with ties and NaN', () => {
+  it('on random windows over strided inputs of few distinct values', () => {
+    const arb = fc
+      .record({
+        n: fc.integer({ min: 1, max: 2 }),
+        c: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 1, max: 7 }),
+        w: fc.integer({ min: 1, max: 7 }),
+        kh: fc.integer({ min: 1, max: 3 }),
+        kw: fc.integer({ min: 1, max: 3 }),
+        s: fc.integer({ min: 1, max: 3 }),
+        d: fc.integer({ min: 1, max: 2 }),
+        padded: fc.boolean(),
+        permuted: fc.boolean(),
+        // Values from a small set, so windows hold ties, -inf and NaN.
+        values: fc.array(fc.constantFrom(-1, 0, 2, Number.NEGATIVE_INFINITY, Number.NaN), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        dtype: dtypeArb,
+      })
+      .map((r) => ({ ...r, p: r.padded ? Math.floor(Math.min(r.kh, r.kw) / 2) : 0 }))
+      .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
+    fc.assert(
+      fc.property(arb, (r) => {
+        const size = r.n * r.c * r.h * r.w;
+        const data = typedArrayFor(r.dtype, size);
+        for (let i = 0; i < size; i++) data[i] = r.values[(i * 7) % r.values.length];
+        const x = r.permuted
+          ? ops.fromTypedArray(data, [r.n, r.h, r.w, r.c]).permute([0, 3, 1, 2])
+          : ops.fromTypedArray(data, [r.n, r.c, r.h, r.w]);
+        const window = {
+          kernel: [r.kh, r.kw] as const,
+          stride: [r.s, r.s] as const,
+          padding: [r.p, r.p] as const,
+          dilation: [r.d, 1] as const,
+        };
+        const outSize = ops.windowOutput('test', x.shape, window);
+        fc.pre(ops.emptyWindow(x.shape, window, outSize) === null);
+        const fast = ops.maxPoolIndices(x, window, outSize);
+        const reference = new Int32Array(fast.size);
+        cpuKernels.referenceMaxPoolIndices(operand(x), window, fast.shape, reference);
+        expect([...fast.read()]).toEqual([...reference]);
+        // Each index names its window's maximum: NaN where the window holds one, else the largest.
+        const values = x.read();
+        const [outH, outW] = outSize;
+        [...fast.read()].forEach((at, o) => {
+          const [plane, oh, ow] = [Math.floor(o / (outH * outW)), Math.floor(o / outW) % outH, o % outW];
+          const seen: number[] = [];
+          for (let ki = 0; ki < r.kh; ki++)
+            for (let kj = 0; kj < r.kw; kj++) {
+              const [h, w] = [oh * r.s - r.p + ki * r.d, ow * r.s - r.p + kj];
+              if (h >= 0 && h < r.h && w >= 0 && w < r.w) seen.push(values[plane * r.h * r.w + h * r.w + w]);
+            }
+          const expected = seen.some(Number.isNaN) ? Number.NaN : Math.max(...seen);
+          expect(values[plane * r.h * r.w + at]).toBe(expected);
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe('gather and scatterAdd kernels', () => {
   it('equal their definitions on strided operands', () => {
     fc.assert(

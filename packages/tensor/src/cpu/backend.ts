@@ -5,7 +5,7 @@ import { fastBinary, fastCopy, fastUnary, fastWhere } from './elementwise.js';
 import * as indexing from './indexing.js';
 import { blockedMatmul } from './matmul.js';
 import { argReduce, fastReduce } from './reduce.js';
-import { fold, unfold } from './unfold.js';
+import { fold, maxPoolIndices, unfold } from './unfold.js';
 
 /**
  * The fast loops of the CPU backend: compiled row loops, a blocked GEMM and the WebAssembly SIMD
@@ -31,6 +31,7 @@ export const cpuLoops: HostLoops = {
   indexAdd: (dim, index, source, shape, out) => indexing.indexAdd(shape, dim, index, source, out),
   unfold: (x, window, padValue, _, out) => unfold(x, window, padValue, out),
   fold: (cols, window, shape, out) => fold(cols, shape, window, out),
+  maxPoolIndices,
 };
 
 /** The CPU backend: typed arrays in this process, run by the fast loops. */

@@ -7,50 +7,30 @@ import { contiguousStrides as contiguous } from '../shape.js';
  * backend), so the loops read them without a test per element.
  */
 
-/**
- * Walks every position p of `shape` in row-major order with an odometer, calling
- * visit(flat, offsets) where offsets[k] is operand k's element offset at p (dim `skip` of operand
- * k is left out, for the operand the index selects into).
- */
-function walk(
-  shape: readonly number[],
-  operands: readonly { strides: readonly number[]; offset: number }[],
-  visit: (flat: number, offsets: Int32Array, position: Int32Array) => void,
-): void {
-  const ndim = shape.length;
-  const count = shape.reduce((p, d) => p * d, 1);
-  const offsets = Int32Array.from(operands, (o) => o.offset);
-  const position = new Int32Array(ndim);
-  for (let flat = 0; flat < count; flat++) {
-    visit(flat, offsets, position);
-    for (let d = ndim - 1; d >= 0; d--) {
-      position[d]++;
-      if (position[d] < shape[d]) {
-        for (let k = 0; k < operands.length; k++) offsets[k] += operands[k].strides[d];
-        break;
-      }
-      position[d] = 0;
-      for (let k = 0; k < operands.length; k++) offsets[k] -= operands[k].strides[d] * (shape[d] - 1);
-    }
-  }
-}
-
 /** The strides of `strides` with dim `dim` zeroed (the index supplies that coordinate). */
 function without(strides: readonly number[], dim: number): number[] {
   return strides.map((s, i) => (i === dim ? 0 : s));
 }
 
-/** out[p] = a[p with p[dim] := index[p]]; out has index's shape. */
+/** out[p] = a[p with p[dim] := index[p]]; out has index's shape. Row by row over index's shape. */
 export function gather(a: ArrayOperand, dim: number, index: ArrayOperand, out: TypedArray): void {
   const step = a.strides[dim];
-  const base = { strides: without(a.strides, dim), offset: a.offset };
-  walk(index.shape, [index, base], (flat, offsets) => {
-    const at = index.data[offsets[0]];
-    out[flat] = a.data[offsets[1] + at * step];
+  const operands = [
+    { strides: contiguous(index.shape), offset: 0 },
+    index,
+    { strides: without(a.strides, dim), offset: a.offset },
+  ];
+  const { shape, strides } = collapseDims(index.shape, operands);
+  const last = shape.length - 1;
+  const [os, is, as] = [strides[0][last], strides[1][last], strides[2][last]];
+  const [source, at] = [a.data, index.data];
+  forEachRow(shape, strides, [0, index.offset, a.offset], (offsets, n) => {
+    for (let k = 0, o = offsets[0], i = offsets[1], b = offsets[2]; k < n; k++, o += os, i += is, b += as)
+      out[o] = source[b + at[i] * step];
   });
 }
 
-/** out = zeros(shape); out[p with p[dim] := index[p]] += source[p]. */
+/** out = zeros(shape); out[p with p[dim] := index[p]] += source[p]. Row by row over index's shape. */
 export function scatterAdd(
   shape: readonly number[],
   dim: number,
@@ -60,9 +40,14 @@ export function scatterAdd(
 ): void {
   const outStrides = contiguous(shape);
   const step = outStrides[dim];
-  walk(index.shape, [index, source, { strides: without(outStrides, dim), offset: 0 }], (_, offsets) => {
-    const at = index.data[offsets[0]];
-    out[offsets[2] + at * step] += source.data[offsets[1]];
+  const operands = [index, source, { strides: without(outStrides, dim), offset: 0 }];
+  const collapsed = collapseDims(index.shape, operands);
+  const last = collapsed.shape.length - 1;
+  const [is, ss, os] = [collapsed.strides[0][last], collapsed.strides[1][last], collapsed.strides[2][last]];
+  const [values, at] = [source.data, index.data];
+  forEachRow(collapsed.shape, collapsed.strides, [index.offset, source.offset, 0], (offsets, n) => {
+    for (let k = 0, i = offsets[0], s = offsets[1], o = offsets[2]; k < n; k++, i += is, s += ss, o += os)
+      out[o + at[i] * step] += values[s];
   });
 }
 

@@ -11,6 +11,7 @@ export {
   referenceIndexAdd,
   referenceIndexSelect,
   referenceMatmul,
+  referenceMaxPoolIndices,
   referenceReduce,
   referenceScatterAdd,
   referenceUnary,
@@ -21,4 +22,4 @@ export { fastBinary, fastCopy, fastUnary, fastWhere } from './elementwise.js';
 export { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 export { blockedMatmul } from './matmul.js';
 export { argReduce, fastReduce } from './reduce.js';
-export { fold, unfold } from './unfold.js';
+export { fold, maxPoolIndices, unfold } from './unfold.js';

@@ -81,3 +81,53 @@ export function fold(cols: ArrayOperand, shape: readonly number[], window: Windo
     }
   }
 }
+
+/**
+ * Max pooling's argmax (see the reference loop): one pass over each window, with the plane's
+ * offset and the row's offset hoisted out of the inner loop.
+ */
+export function maxPoolIndices(
+  x: ArrayOperand,
+  window: Window,
+  shape: readonly number[],
+  out: Int32Array,
+): void {
+  const [N, C, H, W] = x.shape;
+  const [, , outH, outW] = shape;
+  const [kh, kw] = window.kernel;
+  const [sh, sw] = window.stride;
+  const [ph, pw] = window.padding;
+  const [dh, dw] = window.dilation;
+  const [sn, sc, rowStride, colStride] = x.strides;
+  const data = x.data;
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = x.offset + n * sn + c * sc;
+      for (let oh = 0; oh < outH; oh++) {
+        const h0 = oh * sh - ph;
+        for (let ow = 0; ow < outW; ow++) {
+          const w0 = ow * sw - pw;
+          let best = Number.NEGATIVE_INFINITY;
+          let index = -1;
+          for (let ki = 0; ki < kh; ki++) {
+            const h = h0 + ki * dh;
+            if (h < 0 || h >= H) continue;
+            const row = plane + h * rowStride;
+            for (let kj = 0; kj < kw; kj++) {
+              const w = w0 + kj * dw;
+              if (w < 0 || w >= W) continue;
+              const v = data[row + w * colStride];
+              // v !== v: NaN, which wins over everything, the last one seen as in PyTorch.
+              if (v > best || index < 0 || v !== v) {
+                best = v;
+                index = h * W + w;
+              }
+            }
+          }
+          out[o++] = index;
+        }
+      }
+    }
+  }
+}

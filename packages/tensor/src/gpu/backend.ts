@@ -332,6 +332,15 @@ export class GpuBackend implements Backend {
     return this.result('fold', src, out, [this.deviceOf(cols)]);
   }
 
+  maxPoolIndices(x: NDArray, window: Window, out: Output): NDArray {
+    if (sizeOf(out.shape) === 0) return this.filled(out, 0);
+    const [, , outH, outW] = out.shape;
+    const src = source.maxPoolIndicesSource(this.operand(x, 'a'), x.shape, window, outH, outW);
+    const result = this.result('maxPoolIndices', src, out, [this.deviceOf(x)]);
+    this.storageOf(result).bounds = { min: 0, max: x.shape[2] * x.shape[3] - 1 };
+    return result;
+  }
+
   /** Index checks (ops.ts) skip reading an index back when its bounds are known here. */
   knownRange(a: NDArray): ValueRange | null {
     return this.storageOf(a).bounds;

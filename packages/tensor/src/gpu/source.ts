@@ -464,6 +464,43 @@ export function unfoldSource(
   );
 }
 
+/**
+ * Max pooling's argmax: one output per thread, scanning its window; the first largest value wins
+ * (GLSL has no dependable NaN test, so NaN inputs are not ranked here as on the host).
+ */
+export function maxPoolIndicesSource(
+  x: Operand,
+  shape: readonly number[],
+  window: Window,
+  outH: number,
+  outW: number,
+): string {
+  const [N, C, H, W] = shape;
+  const { kh, kw, sh, sw, ph, pw, dh, dw } = windowSizes(window);
+  const at = offsetExpression(['c0', 'c1', 'h', 'w'], x.strides, x.offset);
+  return kernel(
+    [x.name],
+    [
+      split('i', [N, C, outH, outW], 'c'),
+      'let best = 0.0;',
+      'let index = -1.0;',
+      `for (let ki = 0; ki < ${kh}; ki++) {`,
+      `let h = c2 * ${literal(sh)} - ${literal(ph)} + ki * ${literal(dh)};`,
+      `if (h >= 0.0 && h < ${literal(H)}) {`,
+      `for (let kj = 0; kj < ${kw}; kj++) {`,
+      `let w = c3 * ${literal(sw)} - ${literal(pw)} + kj * ${literal(dw)};`,
+      `if (w >= 0.0 && w < ${literal(W)}) {`,
+      `let v = ${x.name}[${at}];`,
+      `if (index < 0.0 || v > best) { best = v; index = h * ${literal(W)} + w; }`,
+      '}',
+      '}',
+      '}',
+      '}',
+      'return index;',
+    ].join('\n'),
+  );
+}
+
 /** col2im gather-style: pixel (n,c,h,w) sums every column entry whose window covers it. */
 export function foldSource(
   cols: Operand,

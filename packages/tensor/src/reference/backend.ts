@@ -229,6 +229,38 @@ export function referenceFold(
   }
 }
 
+/**
+ * Max pooling's argmax: each output scans its window in row-major order, skipping positions
+ * outside the input, and keeps the first largest value or the last NaN (PyTorch's rule).
+ */
+export function referenceMaxPoolIndices(
+  x: ArrayOperand,
+  window: Window,
+  outShape: readonly number[],
+  out: Int32Array,
+): void {
+  const [, , H, W] = x.shape;
+  const [kh, kw] = window.kernel;
+  for (let i = 0; i < out.length; i++) {
+    const [n, c, oh, ow] = coordinatesOf(i, outShape);
+    let best = Number.NEGATIVE_INFINITY;
+    let index = -1;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const h = oh * window.stride[0] - window.padding[0] + ki * window.dilation[0];
+        const w = ow * window.stride[1] - window.padding[1] + kj * window.dilation[1];
+        if (h < 0 || h >= H || w < 0 || w >= W) continue;
+        const v = x.data[at(x, [n, c, h, w])];
+        if (index < 0 || v > best || Number.isNaN(v)) {
+          best = v;
+          index = h * W + w;
+        }
+      }
+    }
+    out[i] = index;
+  }
+}
+
 /** The reference loops, one per computing Backend method (see ../host.ts). */
 export const referenceLoops: HostLoops = {
   copy: referenceCopy,
@@ -248,6 +280,7 @@ export const referenceLoops: HostLoops = {
   indexAdd: referenceIndexAdd,
   unfold: referenceUnfold,
   fold: referenceFold,
+  maxPoolIndices: referenceMaxPoolIndices,
 };
 
 /** The reference backend (see the top of this file): `setBackend(referenceBackend)` runs everything on it. */
