@@ -511,11 +511,28 @@ describe('matmul on two threads', () => {
     for (let i = 0; i < 50 && !wasmGemm!.helperReady; i++)
       await new Promise((resolve) => setTimeout(resolve, 20));
     expect(wasmGemm!.helperReady).toBe(true);
-    const two = ops.matmul3d(a, b).read();
-    setNumThreads(1);
-    expect(getNumThreads()).toBe(1);
-    const one = ops.matmul3d(a, b).read();
-    setNumThreads(2);
-    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    // A batch (split by products), one product (split by rows), a weight broadcast over a batch
+    // (conv's shape), and a batch past one chunk of wasm memory (64 MiB).
+    const cases: [NDArray, NDArray][] = [
+      [a, b],
+      [ops.randn([1, 200, 300]), ops.randn([1, 300, 170])],
+      [ops.randn([1, 64, 288]).expand([9, 64, 288]), ops.randn([9, 288, 121])],
+      [ops.randn([90, 256, 256]), ops.randn([90, 256, 300])],
+    ];
+    for (const [x, y] of cases) {
+      const two = ops.matmul3d(x, y).read();
+      setNumThreads(1);
+      expect(getNumThreads()).toBe(1);
+      const one = ops.matmul3d(x, y).read();
+      setNumThreads(2);
+      expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+      // And right: the last product against the reference loop.
+      const [batch, m, n] = [x.shape[0], x.shape[1], y.shape[2]];
+      const last = (t: NDArray) => t.narrow(0, batch - 1, 1);
+      const expected = new Float32Array(m * n);
+      cpuKernels.referenceMatmul(operand(last(x)), operand(last(y)), expected);
+      const got = two.subarray((batch - 1) * m * n);
+      expected.forEach((v, i) => expect(Math.abs(got[i] - v)).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(v))));
+    }
   });
 });

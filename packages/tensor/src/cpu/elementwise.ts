@@ -159,6 +159,13 @@ export function fastCopy(
       );
     return;
   }
+  // Rows contiguous on both sides, same element type: a block copy (memcpy).
+  if (aStride === 1 && oStride === 1 && out.constructor === src.constructor) {
+    forEachRow(shape, strides, [outOperand.offset, a.offset], (offsets, n) =>
+      out.set(src.subarray(offsets[1], offsets[1] + n), offsets[0]),
+    );
+    return;
+  }
   forEachRow(shape, strides, [outOperand.offset, a.offset], (offsets, n) => {
     let o = offsets[0];
     let i = offsets[1];

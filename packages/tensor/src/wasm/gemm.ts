@@ -31,15 +31,18 @@ const PARALLEL_THRESHOLD = 1 << 18;
 
 // Control block, a small SharedArrayBuffer of its own (Int32 slots): the helper sleeps on
 // GENERATION, claims a job by moving CLAIM from generation-1 to generation (so exactly one thread
-// runs it), and signals DONE; PARAMS holds the call's arguments.
+// runs it), and signals DONE; PARAMS holds the call's arguments (gemm's nine), then the job's
+// product count and the byte distance between consecutive products' A, B and C.
 const GENERATION = 0;
 const DONE = 1;
-const PARAMS = 2; // 9 slots
-const FAILED = 11;
-const READY = 12;
-const REQUIRED_BYTES = 13;
-const CLAIM = 14;
-const CONTROL_BYTES = 64;
+const PARAMS = 2; // 13 slots
+const FAILED = 15;
+const READY = 16;
+const REQUIRED_BYTES = 17;
+const CLAIM = 18;
+const CONTROL_BYTES = 80;
+// A batch is copied into wasm memory at most this many bytes at a time.
+const CHUNK_BYTES = 64 << 20;
 // If the helper has not claimed a job after this long, this thread runs it.
 const CLAIM_TIMEOUT_MS = 2000;
 
@@ -67,7 +70,9 @@ for (;;) {
     // Memory grown by the other thread becomes visible here once this thread looks at it again.
     for (let i = 0; i < 1000 && memory.buffer.byteLength < control[${REQUIRED_BYTES}]; i++) Atomics.wait(control, ${FAILED}, 0, 1);
     const p = control;
-    exports.gemm(p[${PARAMS}], p[${PARAMS + 1}], p[${PARAMS + 2}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+    for (let q = 0; q < p[${PARAMS + 9}]; q++) {
+      exports.gemm(p[${PARAMS}] + q * p[${PARAMS + 10}], p[${PARAMS + 1}] + q * p[${PARAMS + 11}], p[${PARAMS + 2}] + q * p[${PARAMS + 12}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+    }
   } catch {
     failed = 1;
   }
@@ -168,47 +173,122 @@ class WasmGemm {
     return Atomics.load(control, FAILED) === 0;
   }
 
-  /** out[b] = a[b] @ b[b] for [batch, M, K] @ [batch, K, N] float32 operands of any strides. */
+  /**
+   * out[p] = a[p] @ b[p] for [batch, M, K] @ [batch, K, N] float32 operands of any strides. The
+   * products are copied into wasm memory a chunk of the batch at a time; with two threads, a
+   * batch of several products is split by products (one hand-off per chunk, as for a
+   * convolution's per-image products), a single product by rows of C.
+   */
   matmul(a: ArrayOperand, b: ArrayOperand, out: Float32Array): void {
     const [batch, M, K] = a.shape;
     const N = b.shape[2];
-    // Layout: this thread's workspace, the helper's workspace, A, B, C.
+    // A broadcast over the batch (stride 0, as conv's weight) is copied once.
+    const [aShared, bShared] = [batch > 1 && a.strides[0] === 0, batch > 1 && b.strides[0] === 0];
+    const [aBytes, bBytes, cBytes] = [align(M * K * 4), align(K * N * 4), align(M * N * 4)];
+    const perProduct = (aShared ? 0 : aBytes) + (bShared ? 0 : bBytes) + cBytes;
+    const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_BYTES / perProduct)));
+    for (let first = 0; first < batch; first += chunk) {
+      this.products(a, b, out, first, Math.min(chunk, batch - first), aShared, bShared);
+    }
+  }
+
+  /** Products first .. first + count - 1 of matmul, in one layout of wasm memory. */
+  private products(
+    a: ArrayOperand,
+    b: ArrayOperand,
+    out: Float32Array,
+    first: number,
+    count: number,
+    aShared: boolean,
+    bShared: boolean,
+  ): void {
+    const [, M, K] = a.shape;
+    const N = b.shape[2];
+    const [aBytes, bBytes, cBytes] = [align(M * K * 4), align(K * N * 4), align(M * N * 4)];
+    // Layout: this thread's workspace, the helper's workspace, then every A, B and C of the chunk.
     const work = 0;
     const helperWork = work + this.workBytes;
+    const [aStep, bStep] = [aShared ? 0 : aBytes, bShared ? 0 : bBytes];
     const aPtr = helperWork + this.workBytes;
-    const bPtr = aPtr + align(M * K * 4);
-    const cPtr = bPtr + align(K * N * 4);
-    const requiredBytes = cPtr + align(M * N * 4);
+    const bPtr = aPtr + (aShared ? aBytes : aBytes * count);
+    const cPtr = bPtr + (bShared ? bBytes : bBytes * count);
+    const requiredBytes = cPtr + cBytes * count;
     this.ensure(requiredBytes);
     const buffer = this.memory.buffer;
-    const aView = new Float32Array(buffer, aPtr, M * K);
-    const bView = new Float32Array(buffer, bPtr, K * N);
-    const cView = new Float32Array(buffer, cPtr, M * N);
-    // The helper takes rows only once it has said it is ready, so this thread never blocks on a
+    const view = (ptr: number, length: number) => new Float32Array(buffer, ptr, length);
+    for (let q = 0; q < count; q++) {
+      if (q === 0 || !aShared) fastCopy(matrix(a, first + q), view(aPtr + q * aStep, M * K));
+      if (q === 0 || !bShared) fastCopy(matrix(b, first + q), view(bPtr + q * bStep, K * N));
+    }
+    view(cPtr, (cBytes / 4) * count).fill(0);
+    const run = (from: number, to: number, rowStart: number, rowEnd: number) => {
+      for (let q = from; q < to; q++)
+        this.exports.gemm(
+          aPtr + q * aStep,
+          bPtr + q * bStep,
+          cPtr + q * cBytes,
+          M,
+          N,
+          K,
+          rowStart,
+          rowEnd,
+          work,
+        );
+    };
+    // The helper takes work only once it has said it is ready, so this thread never blocks on a
     // thread that is still starting.
-    const split = this.helperReady && M >= 8 && M * N * K >= PARALLEL_THRESHOLD ? Math.ceil(M / 8) * 4 : M;
-    for (let p = 0; p < batch; p++) {
-      // A broadcast over the batch (stride 0, as conv's weight) is copied once.
-      if (p === 0 || a.strides[0] !== 0) fastCopy(matrix(a, p), aView);
-      if (p === 0 || b.strides[0] !== 0) fastCopy(matrix(b, p), bView);
-      cView.fill(0);
-      if (split < M) {
-        const control = this.control;
-        control.set([aPtr, bPtr, cPtr, M, N, K, split, M, helperWork], PARAMS);
-        Atomics.store(control, REQUIRED_BYTES, requiredBytes);
-        const generation = Atomics.add(control, GENERATION, 1) + 1;
-        Atomics.notify(control, GENERATION);
-        this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, split, work);
-        if (!this.awaitHelper(generation)) {
-          // The helper did not take (or could not finish) its rows: compute them here and stop using it.
-          cView.fill(0, split * N);
-          this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, split, M, work);
-          this.setThreads(1);
-        }
-      } else {
-        this.exports.gemm(aPtr, bPtr, cPtr, M, N, K, 0, M, work);
-      }
-      out.set(cView, p * M * N);
+    const parallel = this.helperReady && M * N * K * count >= PARALLEL_THRESHOLD;
+    if (parallel && count >= 2) {
+      // By products: the helper takes the second half of the chunk, all rows.
+      const half = Math.ceil(count / 2);
+      this.handOff(
+        [aPtr + half * aStep, bPtr + half * bStep, cPtr + half * cBytes, M, N, K, 0, M, helperWork],
+        [count - half, aStep, bStep, cBytes],
+        requiredBytes,
+        () => run(0, half, 0, M),
+        () => {
+          view(cPtr + half * cBytes, (cBytes / 4) * (count - half)).fill(0);
+          run(half, count, 0, M);
+        },
+      );
+    } else if (parallel && M >= 8) {
+      // By rows of the single product.
+      const split = Math.ceil(M / 8) * 4;
+      this.handOff(
+        [aPtr, bPtr, cPtr, M, N, K, split, M, helperWork],
+        [1, 0, 0, 0],
+        requiredBytes,
+        () => run(0, 1, 0, split),
+        () => {
+          view(cPtr + split * N * 4, (M - split) * N).fill(0);
+          run(0, 1, split, M);
+        },
+      );
+    } else run(0, count, 0, M);
+    for (let q = 0; q < count; q++) out.set(view(cPtr + q * cBytes, M * N), (first + q) * M * N);
+  }
+
+  /**
+   * Runs `mine` here while the helper runs the job `gemm` (its nine arguments) repeated as
+   * `repeat` says ([count, A step, B step, C step]); if the helper did not take or could not
+   * finish it, `theirs` computes it here and the helper is no longer used.
+   */
+  private handOff(
+    gemm: number[],
+    repeat: number[],
+    requiredBytes: number,
+    mine: () => void,
+    theirs: () => void,
+  ): void {
+    const control = this.control;
+    control.set([...gemm, ...repeat], PARAMS);
+    Atomics.store(control, REQUIRED_BYTES, requiredBytes);
+    const generation = Atomics.add(control, GENERATION, 1) + 1;
+    Atomics.notify(control, GENERATION);
+    mine();
+    if (!this.awaitHelper(generation)) {
+      theirs();
+      this.setThreads(1);
     }
   }
 }
