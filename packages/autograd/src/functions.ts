@@ -398,9 +398,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const batch = broadcastShapes('matmul', left.shape.slice(0, -2), right.shape.slice(0, -2));
   const batchSize = sizeOf(batch);
-  const left3 = movement.reshape(expandTo(left, [...batch, m, k]), [batchSize, m, k]);
-  const right3 = movement.reshape(expandTo(right, [...batch, k, n]), [batchSize, k, n]);
-  let out = movement.reshape(matmul3d(left3, right3), [...batch, m, n]);
+  let out: Tensor;
+  if (batch.length > 0 && right.ndim === 2) {
+    // A batch times one matrix (a linear layer on [..., M, K]): the batch's rows stacked into one
+    // product, [B*M, K] @ [K, N], so the matrix's gradient is one product over the whole batch
+    // rather than B products summed afterwards.
+    const rows = movement.reshape(left, [1, batchSize * m, k]);
+    out = movement.reshape(matmul3d(rows, right.unsqueeze(0)), [...batch, m, n]);
+  } else {
+    const left3 = movement.reshape(expandTo(left, [...batch, m, k]), [batchSize, m, k]);
+    const right3 = movement.reshape(expandTo(right, [...batch, k, n]), [batchSize, k, n]);
+    out = movement.reshape(matmul3d(left3, right3), [...batch, m, n]);
+  }
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;
