@@ -8,6 +8,7 @@ gradients of sum(f(inputs) * w) with respect to every float input, all in float6
 packages/autograd/test/golden.test.ts rebuilds the same function in agrad and compares.
 CI never runs this script; it reads the committed JSON.
 """
+import itertools
 import json
 import math
 import os
@@ -101,6 +102,15 @@ CASES = {
     'slice_negative': ([randn(5, 6)], lambda a: a[-3:-1, -5::2] * 2),
 }
 
+# Cases added later draw their inputs after every earlier case's weight (see main), so adding one
+# leaves the earlier cases' values as they were.
+LATE_CASES = {
+    # Transposed (column-major) operands, whose gradients agrad computes in their own layout,
+    # and a batch times one matrix (a linear layer on 3-D input), computed as one product.
+    'matmul_transposed_operands': (lambda: [randn(4, 3), randn(5, 4)], lambda a, b: torch.matmul(a.t(), b.t())),
+    'matmul_batch_by_transposed_matrix': (lambda: [randn(2, 3, 4), randn(5, 4)], lambda a, b: torch.matmul(a, b.t())),
+}
+
 
 def tolist(t):
     return t.detach().reshape(-1).tolist()
@@ -108,7 +118,8 @@ def tolist(t):
 
 def main():
     out = {'generator': 'scripts/golden/generate.py', 'torch': torch.__version__, 'cases': {}}
-    for name, (inputs, fn) in CASES.items():
+    late = ((name, (make(), fn)) for name, (make, fn) in LATE_CASES.items())  # drawn as reached
+    for name, (inputs, fn) in itertools.chain(CASES.items(), late):
         tracked = [x.clone().requires_grad_(x.is_floating_point()) for x in inputs]
         y = fn(*tracked)
         w = torch.randn(y.shape, dtype=DT)
@@ -123,7 +134,7 @@ def main():
     with open(path, 'w') as f:
         json.dump(out, f, indent=None, separators=(',', ':'))
         f.write('\n')
-    print(f'wrote {len(CASES)} cases to {os.path.normpath(path)}')
+    print(f'wrote {len(out["cases"])} cases to {os.path.normpath(path)}')
 
 
 if __name__ == '__main__':

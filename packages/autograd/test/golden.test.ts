@@ -44,6 +44,8 @@ const cases: Record<string, (...xs: Tensor[]) => Tensor> = {
   matmul_vector_matrix: (a, b) => a.matmul(b),
   matmul_matrix_vector: (a, b) => a.matmul(b),
   matmul_dot: (a, b) => a.matmul(b),
+  matmul_transposed_operands: (a, b) => a.transpose(0, 1).matmul(b.transpose(0, 1)),
+  matmul_batch_by_transposed_matrix: (a, b) => a.matmul(b.transpose(0, 1)),
   sum_dim: (a) => a.sum([0, 2]),
   mean_keepdim: (a) => a.mean(1, true),
   max_dim: (a) => a.max(1).values,

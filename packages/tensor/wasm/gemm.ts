@@ -2,7 +2,9 @@
 // scripts/build-wasm.mjs into src/wasm/gemm-binary.ts; the readable JavaScript reference is
 // src/cpu/matmul.ts (referenceMatmul), and the tests check one against the other.
 //
-// C[M,N] = A[M,K] @ B[K,N], all row-major and contiguous in linear memory. The layout is
+// C[M,N] = A[M,K] @ B[K,N] in linear memory: C row-major and contiguous; A and B each with a row
+// and a column stride (in floats), so a transposed operand is packed as it is, without a
+// transposing copy first. The layout is
 // GotoBLAS's: a KC x NC panel of B is packed into NR-wide column strips, an MC x KC block of A
 // into MR-tall row strips (k-major, zero-padded), and a 6x8 micro-kernel keeps 12 f32x4
 // accumulators in registers across the shared k loop (12 + 2 B vectors + 1 A value fit the 16
@@ -14,12 +16,17 @@ const KC: i32 = 256;
 const MC: i32 = 72;
 const NC: i32 = 256;
 
-// B[k0.., j0..] (ldb = row stride in floats) -> strips of NR columns, each kc rows of NR floats.
-function packB(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+// B[k0.., j0..] (row stride rs, column stride cs, in floats) -> strips of NR columns, each kc
+// rows of NR floats.
+function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
+  if (cs != 1) {
+    packStrided(b, rs, cs, kc, nc, dst);
+    return;
+  }
   for (let js: i32 = 0; js < nc; js += NR) {
     const width = min(NR, nc - js);
     for (let k: i32 = 0; k < kc; k++) {
-      const src = b + ((<usize>(k * ldb + js)) << 2);
+      const src = b + ((<usize>(k * rs + js)) << 2);
       if (width == NR) {
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
@@ -32,15 +39,33 @@ function packB(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
   }
 }
 
-// A[i0.., k0..] (lda = row stride) -> strips of MR rows, each kc columns of MR floats.
-function packA(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+// packB for a B whose columns are not contiguous (a transposed matrix): the same strips, read
+// down the columns, where B's elements are contiguous.
+function packStrided(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let js: i32 = 0; js < nc; js += NR) {
+    const width = min(NR, nc - js);
+    for (let j: i32 = 0; j < NR; j++) {
+      const column = b + ((<usize>((js + j) * cs)) << 2);
+      let at = dst + ((<usize>j) << 2);
+      for (let k: i32 = 0; k < kc; k++) {
+        store<f32>(at, j < width ? load<f32>(column + ((<usize>(k * rs)) << 2)) : 0);
+        at += <usize>(NR << 2);
+      }
+    }
+    dst += <usize>((kc * NR) << 2);
+  }
+}
+
+// A[i0.., k0..] (row stride rs, column stride cs) -> strips of MR rows, each kc columns of MR
+// floats.
+function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
   for (let is: i32 = 0; is < mc; is += MR) {
     const height = min(MR, mc - is);
     for (let k: i32 = 0; k < kc; k++) {
       for (let i: i32 = 0; i < MR; i++) {
         store<f32>(
           dst + ((<usize>i) << 2),
-          i < height ? load<f32>(a + ((<usize>((is + i) * lda + k)) << 2)) : 0,
+          i < height ? load<f32>(a + ((<usize>((is + i) * rs + k * cs)) << 2)) : 0,
         );
       }
       dst += <usize>(MR << 2);
@@ -146,6 +171,7 @@ export function workspaceBytes(): i32 {
 /**
  * C = A @ B for rows [rowStart, rowEnd) of C, so two threads can split one product by rows and
  * each output element is computed in the same order whatever the split. C rows must be zeroed.
+ * A's and B's row and column strides are in floats (K and 1, N and 1 when row-major).
  */
 export function gemm(
   a: usize,
@@ -157,6 +183,10 @@ export function gemm(
   rowStart: i32,
   rowEnd: i32,
   work: usize,
+  aRowStride: i32,
+  aColStride: i32,
+  bRowStride: i32,
+  bColStride: i32,
 ): void {
   const packedA = work;
   const packedB = work + ((<usize>(MC * KC)) << 2);
@@ -165,10 +195,17 @@ export function gemm(
     const nc = min(NC, N - jc);
     for (let pc: i32 = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(b + ((<usize>(pc * N + jc)) << 2), N, kc, nc, packedB);
+      packB(b + ((<usize>(pc * bRowStride + jc * bColStride)) << 2), bRowStride, bColStride, kc, nc, packedB);
       for (let ic: i32 = rowStart; ic < rowEnd; ic += MC) {
         const mc = min(MC, rowEnd - ic);
-        packA(a + ((<usize>(ic * K + pc)) << 2), K, mc, kc, packedA);
+        packA(
+          a + ((<usize>(ic * aRowStride + pc * aColStride)) << 2),
+          aRowStride,
+          aColStride,
+          mc,
+          kc,
+          packedA,
+        );
         for (let jr: i32 = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           for (let ir: i32 = 0; ir < mc; ir += MR) {

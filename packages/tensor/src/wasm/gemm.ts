@@ -21,6 +21,10 @@ interface GemmExports {
     rowStart: number,
     rowEnd: number,
     work: number,
+    aRowStride: number,
+    aColStride: number,
+    bRowStride: number,
+    bColStride: number,
   ): void;
   workspaceBytes(): number;
 }
@@ -31,16 +35,17 @@ const PARALLEL_THRESHOLD = 1 << 18;
 
 // Control block, a small SharedArrayBuffer of its own (Int32 slots): the helper sleeps on
 // GENERATION, claims a job by moving CLAIM from generation-1 to generation (so exactly one thread
-// runs it), and signals DONE; PARAMS holds the call's arguments (gemm's nine), then the job's
-// product count and the byte distance between consecutive products' A, B and C.
+// runs it), and signals DONE; PARAMS holds the call's arguments (gemm's thirteen), then the
+// job's product count and the byte distance between consecutive products' A, B and C.
+const GEMM_ARGS = 13;
 const GENERATION = 0;
 const DONE = 1;
-const PARAMS = 2; // 13 slots
-const FAILED = 15;
-const READY = 16;
-const REQUIRED_BYTES = 17;
-const CLAIM = 18;
-const CONTROL_BYTES = 80;
+const PARAMS = 2; // GEMM_ARGS + 4 slots
+const FAILED = PARAMS + GEMM_ARGS + 4;
+const READY = FAILED + 1;
+const REQUIRED_BYTES = READY + 1;
+const CLAIM = REQUIRED_BYTES + 1;
+const CONTROL_BYTES = (CLAIM + 1) * 4;
 // A batch is copied into wasm memory at most this many bytes at a time.
 const CHUNK_BYTES = 64 << 20;
 // If the helper has not claimed a job after this long, this thread runs it.
@@ -70,8 +75,10 @@ for (;;) {
     // Memory grown by the other thread becomes visible here once this thread looks at it again.
     for (let i = 0; i < 1000 && memory.buffer.byteLength < control[${REQUIRED_BYTES}]; i++) Atomics.wait(control, ${FAILED}, 0, 1);
     const p = control;
-    for (let q = 0; q < p[${PARAMS + 9}]; q++) {
-      exports.gemm(p[${PARAMS}] + q * p[${PARAMS + 10}], p[${PARAMS + 1}] + q * p[${PARAMS + 11}], p[${PARAMS + 2}] + q * p[${PARAMS + 12}], p[${PARAMS + 3}], p[${PARAMS + 4}], p[${PARAMS + 5}], p[${PARAMS + 6}], p[${PARAMS + 7}], p[${PARAMS + 8}]);
+    const args = Array.from(p.subarray(${PARAMS}, ${PARAMS + GEMM_ARGS}));
+    const [count, aStep, bStep, cStep] = p.subarray(${PARAMS + GEMM_ARGS}, ${PARAMS + GEMM_ARGS + 4});
+    for (let q = 0; q < count; q++) {
+      exports.gemm(args[0] + q * aStep, args[1] + q * bStep, args[2] + q * cStep, ...args.slice(3));
     }
   } catch {
     failed = 1;
@@ -216,24 +223,19 @@ class WasmGemm {
     this.ensure(requiredBytes);
     const buffer = this.memory.buffer;
     const view = (ptr: number, length: number) => new Float32Array(buffer, ptr, length);
+    let strides: number[] = [];
     for (let q = 0; q < count; q++) {
-      if (q === 0 || !aShared) fastCopy(matrix(a, first + q), view(aPtr + q * aStep, M * K));
-      if (q === 0 || !bShared) fastCopy(matrix(b, first + q), view(bPtr + q * bStep, K * N));
+      const aLayout = q === 0 || !aShared ? place(matrix(a, first + q), view(aPtr + q * aStep, M * K)) : null;
+      const bLayout = q === 0 || !bShared ? place(matrix(b, first + q), view(bPtr + q * bStep, K * N)) : null;
+      if (q === 0) strides = [...aLayout!, ...bLayout!];
     }
     view(cPtr, (cBytes / 4) * count).fill(0);
+    const [ars, acs, brs, bcs] = strides;
     const run = (from: number, to: number, rowStart: number, rowEnd: number) => {
-      for (let q = from; q < to; q++)
-        this.exports.gemm(
-          aPtr + q * aStep,
-          bPtr + q * bStep,
-          cPtr + q * cBytes,
-          M,
-          N,
-          K,
-          rowStart,
-          rowEnd,
-          work,
-        );
+      for (let q = from; q < to; q++) {
+        const [aq, bq, cq] = [aPtr + q * aStep, bPtr + q * bStep, cPtr + q * cBytes];
+        this.exports.gemm(aq, bq, cq, M, N, K, rowStart, rowEnd, work, ars, acs, brs, bcs);
+      }
     };
     // The helper takes work only once it has said it is ready, so this thread never blocks on a
     // thread that is still starting.
@@ -242,7 +244,18 @@ class WasmGemm {
       // By products: the helper takes the second half of the chunk, all rows.
       const half = Math.ceil(count / 2);
       this.handOff(
-        [aPtr + half * aStep, bPtr + half * bStep, cPtr + half * cBytes, M, N, K, 0, M, helperWork],
+        [
+          aPtr + half * aStep,
+          bPtr + half * bStep,
+          cPtr + half * cBytes,
+          M,
+          N,
+          K,
+          0,
+          M,
+          helperWork,
+          ...strides,
+        ],
         [count - half, aStep, bStep, cBytes],
         requiredBytes,
         () => run(0, half, 0, M),
@@ -255,7 +268,7 @@ class WasmGemm {
       // By rows of the single product.
       const split = Math.ceil(M / 8) * 4;
       this.handOff(
-        [aPtr, bPtr, cPtr, M, N, K, split, M, helperWork],
+        [aPtr, bPtr, cPtr, M, N, K, split, M, helperWork, ...strides],
         [1, 0, 0, 0],
         requiredBytes,
         () => run(0, 1, 0, split),
@@ -269,7 +282,7 @@ class WasmGemm {
   }
 
   /**
-   * Runs `mine` here while the helper runs the job `gemm` (its nine arguments) repeated as
+   * Runs `mine` here while the helper runs the job `gemm` (its arguments) repeated as
    * `repeat` says ([count, A step, B step, C step]); if the helper did not take or could not
    * finish it, `theirs` computes it here and the helper is no longer used.
    */
@@ -295,6 +308,22 @@ class WasmGemm {
 
 function align(bytes: number): number {
   return Math.ceil(bytes / 64) * 64;
+}
+
+/**
+ * Copies a matrix into wasm memory without transposing it: row-major as it is, column-major (a
+ * transposed view) as it is too, since the GEMM packs either; anything else is gathered
+ * row-major. Returns the copy's row and column strides.
+ */
+function place(x: ArrayOperand, into: Float32Array): [number, number] {
+  const [rows, cols] = x.shape;
+  const [rs, cs] = x.strides;
+  if (rows > 1 && cols > 1 && rs === 1 && cs === rows && x.data instanceof Float32Array) {
+    into.set(x.data.subarray(x.offset, x.offset + rows * cols));
+    return [1, rows];
+  }
+  fastCopy(x, into);
+  return [cols, 1];
 }
 
 /** Matrix p of a [batch, rows, cols] operand, as a 2-D operand. */
