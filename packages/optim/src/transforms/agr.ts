@@ -122,9 +122,17 @@ function agrLoop(g: Tensor, reuse: boolean): Tensor {
   const out = successor(g, reuse);
   const O = out.data;
   // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
-  for (let i = 0; i < G.length; i++) {
-    const x = G[i];
-    O[i] = x * (1 - Math.abs(x) / scale / l1);
+  // With no rescaling (scale 1, the usual case) one division per element: x / 1 is exact.
+  if (scale === 1) {
+    for (let i = 0; i < G.length; i++) {
+      const x = G[i];
+      O[i] = x * (1 - Math.abs(x) / l1);
+    }
+  } else {
+    for (let i = 0; i < G.length; i++) {
+      const x = G[i];
+      O[i] = x * (1 - Math.abs(x) / scale / l1);
+    }
   }
   return out.tensor();
 }
