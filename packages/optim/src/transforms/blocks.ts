@@ -2,7 +2,7 @@ import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
 import { rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
 import * as check from '../check.js';
-import { like, scaleAndDecay, successor, values, wrap } from '../fused.js';
+import { type FloatArray, like, scaleAndDecay, successor, values, wrap } from '../fused.js';
 import type { LearningRate } from '../transform.js';
 import { toSchedule } from '../transform.js';
 
@@ -171,20 +171,90 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
     // three (divisions dominate this loop).
     const inverse1 = 1 / (1 - b1 ** step);
     const inverse2 = 1 / Math.sqrt(1 - b2 ** step);
-    for (let i = 0; i < G.length; i++) {
-      const x = G[i];
-      // Read back after the store: rounded to the state's dtype, as the composed rule uses them.
-      m2[i] = M[i] * b1 + x * (1 - b1);
-      v2[i] = V[i] * b2 + x * x * (1 - b2);
-      let second = v2[i];
-      if (vm2 && VM) second = vm2[i] = VM[i] > second || Number.isNaN(VM[i]) ? VM[i] : second;
-      u[i] = (m2[i] * inverse1) / (Math.sqrt(second) * inverse2 + eps);
-    }
+    if (vm2 && VM) amsgradLoop(G, M, V, VM, m2, v2, vm2, u, b1, b2, eps, inverse1, inverse2);
+    else if (m2 instanceof Float32Array) adamLoop32(G, M, V, m2, v2, u, b1, b2, eps, inverse1, inverse2);
+    else adamLoop(G, M, V, m2, v2, u, b1, b2, eps, inverse1, inverse2);
     const state = { step, expAvg: m.tensor(), expAvgSq: v.tensor(), maxExpAvgSq: vm ? vm.tensor() : null };
     return [out.tensor(), state];
   },
   examples: [{}, { amsgrad: true, betas: [0.8, 0.9] }],
 });
+
+// Adam's fused loops, apart from the block so that each stays monomorphic and small for the JIT.
+// The moments are used rounded to the state's dtype, as the composed rule stores and reads them
+// (Math.fround for float32: much faster than reading a stored value back).
+
+function adamLoop32(
+  G: FloatArray,
+  M: FloatArray,
+  V: FloatArray,
+  m2: FloatArray,
+  v2: FloatArray,
+  u: FloatArray,
+  b1: number,
+  b2: number,
+  eps: number,
+  inverse1: number,
+  inverse2: number,
+): void {
+  const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
+  for (let i = 0; i < n; i++) {
+    const x = G[i];
+    const m = Math.fround(M[i] * b1 + x * c1);
+    const v = Math.fround(V[i] * b2 + x * x * c2);
+    m2[i] = m;
+    v2[i] = v;
+    u[i] = (m * inverse1) / (Math.sqrt(v) * inverse2 + eps);
+  }
+}
+
+function adamLoop(
+  G: FloatArray,
+  M: FloatArray,
+  V: FloatArray,
+  m2: FloatArray,
+  v2: FloatArray,
+  u: FloatArray,
+  b1: number,
+  b2: number,
+  eps: number,
+  inverse1: number,
+  inverse2: number,
+): void {
+  const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
+  for (let i = 0; i < n; i++) {
+    const x = G[i];
+    m2[i] = M[i] * b1 + x * c1;
+    v2[i] = V[i] * b2 + x * x * c2;
+    u[i] = (m2[i] * inverse1) / (Math.sqrt(v2[i]) * inverse2 + eps);
+  }
+}
+
+/** AMSGrad: the denominator uses the running maximum of v (NaN sticks, as torch.maximum). */
+function amsgradLoop(
+  G: FloatArray,
+  M: FloatArray,
+  V: FloatArray,
+  VM: FloatArray,
+  m2: FloatArray,
+  v2: FloatArray,
+  vm2: FloatArray,
+  u: FloatArray,
+  b1: number,
+  b2: number,
+  eps: number,
+  inverse1: number,
+  inverse2: number,
+): void {
+  const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
+  for (let i = 0; i < n; i++) {
+    const x = G[i];
+    m2[i] = M[i] * b1 + x * c1;
+    v2[i] = V[i] * b2 + x * x * c2;
+    const second = (vm2[i] = VM[i] > v2[i] || Number.isNaN(VM[i]) ? VM[i] : v2[i]);
+    u[i] = (m2[i] * inverse1) / (Math.sqrt(second) * inverse2 + eps);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 
