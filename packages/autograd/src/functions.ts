@@ -94,7 +94,7 @@ function arithmetic(op: ArithmeticOp, a: TensorLike, b: TensorLike): Tensor {
   const [bx, by] = broadcast(op, x, y);
   // Bools carry no gradient (and negating one would change its dtype): minimum is a plain kernel.
   if (op === 'minimum') return wrap(ops.binary('minimum', bx.array, by.array));
-  return binaryPrimitives[op as Exclude<ArithmeticOp, 'sub' | 'minimum'>](bx, by);
+  return binaryPrimitives[op as Exclude<ArithmeticOp, 'sub' | 'minimum' | 'reluBackward'>](bx, by);
 }
 
 /** -x as x * -1 (exact in IEEE arithmetic, -0 and NaN included): neg needs no primitive. */

@@ -41,7 +41,7 @@ export type UnaryOp =
   | 'cos'
   | 'not';
 
-export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'reluBackward';
 export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or';
 export type BinaryOp = ArithmeticOp | ComparisonOp;
 export type ReduceOp = 'sum' | 'max' | 'min';

@@ -105,6 +105,9 @@ export const BINARY: Record<BinaryOp, ElementwiseDefinition> = {
   // NaN wins, as in torch.maximum / torch.minimum (GLSL has no NaN to keep).
   maximum: { math: '(x > y || x !== x ? x : y)', gpu: 'let v = y;\nif (x > y) { v = x; }' },
   minimum: { math: '(x < y || x !== x ? x : y)', gpu: 'let v = y;\nif (x < y) { v = x; }' },
+  // relu's vector-Jacobian product in one pass: the gradient x where relu's input y is positive,
+  // else 0 (instead of a bool mask, then a where).
+  reluBackward: { math: '(y > 0 ? x : 0)', gpu: 'let v = 0.0;\nif (y > 0.0) { v = x; }' },
   eq: predicate('x === y'),
   ne: predicate('x !== y'),
   lt: predicate('x < y'),

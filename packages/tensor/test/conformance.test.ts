@@ -134,22 +134,31 @@ const unaryEntries: OpEntry[] = (Object.keys(UNARY_DOMAINS) as UnaryOp[]).map((o
   })),
 }));
 
-const BINARY: BinaryOp[] = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'maximum',
-  'minimum',
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'and',
-  'or',
-];
+/**
+ * Every binary op of the elementwise table, with the ranges its operands are drawn from: a Record
+ * over BinaryOp, so an op added to the table does not compile until it is listed here.
+ * Comparisons and the like get integral values, so ties are likely and both outcomes are seen.
+ */
+const BINARY_DOMAINS: Record<BinaryOp, { a: [number, number]; b: [number, number]; integral: boolean }> = {
+  add: { a: [-3, 3], b: [-3, 3], integral: false },
+  sub: { a: [-3, 3], b: [-3, 3], integral: false },
+  mul: { a: [-3, 3], b: [-3, 3], integral: false },
+  div: { a: [-3, 3], b: [0.5, 3], integral: false },
+  // A positive base: a negative one with a fractional exponent is NaN, which GLSL cannot keep.
+  pow: { a: [0.5, 3], b: [-2, 2], integral: false },
+  maximum: { a: [-3, 3], b: [-3, 3], integral: true },
+  minimum: { a: [-3, 3], b: [-3, 3], integral: true },
+  reluBackward: { a: [-3, 3], b: [-3, 3], integral: true },
+  eq: { a: [-3, 3], b: [-3, 3], integral: true },
+  ne: { a: [-3, 3], b: [-3, 3], integral: true },
+  lt: { a: [-3, 3], b: [-3, 3], integral: true },
+  le: { a: [-3, 3], b: [-3, 3], integral: true },
+  gt: { a: [-3, 3], b: [-3, 3], integral: true },
+  ge: { a: [-3, 3], b: [-3, 3], integral: true },
+  and: { a: [-3, 3], b: [-3, 3], integral: true },
+  or: { a: [-3, 3], b: [-3, 3], integral: true },
+};
+const BINARY = Object.keys(BINARY_DOMAINS) as BinaryOp[];
 
 /** Two shapes that broadcast: the second drops leading dims and sets some dims to 1. */
 const broadcastArb = shapeArb(1, 3).chain((shape) =>
@@ -164,13 +173,17 @@ const broadcastArb = shapeArb(1, 3).chain((shape) =>
 const binaryEntries: OpEntry[] = BINARY.map((op) => ({
   name: `binary ${op}`,
   cases: broadcastArb.chain(([sa, sb]) =>
-    // Integral values make ties likely, so eq/ne/le/ge see both outcomes.
     fc
       .tuple(
-        spec(fc.constant(sa), { integral: true }),
+        spec(fc.constant(sa), {
+          low: BINARY_DOMAINS[op].a[0],
+          high: BINARY_DOMAINS[op].a[1],
+          integral: BINARY_DOMAINS[op].integral,
+        }),
         spec(fc.constant(sb), {
-          low: op === 'div' ? 0.5 : -3,
-          integral: !['add', 'sub', 'mul', 'div'].includes(op),
+          low: BINARY_DOMAINS[op].b[0],
+          high: BINARY_DOMAINS[op].b[1],
+          integral: BINARY_DOMAINS[op].integral,
         }),
       )
       .map((inputs) => ({ inputs, run: ([x, y]) => ops.binary(op, x, y) })),

@@ -47,3 +47,8 @@ export const maximum = (a: Tensor, b: Tensor) =>
     const half = g.mul(0.5);
     return [where(aWins, g, where(tie, half, zero)), where(aWins, zero, where(tie, half, g))];
   });
+
+// relu's vector-Jacobian product in one pass (./unary.ts): g where x > 0, else 0. It is linear in
+// g, so its own vjp is itself at the same x; x gets none (relu's second derivative is 0 off the kink).
+export const reluBackward = (g: Tensor, x: Tensor): Tensor =>
+  binary('reluBackward', g, x, [x], (gg) => [reluBackward(gg, x), null]);

@@ -92,6 +92,7 @@ export const PRIMITIVES: Record<string, PrimitiveCase> = {
     ],
   },
   maximum: { call: binary.maximum, shapes: same(2), domains: [{ grid: 0.25 }, { grid: 0.75 }] },
+  reluBackward: { call: binary.reluBackward, shapes: same(2), domains: [{}, { awayFromZero: 1e-3 }] },
   exp: { call: unary.exp },
   log: { call: unary.log, domains: [{ min: 0.1, max: 5 }] },
   log1p: { call: unary.log1p, domains: [{ min: -0.9, max: 5 }] },

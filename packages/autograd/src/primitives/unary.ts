@@ -1,8 +1,7 @@
 import { ops, type UnaryOp } from '@agrad/tensor';
-import { scalarTensor } from '../creation.js';
 import { record, type Saved } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { where } from './where.js';
+import { reluBackward } from './binary.js';
 
 /**
  * Elementwise unary primitives. Each line states the derivative it implements; `out` is the
@@ -28,7 +27,7 @@ export const cos = (x: Tensor) => unary('cos', x, [x], (g) => g.mul(x.sin()).neg
 // d tanh(x)/dx = 1 - tanh(x)^2
 export const tanh = (x: Tensor) => unary('tanh', x, ['output'], (g, out) => g.mul(out.mul(out).neg().add(1)));
 // d relu(x)/dx = 1 for x > 0, else 0 (0 at 0, as PyTorch)
-export const relu = (x: Tensor) => unary('relu', x, [x], (g) => where(x.gt(0), g, scalarTensor(0, g.dtype)));
+export const relu = (x: Tensor) => unary('relu', x, [x], (g) => reluBackward(g, x));
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
 export const sigmoid = (x: Tensor) =>
   unary('sigmoid', x, ['output'], (g, out) => g.mul(out.mul(out.neg().add(1))));
