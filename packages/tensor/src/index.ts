@@ -54,4 +54,4 @@ export {
   sizeOf,
   viewOverlaps,
 } from './shape.js';
-export { getNumThreads, setNumThreads } from './wasm/gemm.js';
+export { getNumThreads, setNumThreads, threadsReady } from './wasm/gemm.js';

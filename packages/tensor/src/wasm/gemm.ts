@@ -364,3 +364,11 @@ export function setNumThreads(count: number): void {
 export function getNumThreads(): number {
   return wasmGemm?.threadCount ?? 1;
 }
+
+/**
+ * Whether the GEMM's second thread has started and takes work (it starts asynchronously after
+ * setNumThreads(2)); until then products run on one thread, with the same results.
+ */
+export function threadsReady(): boolean {
+  return wasmGemm?.helperReady ?? false;
+}
