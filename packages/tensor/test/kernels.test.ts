@@ -346,38 +346,49 @@ describe('the committed WebAssembly module', () => {
   });
 });
 
+/** Random windows over small images (filtered so that at least one window fits). */
+const windowCaseArb = (maxPadding: (kh: number, kw: number) => number = () => 2) =>
+  fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      c: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 7 }),
+      w: fc.integer({ min: 1, max: 7 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 3 }),
+      sw: fc.integer({ min: 1, max: 3 }),
+      p: fc.integer({ min: 0, max: 2 }),
+      d: fc.integer({ min: 1, max: 2 }),
+      permuted: fc.boolean(),
+      dtype: dtypeArb,
+    })
+    .map((r) => ({ ...r, p: Math.min(r.p, maxPadding(r.kh, r.kw)) }))
+    .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
+type WindowCase = typeof windowCaseArb extends (...a: never[]) => fc.Arbitrary<infer R> ? R : never;
+
+/** The case's [n, c, h, w] image, element i = fill(i), as a permuted (strided) view if asked. */
+function imageOf(r: WindowCase, fill: (i: number) => number): NDArray {
+  const data = typedArrayFor(r.dtype, r.n * r.c * r.h * r.w);
+  for (let i = 0; i < data.length; i++) data[i] = fill(i);
+  return r.permuted
+    ? ops.fromTypedArray(data, [r.n, r.h, r.w, r.c]).permute([0, 3, 1, 2])
+    : ops.fromTypedArray(data, [r.n, r.c, r.h, r.w]);
+}
+
+const windowOf = (r: WindowCase) => ({
+  kernel: [r.kh, r.kw] as const,
+  stride: [r.sh, r.sw] as const,
+  padding: [r.p, r.p] as const,
+  dilation: [r.d, r.d] as const,
+});
+
 describe('unfold: the row-copy kernel equals the reference, and fold is its adjoint', () => {
   it('on random windows over strided inputs', () => {
-    const arb = fc
-      .record({
-        n: fc.integer({ min: 1, max: 2 }),
-        c: fc.integer({ min: 1, max: 3 }),
-        h: fc.integer({ min: 1, max: 7 }),
-        w: fc.integer({ min: 1, max: 7 }),
-        kh: fc.integer({ min: 1, max: 3 }),
-        kw: fc.integer({ min: 1, max: 3 }),
-        sh: fc.integer({ min: 1, max: 3 }),
-        sw: fc.integer({ min: 1, max: 3 }),
-        p: fc.integer({ min: 0, max: 2 }),
-        d: fc.integer({ min: 1, max: 2 }),
-        permuted: fc.boolean(),
-        dtype: dtypeArb,
-      })
-      .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
     fc.assert(
-      fc.property(arb, (r) => {
-        const size = r.n * r.c * r.h * r.w;
-        const data = typedArrayFor(r.dtype, size);
-        for (let i = 0; i < size; i++) data[i] = Math.cos(i * 1.7);
-        const x = r.permuted
-          ? ops.fromTypedArray(data, [r.n, r.h, r.w, r.c]).permute([0, 3, 1, 2])
-          : ops.fromTypedArray(data, [r.n, r.c, r.h, r.w]);
-        const window = {
-          kernel: [r.kh, r.kw] as const,
-          stride: [r.sh, r.sw] as const,
-          padding: [r.p, r.p] as const,
-          dilation: [r.d, r.d] as const,
-        };
+      fc.property(windowCaseArb(), (r) => {
+        const x = imageOf(r, (i) => Math.cos(i * 1.7));
+        const window = windowOf(r);
         const fast = ops.unfold(x, window, -7).read();
         const reference = typedArrayFor(r.dtype, fast.length);
         cpuKernels.referenceUnfold(operand(x), window, -7, ops.unfold(x, window, -7).shape, reference);
@@ -403,41 +414,19 @@ describe('unfold: the row-copy kernel equals the reference, and fold is its adjo
 
 describe('maxPoolIndices: the fast loop equals the reference, with ties and NaN', () => {
   it('on random windows over strided inputs of few distinct values', () => {
-    const arb = fc
-      .record({
-        n: fc.integer({ min: 1, max: 2 }),
-        c: fc.integer({ min: 1, max: 3 }),
-        h: fc.integer({ min: 1, max: 7 }),
-        w: fc.integer({ min: 1, max: 7 }),
-        kh: fc.integer({ min: 1, max: 3 }),
-        kw: fc.integer({ min: 1, max: 3 }),
-        s: fc.integer({ min: 1, max: 3 }),
-        d: fc.integer({ min: 1, max: 2 }),
-        padded: fc.boolean(),
-        permuted: fc.boolean(),
-        // Values from a small set, so windows hold ties, -inf and NaN.
-        values: fc.array(fc.constantFrom(-1, 0, 2, Number.NEGATIVE_INFINITY, Number.NaN), {
-          minLength: 1,
-          maxLength: 30,
-        }),
-        dtype: dtypeArb,
-      })
-      .map((r) => ({ ...r, p: r.padded ? Math.floor(Math.min(r.kh, r.kw) / 2) : 0 }))
-      .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
+    // Padding at most half the kernel, as max pooling allows; values from a small set, so
+    // windows hold ties, -inf and NaN.
+    const arb = fc.tuple(
+      windowCaseArb((kh, kw) => Math.floor(Math.min(kh, kw) / 2)),
+      fc.array(fc.constantFrom(-1, 0, 2, Number.NEGATIVE_INFINITY, Number.NaN), {
+        minLength: 1,
+        maxLength: 30,
+      }),
+    );
     fc.assert(
-      fc.property(arb, (r) => {
-        const size = r.n * r.c * r.h * r.w;
-        const data = typedArrayFor(r.dtype, size);
-        for (let i = 0; i < size; i++) data[i] = r.values[(i * 7) % r.values.length];
-        const x = r.permuted
-          ? ops.fromTypedArray(data, [r.n, r.h, r.w, r.c]).permute([0, 3, 1, 2])
-          : ops.fromTypedArray(data, [r.n, r.c, r.h, r.w]);
-        const window = {
-          kernel: [r.kh, r.kw] as const,
-          stride: [r.s, r.s] as const,
-          padding: [r.p, r.p] as const,
-          dilation: [r.d, 1] as const,
-        };
+      fc.property(arb, ([r, values]) => {
+        const x = imageOf(r, (i) => values[(i * 7) % values.length]);
+        const window = windowOf(r);
         const outSize = ops.windowOutput('test', x.shape, window);
         fc.pre(ops.emptyWindow(x.shape, window, outSize) === null);
         const fast = ops.maxPoolIndices(x, window, outSize);
@@ -445,18 +434,18 @@ describe('maxPoolIndices: the fast loop equals the reference, with ties and NaN'
         cpuKernels.referenceMaxPoolIndices(operand(x), window, fast.shape, reference);
         expect([...fast.read()]).toEqual([...reference]);
         // Each index names its window's maximum: NaN where the window holds one, else the largest.
-        const values = x.read();
+        const plain = x.read();
         const [outH, outW] = outSize;
         [...fast.read()].forEach((at, o) => {
           const [plane, oh, ow] = [Math.floor(o / (outH * outW)), Math.floor(o / outW) % outH, o % outW];
           const seen: number[] = [];
           for (let ki = 0; ki < r.kh; ki++)
             for (let kj = 0; kj < r.kw; kj++) {
-              const [h, w] = [oh * r.s - r.p + ki * r.d, ow * r.s - r.p + kj];
-              if (h >= 0 && h < r.h && w >= 0 && w < r.w) seen.push(values[plane * r.h * r.w + h * r.w + w]);
+              const [h, w] = [oh * r.sh - r.p + ki * r.d, ow * r.sw - r.p + kj * r.d];
+              if (h >= 0 && h < r.h && w >= 0 && w < r.w) seen.push(plain[plane * r.h * r.w + h * r.w + w]);
             }
           const expected = seen.some(Number.isNaN) ? Number.NaN : Math.max(...seen);
-          expect(values[plane * r.h * r.w + at]).toBe(expected);
+          expect(plain[plane * r.h * r.w + at]).toBe(expected);
         });
       }),
       { numRuns: 150 },

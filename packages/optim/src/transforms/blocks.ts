@@ -169,11 +169,17 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
     // Multiplying by the reciprocals of the bias corrections instead of dividing by them: the same
     // numbers to within a rounding of double precision, and one division per element instead of
     // three (divisions dominate this loop).
-    const inverse1 = 1 / (1 - b1 ** step);
-    const inverse2 = 1 / Math.sqrt(1 - b2 ** step);
-    if (vm2 && VM) amsgradLoop(G, M, V, VM, m2, v2, vm2, u, b1, b2, eps, inverse1, inverse2);
-    else if (m2 instanceof Float32Array) adamLoop32(G, M, V, m2, v2, u, b1, b2, eps, inverse1, inverse2);
-    else adamLoop(G, M, V, m2, v2, u, b1, b2, eps, inverse1, inverse2);
+    const constants = {
+      b1,
+      b2,
+      eps,
+      inverse1: 1 / (1 - b1 ** step),
+      inverse2: 1 / Math.sqrt(1 - b2 ** step),
+    };
+    const arrays = [G, M, V, m2, v2, u];
+    if (vm2 && VM) amsgradLoop([...arrays, VM, vm2], constants);
+    else if (m2 instanceof Float32Array) adamLoop32(arrays, constants);
+    else adamLoop(arrays, constants);
     const state = { step, expAvg: m.tensor(), expAvgSq: v.tensor(), maxExpAvgSq: vm ? vm.tensor() : null };
     return [out.tensor(), state];
   },
@@ -184,19 +190,18 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
 // The moments are used rounded to the state's dtype, as the composed rule stores and reads them
 // (Math.fround for float32: much faster than reading a stored value back).
 
-function adamLoop32(
-  G: FloatArray,
-  M: FloatArray,
-  V: FloatArray,
-  m2: FloatArray,
-  v2: FloatArray,
-  u: FloatArray,
-  b1: number,
-  b2: number,
-  eps: number,
-  inverse1: number,
-  inverse2: number,
-): void {
+/** The step's constants: betas, eps and the reciprocals of the two bias corrections. */
+interface AdamConstants {
+  b1: number;
+  b2: number;
+  eps: number;
+  inverse1: number;
+  inverse2: number;
+}
+
+type Arrays = FloatArray[];
+
+function adamLoop32([G, M, V, m2, v2, u]: Arrays, { b1, b2, eps, inverse1, inverse2 }: AdamConstants): void {
   const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
   for (let i = 0; i < n; i++) {
     const x = G[i];
@@ -208,19 +213,7 @@ function adamLoop32(
   }
 }
 
-function adamLoop(
-  G: FloatArray,
-  M: FloatArray,
-  V: FloatArray,
-  m2: FloatArray,
-  v2: FloatArray,
-  u: FloatArray,
-  b1: number,
-  b2: number,
-  eps: number,
-  inverse1: number,
-  inverse2: number,
-): void {
+function adamLoop([G, M, V, m2, v2, u]: Arrays, { b1, b2, eps, inverse1, inverse2 }: AdamConstants): void {
   const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
   for (let i = 0; i < n; i++) {
     const x = G[i];
@@ -232,19 +225,8 @@ function adamLoop(
 
 /** AMSGrad: the denominator uses the running maximum of v (NaN sticks, as torch.maximum). */
 function amsgradLoop(
-  G: FloatArray,
-  M: FloatArray,
-  V: FloatArray,
-  VM: FloatArray,
-  m2: FloatArray,
-  v2: FloatArray,
-  vm2: FloatArray,
-  u: FloatArray,
-  b1: number,
-  b2: number,
-  eps: number,
-  inverse1: number,
-  inverse2: number,
+  [G, M, V, m2, v2, u, VM, vm2]: Arrays,
+  { b1, b2, eps, inverse1, inverse2 }: AdamConstants,
 ): void {
   const [c1, c2, n] = [1 - b1, 1 - b2, G.length];
   for (let i = 0; i < n; i++) {
