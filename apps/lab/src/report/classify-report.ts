@@ -6,11 +6,14 @@ import type { Metrics } from '../run/experiment.js';
 import { EMA_DECAY } from '../run/log.js';
 import type { JobResult } from '../run/runner.js';
 import {
+  armsOf,
   curvesSection,
   differencePlot,
+  msPerStep,
   setupSection,
   standardPlots,
   statisticsNote,
+  timeOverheadPercent,
   totalTrainSeconds,
 } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
@@ -34,7 +37,6 @@ import {
 
 const accuracy = (j: JobResult) => j.final.testAccuracy;
 const testLoss = (j: JobResult) => j.final.testLoss;
-const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
 const stepsToTarget = (j: JobResult) => j.log.stepsToTarget ?? Number.NaN;
 
 /**
@@ -91,7 +93,7 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
         optimizer,
         acc: compare(base, treated, accuracy),
         steps: compare(base, treated, stepsToTarget, 'did not reach the target'),
-        overhead: 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1),
+        overhead: timeOverheadPercent(treated, base),
       });
     }
   }
@@ -135,7 +137,7 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
     difference: number;
   }> = [];
   for (const model of config.models) {
-    for (const arm of new Set(Object.values(results).map((r) => String(r.info.arm)))) {
+    for (const arm of armsOf(results)) {
       const jobs = select(results, { model, arm });
       for (const p of meanCurve(
         jobs,

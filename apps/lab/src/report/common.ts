@@ -1,7 +1,7 @@
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import { lineChart, writePlot } from './plots.js';
-import { meanCurve } from './summary.js';
+import { meanCurve, summarize } from './summary.js';
 
 /** The report's "Setup" section: command, data, machine and time, shared by all experiments. */
 export function setupSection(metrics: Metrics<unknown>, wallSeconds: number): string {
@@ -23,6 +23,18 @@ export function setupSection(metrics: Metrics<unknown>, wallSeconds: number): st
 export function totalTrainSeconds(results: Record<string, JobResult>): number {
   return Object.values(results).reduce((s, r) => s + r.log.trainSeconds, 0);
 }
+
+/** Training time per step of one run, in milliseconds (evaluation excluded). */
+export const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
+
+/** How much slower per step the AGR runs are than their baseline, in percent (mean over seeds). */
+export const timeOverheadPercent = (treated: JobResult[], base: JobResult[]) =>
+  100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1);
+
+/** The arms that ran, in order of first appearance. */
+export const armsOf = (results: Record<string, JobResult>) => [
+  ...new Set(Object.values(results).map((r) => String(r.info.arm))),
+];
 
 /** How a layer is named in plots and sentences: the model it belongs to, its parameter name, its size. */
 export function layerLabel(model: string, layer: string, size?: number): string {

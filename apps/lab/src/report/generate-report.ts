@@ -7,11 +7,14 @@ import { CNN_FEATURES } from '../models.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import {
+  armsOf,
   curvesSection,
   differencePlot,
+  msPerStep,
   setupSection,
   standardPlots,
   statisticsNote,
+  timeOverheadPercent,
   totalTrainSeconds,
 } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
@@ -33,7 +36,6 @@ import {
   verdict,
 } from './summary.js';
 
-const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
 const fid = (j: JobResult) => j.final.fid;
 const heldOutLoss = (j: JobResult) => j.final.emaHeldOutLoss;
 
@@ -100,7 +102,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       optimizer,
       fid: compare(base, treated, fid),
       loss: compare(base, treated, heldOutLoss),
-      overhead: 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1),
+      overhead: timeOverheadPercent(treated, base),
       claim: optimizer === 'adan' ? claimFor(base) : null,
     });
   }
@@ -133,7 +135,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     model: () => 'unet',
   });
   const heldRows: Array<Record<string, string | number>> = [];
-  for (const arm of new Set(Object.values(results).map((r) => String(r.info.arm)))) {
+  for (const arm of armsOf(results)) {
     for (const p of meanCurve(
       select(results, { arm }),
       (l) => l.evals,

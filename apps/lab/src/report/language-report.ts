@@ -6,11 +6,13 @@ import type { LanguageConfig } from '../experiments/language.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
 import {
+  armsOf,
   curvesSection,
   differencePlot,
   setupSection,
   standardPlots,
   statisticsNote,
+  timeOverheadPercent,
   totalTrainSeconds,
 } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
@@ -31,8 +33,6 @@ import {
   summaryText,
   verdict,
 } from './summary.js';
-
-const msPerStep = (j: JobResult) => (1000 * j.log.trainSeconds) / j.log.losses.at(-1)!.step;
 
 /** The paper's SOP accuracy (%) per weight decay, AdamW and AdamW+AGR, ALBERT on WikiText-2. */
 const PAPER_SOP: Record<string, [number, number]> = {
@@ -125,7 +125,7 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
   });
   const base = Object.values(results).filter((r) => !r.info.agr);
   const treated = Object.values(results).filter((r) => r.info.agr);
-  const overhead = 100 * (summarize(treated, msPerStep).mean / summarize(base, msPerStep).mean - 1);
+  const overhead = timeOverheadPercent(treated, base);
   const plots = await standardPlots(out, results, {
     groupField: 'weightDecay',
     groupTitle: 'weight decay',
@@ -133,7 +133,7 @@ export async function writeLanguageReport(out: string, metrics: Metrics<Language
   });
   const curveRows: Array<Record<string, string | number>> = [];
   for (const wd of config.weightDecays.map(String)) {
-    for (const arm of new Set(Object.values(results).map((r) => String(r.info.arm)))) {
+    for (const arm of armsOf(results)) {
       const jobs = select(results, { weightDecay: wd, arm });
       for (const p of meanCurve(
         jobs,
