@@ -1,6 +1,6 @@
 import { formatShape, fromTypedArray, noGrad, storagesIn, Tensor } from '@agrad/autograd';
 import { checkOptions, checkValue, cpuBackend, describeValue, ops, rules } from '@agrad/tensor';
-import { type GradientTransformation, isTransform, type Params } from './transform.js';
+import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
 export type ParamSource =
@@ -120,7 +120,7 @@ export class Optimizer {
     noGrad(() => {
       let result: { updates: Params; state: unknown };
       try {
-        result = this.transform.update(grads, this.state, this.params, { state: true, updates: new Set() });
+        result = this.transform.update(grads, this.state, this.params, DONATE_STATE);
       } catch (error) {
         this.interrupted = (error as Error).message ?? String(error);
         throw error;
@@ -260,6 +260,9 @@ function addInPlace(p: Tensor, u: Tensor): void {
 }
 
 const SEPARATOR = '/';
+
+/** What step lends the transform: its state (it keeps only the new one), never the gradients. */
+const DONATE_STATE: Donation = { state: true, updates: new Set() };
 
 /**
  * The optimizer's state outlives any tidy() around a step (see @agrad/autograd's tidy); the

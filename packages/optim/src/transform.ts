@@ -1,5 +1,5 @@
 import { noGrad, storagesIn, type Tensor } from '@agrad/autograd';
-import { checkValue, rules } from '@agrad/tensor';
+import { checkValue, rules, type Storage } from '@agrad/tensor';
 
 /**
  * The functional core, in the style of optax. Parameters, gradients and updates are records
@@ -73,6 +73,9 @@ export function chain(...transforms: GradientTransformation<unknown>[]): Gradien
       const next: unknown[] = [];
       let current = updates;
       let donated = donation?.updates ?? NO_DONATION.updates;
+      // Storages the chain must not write over: every new state so far, and the old state
+      // unless it was donated (built up as the transforms run, so each state is walked once).
+      const held = donation && !donation.state ? storagesIn(state) : new Set<Storage>();
       transforms.forEach((t, i) => {
         const result = t.update(
           current,
@@ -80,16 +83,10 @@ export function chain(...transforms: GradientTransformation<unknown>[]): Gradien
           params,
           donation && { state: donation.state, updates: donated },
         );
+        if (donation) storagesIn(result.state, held);
         donated =
           donation && i + 1 < transforms.length
-            ? ownedUpdates(
-                result.updates,
-                [...next, result.state],
-                donation.state ? null : state,
-                updates,
-                donation,
-                params,
-              )
+            ? ownedUpdates(result.updates, held, updates, donation, params)
             : NO_DONATION.updates;
         current = result.updates;
         next.push(result.state);
@@ -100,20 +97,14 @@ export function chain(...transforms: GradientTransformation<unknown>[]): Gradien
   };
 }
 
-/**
- * The names whose update in `made` the chain may donate onward (see chain): not held by any new
- * state so far (`states`), nor by the old state unless that was donated (`undonatedState`).
- */
+/** The names whose update in `made` the chain may donate onward (see chain): not in `held`. */
 function ownedUpdates(
   made: Params,
-  states: unknown[],
-  undonatedState: unknown,
+  held: ReadonlySet<Storage>,
   incoming: Params,
   donation: Donation,
   params: Params,
 ): Set<string> {
-  const held = storagesIn(states);
-  if (undonatedState !== null) storagesIn(undonatedState, held);
   const owned = new Set<string>();
   for (const [name, u] of Object.entries(made)) {
     const storage = u.array.storage;

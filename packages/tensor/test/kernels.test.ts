@@ -365,7 +365,7 @@ const windowCaseArb = (maxPadding: (kh: number, kw: number) => number = () => 2)
     })
     .map((r) => ({ ...r, p: Math.min(r.p, maxPadding(r.kh, r.kw)) }))
     .filter((r) => r.h + 2 * r.p >= r.d * (r.kh - 1) + 1 && r.w + 2 * r.p >= r.d * (r.kw - 1) + 1);
-type WindowCase = typeof windowCaseArb extends (...a: never[]) => fc.Arbitrary<infer R> ? R : never;
+type WindowCase = ReturnType<typeof windowCaseArb> extends fc.Arbitrary<infer R> ? R : never;
 
 /** The case's [n, c, h, w] image, element i = fill(i), as a permuted (strided) view if asked. */
 function imageOf(r: WindowCase, fill: (i: number) => number): NDArray {

@@ -3,7 +3,7 @@ import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { permute } from './movement.js';
 
-const swapLastTwo = [0, 2, 1];
+const transpose = (x: Tensor) => permute(x, [0, 2, 1]);
 
 /** Whether x's matrices are stored column by column (a transposed view, as W^T in x @ W^T). */
 const columnMajor = (x: Tensor) =>
@@ -15,22 +15,15 @@ const columnMajor = (x: Tensor) =>
 // gradient then has the operand's layout, so a weight used as W^T gets a contiguous gradient
 // (not a transposed view that every optimizer step would first have to copy).
 export function matmul3d(a: Tensor, b: Tensor): Tensor {
+  const gradA = (g: Tensor) =>
+    columnMajor(a) ? transpose(matmul3d(b, transpose(g))) : matmul3d(g, transpose(b));
+  const gradB = (g: Tensor) =>
+    columnMajor(b) ? transpose(matmul3d(transpose(g), a)) : matmul3d(transpose(a), g);
   return record(
     'matmul',
     [a, b],
     ops.matmul3d(a.array, b.array),
-    (g) => [
-      a.requiresGrad
-        ? columnMajor(a)
-          ? permute(matmul3d(b, permute(g, swapLastTwo)), swapLastTwo)
-          : matmul3d(g, permute(b, swapLastTwo))
-        : null,
-      b.requiresGrad
-        ? columnMajor(b)
-          ? permute(matmul3d(permute(g, swapLastTwo), a), swapLastTwo)
-          : matmul3d(permute(a, swapLastTwo), g)
-        : null,
-    ],
+    (g) => [a.requiresGrad ? gradA(g) : null, b.requiresGrad ? gradB(g) : null],
     [a, b],
   );
 }
