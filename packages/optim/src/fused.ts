@@ -1,11 +1,14 @@
 import { fromTypedArray, type Tensor } from '@agrad/autograd';
 import { ops } from '@agrad/tensor';
+import { type SimdLoops, simdLoops } from './wasm/loops.js';
 
 /**
  * What the fused loops of the blocks (see ./block.ts) share: flat host arrays in, a tensor out. A
  * fused loop runs a block's rule in one pass over plain typed arrays, instead of one tensor op
- * (and one allocation) per term. The arithmetic is the same, term for term; float32 results may
- * differ from the composed version in the last bit, because here intermediates stay in double.
+ * (and one allocation) per term. The arithmetic is the same, term for term; float32 results of
+ * the JavaScript loops may differ from the composed version in the last bit, because there
+ * intermediates stay in double. Large enough float32 arrays run in WebAssembly SIMD instead
+ * (./wasm/loops.ts), which rounds as the composed version does.
  */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -44,22 +47,31 @@ export function successor(t: Tensor, reuse: boolean): { data: FloatArray; tensor
   return { data, tensor: () => wrap(data, t) };
 }
 
-/** u * factor + p * decay (the weight-decay and learning-rate tail of a chain), over u if reusable. */
-export function scaleAndDecay(
-  u: Tensor,
-  factor: number,
-  p: Tensor | null,
-  decay: number,
-  reuse = false,
-): Tensor {
+/** u * factor (the learning rate's scaling), over u if reusable. */
+export function scaled(u: Tensor, factor: number, reuse: boolean): Tensor {
   const U = values(u);
   const out = successor(u, reuse);
   const O = out.data;
-  if (p && decay !== 0) {
-    const P = values(p);
-    for (let i = 0; i < O.length; i++) O[i] = U[i] * factor + P[i] * decay;
-  } else {
-    for (let i = 0; i < O.length; i++) O[i] = U[i] * factor;
-  }
+  const simd = float32Loops(U, O);
+  if (simd) simd.scale(U as Float32Array, O as Float32Array, factor);
+  else for (let i = 0; i < O.length; i++) O[i] = U[i] * factor;
   return out.tensor();
+}
+
+/** u + p * decay (decoupled weight decay), over u if reusable. */
+export function decayed(u: Tensor, p: Tensor, decay: number, reuse: boolean): Tensor {
+  const [U, P] = [values(u), values(p)];
+  const out = successor(u, reuse);
+  const O = out.data;
+  const simd = float32Loops(U, P, O);
+  if (simd) simd.addScaled(U as Float32Array, P as Float32Array, O as Float32Array, decay);
+  else for (let i = 0; i < O.length; i++) O[i] = U[i] + P[i] * decay;
+  return out.tensor();
+}
+
+/** The SIMD loops (see ./wasm/loops.ts) where they run these float32 arrays, else null. */
+export function float32Loops(...arrays: FloatArray[]): SimdLoops | null {
+  const simd = simdLoops();
+  if (!simd?.suits(arrays[0].length)) return null;
+  return arrays.every((a) => a instanceof Float32Array) ? simd : null;
 }

@@ -1,5 +1,6 @@
 import { formatShape, fromTypedArray, noGrad, storagesIn, Tensor } from '@agrad/autograd';
 import { checkOptions, checkValue, cpuBackend, describeValue, ops, rules } from '@agrad/tensor';
+import { type FloatArray, float32Loops } from './fused.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
@@ -251,8 +252,10 @@ function allFinite(t: Tensor): boolean {
 function addInPlace(p: Tensor, u: Tensor): void {
   const target = u.dtype === p.dtype ? ops.hostView(p.array) : null;
   if (target) {
-    const source = ops.hostView(u.array) ?? u.array.read();
-    for (let i = 0; i < target.length; i++) target[i] += source[i];
+    const source = (ops.hostView(u.array) ?? u.array.read()) as FloatArray;
+    const simd = float32Loops(source, target as FloatArray);
+    if (simd) simd.addScaled(source as Float32Array, target as Float32Array, target as Float32Array, 1);
+    else for (let i = 0; i < target.length; i++) target[i] += source[i];
     p.array.storage.version++;
   } else {
     p.copy_(p.add(u));

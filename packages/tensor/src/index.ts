@@ -54,4 +54,5 @@ export {
   sizeOf,
   viewOverlaps,
 } from './shape.js';
+export { decodeBase64 } from './wasm/bytes.js';
 export { getNumThreads, setNumThreads, threadsReady } from './wasm/gemm.js';

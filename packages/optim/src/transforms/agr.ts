@@ -1,7 +1,7 @@
 import { type Tensor, where } from '@agrad/autograd';
 import { ops, rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
-import { successor, values } from '../fused.js';
+import { type FloatArray, float32Loops, successor, values } from '../fused.js';
 import type { GradientTransformation } from '../transform.js';
 
 export interface AgrOptions {
@@ -92,23 +92,15 @@ export function agrCoefficients(g: Tensor): Tensor {
 
 /**
  * `regularize` in two passes over host arrays: s = sum|g| accumulated in double, then
- * g * (1 - |g| / s), written over g when it is a donated buffer; unchanged when s = 0. When s overflows (float64 gradients near 1e308), the
- * same coefficients come from g / max|g|, whose sum cannot overflow. NaN or infinite entries
+ * g * (1 - |g| / s), written over g when it is a donated buffer; unchanged when s = 0. When s
+ * overflows (float64 gradients near 1e308), the same coefficients come from g / max|g|, whose sum cannot overflow. NaN or infinite entries
  * give NaN, as in `regularize`.
  */
 function agrLoop(g: Tensor, reuse: boolean): Tensor {
   const G = values(g);
-  // Four running sums (in double): one sum is a chain of dependent additions, latency-bound.
-  let [s0, s1, s2, s3] = [0, 0, 0, 0];
-  const body = G.length - (G.length % 4);
-  for (let i = 0; i < body; i += 4) {
-    s0 += Math.abs(G[i]);
-    s1 += Math.abs(G[i + 1]);
-    s2 += Math.abs(G[i + 2]);
-    s3 += Math.abs(G[i + 3]);
-  }
-  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
-  let l1 = s0 + s1 + (s2 + s3);
+  // float32 arrays of some size run in WebAssembly SIMD (see ../wasm/loops.ts), with equal results.
+  const simd = float32Loops(G);
+  let l1 = simd ? simd.absoluteSum(G as Float32Array) : absoluteSum(G);
   if (l1 === 0) return g;
   let scale = 1;
   if (l1 === Number.POSITIVE_INFINITY) {
@@ -123,7 +115,8 @@ function agrLoop(g: Tensor, reuse: boolean): Tensor {
   const O = out.data;
   // Divide, not multiply by 1/s: for a subnormal s, 1/s overflows to infinity and 0 * inf is NaN.
   // With no rescaling (scale 1, the usual case) one division per element: x / 1 is exact.
-  if (scale === 1) {
+  if (scale === 1 && simd) simd.agrScale(G as Float32Array, O as Float32Array, l1);
+  else if (scale === 1) {
     for (let i = 0; i < G.length; i++) {
       const x = G[i];
       O[i] = x * (1 - Math.abs(x) / l1);
@@ -135,4 +128,18 @@ function agrLoop(g: Tensor, reuse: boolean): Tensor {
     }
   }
   return out.tensor();
+}
+
+/** sum |g| in double, with four running sums: one sum is a chain of dependent additions. */
+function absoluteSum(G: FloatArray): number {
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  const body = G.length - (G.length % 4);
+  for (let i = 0; i < body; i += 4) {
+    s0 += Math.abs(G[i]);
+    s1 += Math.abs(G[i + 1]);
+    s2 += Math.abs(G[i + 2]);
+    s3 += Math.abs(G[i + 3]);
+  }
+  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
+  return s0 + s1 + (s2 + s3);
 }

@@ -2,7 +2,7 @@ import { maximum, type Tensor, zerosLike } from '@agrad/autograd';
 import { rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
 import * as check from '../check.js';
-import { type FloatArray, like, scaleAndDecay, successor, values, wrap } from '../fused.js';
+import { decayed, type FloatArray, float32Loops, like, scaled, successor, values, wrap } from '../fused.js';
 import type { LearningRate } from '../transform.js';
 import { toSchedule } from '../transform.js';
 
@@ -40,10 +40,7 @@ const decayBlock = defineBlock<{ weightDecay: number }>({
   rules: { weightDecay: rules.finite },
   defaults: {},
   update: (u, _, p, o) => [o.weightDecay === 0 ? u : u.add(p.mul(o.weightDecay)), null],
-  fused: (u, _, p, o, reuse) => [
-    o.weightDecay === 0 ? u : scaleAndDecay(u, 1, p, o.weightDecay, reuse.update),
-    null,
-  ],
+  fused: (u, _, p, o, reuse) => [o.weightDecay === 0 ? u : decayed(u, p, o.weightDecay, reuse.update), null],
   examples: [{ weightDecay: 0.1 }],
 });
 
@@ -57,7 +54,7 @@ const learningRateBlock = defineBlock<{ lr: LearningRate }, { step: number }>({
   init: () => ({ step: 0 }),
   update: (u, s, _, o) => [u.mul(-rate('scaleByLearningRate', o.lr, s.step)), { step: s.step + 1 }],
   fused: (u, s, _, o, reuse) => [
-    scaleAndDecay(u, -rate('scaleByLearningRate', o.lr, s.step), null, 0, reuse.update),
+    scaled(u, -rate('scaleByLearningRate', o.lr, s.step), reuse.update),
     { step: s.step + 1 },
   ],
   learningRate: (o) => toSchedule(o.lr),
@@ -177,7 +174,12 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
       inverse2: 1 / Math.sqrt(1 - b2 ** step),
     };
     const arrays = [G, M, V, m2, v2, u];
-    if (vm2 && VM) amsgradLoop([...arrays, VM, vm2], constants);
+    const simd = vm2 ? null : float32Loops(...arrays);
+    if (simd) {
+      // float32 in WebAssembly SIMD, op for op as the composed rule (see ../wasm/loops.ts).
+      const corrections = { correction1: 1 - b1 ** step, correction2: Math.sqrt(1 - b2 ** step) };
+      simd.adam(arrays as Float32Array[], { b1, b2, eps, ...corrections });
+    } else if (vm2 && VM) amsgradLoop([...arrays, VM, vm2], constants);
     else if (m2 instanceof Float32Array) adamLoop32(arrays, constants);
     else adamLoop(arrays, constants);
     const state = { step, expAvg: m.tensor(), expAvgSq: v.tensor(), maxExpAvgSq: vm ? vm.tensor() : null };

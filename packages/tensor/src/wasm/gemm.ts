@@ -1,5 +1,6 @@
 import { fastCopy } from '../cpu/elementwise.js';
 import type { ArrayOperand } from '../layout.js';
+import { decodeBase64 } from './bytes.js';
 import { gemmWasmBase64 } from './gemm-binary.js';
 
 /**
@@ -50,11 +51,6 @@ const CONTROL_BYTES = (CLAIM + 1) * 4;
 const CHUNK_BYTES = 64 << 20;
 // If the helper has not claimed a job after this long, this thread runs it.
 const CLAIM_TIMEOUT_MS = 2000;
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer !== 'undefined') return Uint8Array.from(Buffer.from(text, 'base64'));
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-}
 
 // The helper thread: instantiates the same module over the same memory and runs gemm on the rows
 // it is handed, forever (it is unref'd, so it never keeps a process alive).

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromTypedArray, type Tensor } from '@agrad/autograd';
+import { cpuBackend, referenceBackend } from '@agrad/tensor';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  adamw,
+  addDecayedWeights,
+  agr,
+  chain,
+  type GradientTransformation,
+  Optimizer,
+  reference,
+  scaleByAdam,
+  scaleByLearningRate,
+} from '../src/index.js';
+import { simdLoops, useSimdLoops } from '../src/wasm/loops.js';
+
+/**
+ * The WebAssembly SIMD loops (src/wasm/loops.ts) run float32 arrays of 256 elements and more.
+ * Adam's, the weight decay's, the learning rate's and the parameter update's compute in float32
+ * op for op as the composed rules do, so they must equal those rules run on the reference backend
+ * (the oracle: plain loops, one element at a time) bit for bit. AGR's must equal its JavaScript
+ * loop bit for bit. Lengths are random, so every tail length (n mod 4) comes up, and gradients
+ * come as contiguous arrays and as transposed views.
+ */
+
+const bits = (t: Tensor) => Array.from(new Uint32Array(new Float32Array(t.data).buffer));
+
+/** float32 values of random magnitudes (1e-6 to 1e3), signs and zeros, from fast-check. */
+const entries = (n: number) =>
+  fc.array(
+    fc.oneof(
+      fc.constant(0),
+      fc.float({ min: Math.fround(-1e3), max: Math.fround(1e3), noNaN: true, noDefaultInfinity: true }),
+      fc.float({ min: Math.fround(-1e-6), max: Math.fround(1e-6), noNaN: true }),
+    ),
+    { minLength: n, maxLength: n },
+  );
+
+/** A [rows, cols] float32 tensor on `backend`, optionally as the transpose of a [cols, rows] one. */
+function matrix(values: number[], rows: number, cols: number, transposed: boolean, backend = cpuBackend) {
+  if (!transposed) return fromTypedArray(Float32Array.from(values), [rows, cols], backend);
+  return fromTypedArray(Float32Array.from(values), [cols, rows], backend).t();
+}
+
+const onBackend = (t: Tensor, backend = referenceBackend) =>
+  fromTypedArray(Float32Array.from(t.data), t.shape, backend);
+
+afterEach(() => void useSimdLoops(true));
+
+describe('WebAssembly SIMD optimizer loops', () => {
+  it('are available in this engine, so the tests below run them', () => {
+    expect(simdLoops()).not.toBeNull();
+    expect(simdLoops()?.suits(256)).toBe(true);
+    expect(simdLoops()?.suits(255)).toBe(false);
+  });
+
+  const shapes = fc.record({
+    rows: fc.integer({ min: 16, max: 40 }),
+    cols: fc.integer({ min: 16, max: 70 }),
+    transposed: fc.boolean(),
+    steps: fc.integer({ min: 1, max: 3 }),
+  });
+
+  const blocks: Record<string, [GradientTransformation, GradientTransformation]> = {
+    scaleByAdam: [
+      scaleByAdam({ betas: [0.8, 0.95], eps: 1e-6 }),
+      reference.scaleByAdam({ betas: [0.8, 0.95], eps: 1e-6 }),
+    ],
+    addDecayedWeights: [addDecayedWeights(0.1), reference.addDecayedWeights(0.1)],
+    scaleByLearningRate: [scaleByLearningRate(3e-3), reference.scaleByLearningRate(3e-3)],
+  };
+
+  for (const [name, [fused, composed]] of Object.entries(blocks)) {
+    it(`${name} equals its composed rule on the reference backend bit for bit`, () => {
+      fc.assert(
+        fc.property(
+          shapes.chain((s) =>
+            fc.tuple(
+              fc.constant(s),
+              entries(s.rows * s.cols),
+              fc.array(entries(s.rows * s.cols), { minLength: 3, maxLength: 3 }),
+            ),
+          ),
+          ([{ rows, cols, transposed, steps }, p, grads]) => {
+            const param = { w: matrix(p, rows, cols, false) };
+            const paramRef = { w: onBackend(param.w) };
+            let [sa, sb] = [fused.init(param), composed.init(paramRef)];
+            for (let step = 0; step < steps; step++) {
+              const g = matrix(grads[step], rows, cols, transposed);
+              const ra = fused.update({ w: g }, sa, param);
+              const rb = composed.update({ w: onBackend(g.contiguous()) }, sb, paramRef);
+              expect(ra.updates.w.array.backend).toBe(cpuBackend);
+              expect(rb.updates.w.array.backend).toBe(referenceBackend);
+              expect(bits(ra.updates.w)).toEqual(bits(rb.updates.w));
+              [sa, sb] = [ra.state, rb.state];
+            }
+          },
+        ),
+        { numRuns: 25 },
+      );
+    });
+  }
+
+  it('an AdamW step (with donated buffers, updated in place) equals the composed one bit for bit', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 256, max: 3000 })
+          .chain((n) => fc.tuple(entries(n), fc.array(entries(n), { minLength: 3, maxLength: 3 }))),
+        ([p, grads]) => {
+          const fast = { w: fromTypedArray(Float32Array.from(p), [p.length]) };
+          const slow = { w: fromTypedArray(Float32Array.from(p), [p.length], referenceBackend) };
+          const composed = chain(
+            reference.scaleByAdam(),
+            reference.addDecayedWeights(0.01),
+            reference.scaleByLearningRate(1e-2),
+          );
+          const [a, b] = [
+            new Optimizer(fast, adamw({ lr: 1e-2, weightDecay: 0.01 })),
+            new Optimizer(slow, composed),
+          ];
+          for (const g of grads) {
+            fast.w.grad = fromTypedArray(Float32Array.from(g), [g.length]);
+            slow.w.grad = fromTypedArray(Float32Array.from(g), [g.length], referenceBackend);
+            a.step();
+            b.step();
+            expect(bits(fast.w)).toEqual(bits(slow.w));
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it("AGR's SIMD loops equal its JavaScript loop bit for bit, zeros, NaN and infinities included", () => {
+    const special = fc.constantFrom(0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e38);
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 256, max: 2000 })
+          .chain((n) =>
+            fc.tuple(entries(n), fc.array(fc.tuple(fc.nat(n - 1), special), { maxLength: 2 }), fc.boolean()),
+          ),
+        ([values, specials, allZero]) => {
+          const g = Float32Array.from(values, (v) => (allZero ? 0 : v));
+          for (const [at, v] of specials) g[at] = v;
+          const run = (simd: boolean) => {
+            useSimdLoops(simd);
+            const [t, params] = [agr(), { w: fromTypedArray(new Float32Array(g.length), [g.length]) }];
+            return t.update({ w: fromTypedArray(g.slice(), [g.length]) }, t.init(params), params).updates.w;
+          };
+          expect(bits(run(true))).toEqual(bits(run(false)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('AGR in front of AdamW trains the same with the SIMD loops on and off, to float32 rounding', () => {
+    const n = 1000;
+    const run = (simd: boolean) => {
+      useSimdLoops(simd);
+      const params = {
+        w: fromTypedArray(
+          Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+          [n],
+        ),
+      };
+      const optimizer = new Optimizer(params, chain(agr(), adamw({ lr: 1e-2 })));
+      for (let step = 0; step < 5; step++) {
+        params.w.grad = fromTypedArray(
+          Float32Array.from({ length: n }, (_, i) => Math.cos(i * step)),
+          [n],
+        );
+        optimizer.step();
+      }
+      return Array.from(params.w.data);
+    };
+    const [on, off] = [run(true), run(false)];
+    // The JavaScript Adam loop keeps intermediates in double: last-bit differences only.
+    on.forEach((v, i) => expect(Math.abs(v - off[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(off[i]))));
+    expect(on).not.toEqual(Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i))));
+  });
+});
+
+describe('the committed WebAssembly module', () => {
+  it("is what the package's build:wasm script makes from wasm/loops.ts", () => {
+    const root = join(import.meta.dirname, '..');
+    const [, ...args] = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts[
+      'build:wasm'
+    ].split(' ');
+    const output = execFileSync(process.execPath, [...args, '--check'], { cwd: root, encoding: 'utf8' });
+    expect(output).toContain('up to date');
+  });
+});

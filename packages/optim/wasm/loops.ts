@@ -1,0 +1,123 @@
+// AssemblyScript source of the optimizer's float32 loops in WebAssembly SIMD, compiled by
+// scripts/build-wasm.mjs (at the repository root) into src/wasm/loops-binary.ts. The JavaScript
+// side, src/wasm/loops.ts, copies the arrays into this module's memory and back.
+//
+// Each loop follows its block's composed rule (src/transforms/blocks.ts, src/transforms/agr.ts)
+// term for term. Adam's and the affine loops compute in float32, one rounding per operation, as
+// the composed rule does on float32 tensors (whose scalars are float32 too): they equal it bit
+// for bit. AGR's loops compute in float64, as its JavaScript loop does, and equal that.
+//
+// Every loop reads element i of its inputs before it writes element i (four at a time), so an
+// output may be an input's own array. Pointers are byte offsets, 16-byte aligned.
+
+// Adam's moments and direction (scaleByAdam without AMSGrad):
+//   m' = m b1 + g c1;  v' = v b2 + (g g) c2;  u = (m' / correction1) / (sqrt(v') / correction2 + eps)
+// with c1 = 1 - b1, c2 = 1 - b2, correction1 = 1 - b1^t, correction2 = sqrt(1 - b2^t).
+export function adam(
+  g: usize,
+  m: usize,
+  v: usize,
+  u: usize,
+  n: i32,
+  b1: f32,
+  c1: f32,
+  b2: f32,
+  c2: f32,
+  correction1: f32,
+  correction2: f32,
+  eps: f32,
+): void {
+  const B1 = f32x4.splat(b1);
+  const C1 = f32x4.splat(c1);
+  const B2 = f32x4.splat(b2);
+  const C2 = f32x4.splat(c2);
+  const K1 = f32x4.splat(correction1);
+  const K2 = f32x4.splat(correction2);
+  const E = f32x4.splat(eps);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    const x = v128.load(g + at);
+    const m2 = f32x4.add(f32x4.mul(v128.load(m + at), B1), f32x4.mul(x, C1));
+    const v2 = f32x4.add(f32x4.mul(v128.load(v + at), B2), f32x4.mul(f32x4.mul(x, x), C2));
+    v128.store(m + at, m2);
+    v128.store(v + at, v2);
+    const denominator = f32x4.add(f32x4.div(f32x4.sqrt(v2), K2), E);
+    v128.store(u + at, f32x4.div(f32x4.div(m2, K1), denominator));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const x = load<f32>(g + at);
+    const m2 = load<f32>(m + at) * b1 + x * c1;
+    const v2 = load<f32>(v + at) * b2 + x * x * c2;
+    store<f32>(m + at, m2);
+    store<f32>(v + at, v2);
+    store<f32>(u + at, m2 / correction1 / (sqrt<f32>(v2) / correction2 + eps));
+  }
+}
+
+// out = u * factor (the learning rate's scaling).
+export function scale(u: usize, out: usize, n: i32, factor: f32): void {
+  const F = f32x4.splat(factor);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, f32x4.mul(v128.load(u + at), F));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(u + at) * factor);
+  }
+}
+
+// out = u + p * decay (decoupled weight decay); with decay 1, p + u (applying an update).
+export function addScaled(u: usize, p: usize, out: usize, n: i32, decay: f32): void {
+  const D = f32x4.splat(decay);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, f32x4.add(v128.load(u + at), f32x4.mul(v128.load(p + at), D)));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(u + at) + load<f32>(p + at) * decay);
+  }
+}
+
+// sum |g_i| in float64 with four running sums, s_k over the i = k (mod 4), added as
+// s0 + s1 + (s2 + s3) with the tail in s0: the order of AGR's JavaScript loop.
+export function absoluteSum(g: usize, n: i32): f64 {
+  let low = f64x2.splat(0); // s0, s1
+  let high = f64x2.splat(0); // s2, s3
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const x = f32x4.abs(v128.load(g + ((<usize>i) << 2)));
+    low = f64x2.add(low, f64x2.promote_low_f32x4(x));
+    high = f64x2.add(high, f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)));
+  }
+  let s0 = f64x2.extract_lane(low, 0);
+  for (let i: i32 = body; i < n; i++) s0 += <f64>abs<f32>(load<f32>(g + ((<usize>i) << 2)));
+  return s0 + f64x2.extract_lane(low, 1) + (f64x2.extract_lane(high, 0) + f64x2.extract_lane(high, 1));
+}
+
+// out = g (1 - |g| / sum) in float64, rounded to float32 once (AGR with its sum found).
+export function agrScale(g: usize, out: usize, n: i32, sum: f64): void {
+  const S = f64x2.splat(sum);
+  const ONE = f64x2.splat(1);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    const x = v128.load(g + at);
+    const a = f64x2.promote_low_f32x4(x);
+    const b = f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1));
+    const ya = f64x2.mul(a, f64x2.sub(ONE, f64x2.div(f64x2.abs(a), S)));
+    const yb = f64x2.mul(b, f64x2.sub(ONE, f64x2.div(f64x2.abs(b), S)));
+    const y = i32x4.shuffle(f32x4.demote_f64x2_zero(ya), f32x4.demote_f64x2_zero(yb), 0, 1, 4, 5);
+    v128.store(out + at, y);
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const x = <f64>load<f32>(g + at);
+    store<f32>(out + at, <f32>(x * (1 - abs<f64>(x) / sum)));
+  }
+}
