@@ -43,7 +43,10 @@ export function successor(t: Tensor, reuse: boolean): { data: FloatArray; tensor
       },
     };
   }
-  const data = like(t);
+  // A fresh array for the successor: in the SIMD loops' memory during an Optimizer step (see
+  // ./wasm/loops.ts), where the next block's loop reads it without a copy; not zeroed, as every
+  // loop writes each element.
+  const data = (t.dtype === 'float32' ? simdLoops()?.scratch(t.size) : null) ?? like(t);
   return { data, tensor: () => wrap(data, t) };
 }
 

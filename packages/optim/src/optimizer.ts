@@ -1,7 +1,17 @@
 import { formatShape, fromTypedArray, noGrad, storagesIn, Tensor } from '@agrad/autograd';
-import { checkOptions, checkValue, cpuBackend, describeValue, ops, rules } from '@agrad/tensor';
+import {
+  checkOptions,
+  checkValue,
+  cpuBackend,
+  describeValue,
+  ops,
+  rules,
+  type Storage,
+  TypedArrayStorage,
+} from '@agrad/tensor';
 import { type FloatArray, float32Loops } from './fused.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
+import { type SimdLoops, simdLoops } from './wasm/loops.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
 export type ParamSource =
@@ -118,17 +128,22 @@ export class Optimizer {
           .map(([name]) => name)
       : [];
     if (nonFinite.length > 0) return { skipped: true, nonFinite };
-    noGrad(() => {
-      let result: { updates: Params; state: unknown };
-      try {
-        result = this.transform.update(grads, this.state, this.params, DONATE_STATE);
-      } catch (error) {
-        this.interrupted = (error as Error).message ?? String(error);
-        throw error;
-      }
-      for (const [name, u] of Object.entries(result.updates)) addInPlace(this.params[name], u);
-      this.state = adopt(result.state, this.params, this.state);
-    });
+    noGrad(() =>
+      withScratch(this.params, (simd) => {
+        let result: { updates: Params; state: unknown };
+        try {
+          result = this.transform.update(grads, this.state, this.params, DONATE_STATE);
+        } catch (error) {
+          this.interrupted = (error as Error).message ?? String(error);
+          throw error;
+        }
+        for (const [name, u] of Object.entries(result.updates)) addInPlace(this.params[name], u);
+        // A block may keep an update it was given in its state (Adan keeps the gradient): moved
+        // to the heap before the scratch region is reused.
+        if (simd) for (const storage of storagesIn(result.state)) moveToHeap(storage, simd);
+        this.state = adopt(result.state, this.params, this.state);
+      }),
+    );
     this.steps++;
     return { skipped: false, nonFinite };
   }
@@ -260,6 +275,28 @@ function addInPlace(p: Tensor, u: Tensor): void {
   } else {
     p.copy_(p.add(u));
   }
+}
+
+/**
+ * Runs a step with the SIMD loops' scratch region open (see ./wasm/loops.ts): room for two
+ * updates per float32 element of the parameters (AGR's output and Adam's, say), and staging
+ * slots for the largest parameter.
+ */
+function withScratch(params: Params, body: (simd: SimdLoops | null) => void): void {
+  const simd = simdLoops();
+  let [total, largest] = [0, 0];
+  for (const p of Object.values(params)) {
+    if (p.dtype !== 'float32' || !ops.onHost(p.array)) continue;
+    total += p.size;
+    largest = Math.max(largest, p.size);
+  }
+  if (simd?.suits(largest)) simd.scope(2 * total, largest, () => body(simd));
+  else body(null);
+}
+
+function moveToHeap(storage: Storage, simd: SimdLoops): void {
+  if (storage instanceof TypedArrayStorage && simd.isScratch(storage.data))
+    storage.relocate(new Float32Array(storage.data.length));
 }
 
 const SEPARATOR = '/';

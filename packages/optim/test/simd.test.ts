@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromTypedArray, type Tensor } from '@agrad/autograd';
-import { cpuBackend, referenceBackend } from '@agrad/tensor';
+import { fromTypedArray, storagesIn, type Tensor } from '@agrad/autograd';
+import { cpuBackend, referenceBackend, type TypedArrayStorage } from '@agrad/tensor';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adamw,
+  adan,
   addDecayedWeights,
   agr,
   chain,
@@ -184,6 +185,49 @@ describe('WebAssembly SIMD optimizer loops', () => {
     // The JavaScript Adam loop keeps intermediates in double: last-bit differences only.
     on.forEach((v, i) => expect(Math.abs(v - off[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(off[i]))));
     expect(on).not.toEqual(Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i))));
+  });
+});
+
+describe('the scratch memory of an Optimizer step', () => {
+  const run = (simd: boolean, transform: () => GradientTransformation, steps = 4) => {
+    useSimdLoops(simd);
+    const n = 777;
+    const params = {
+      w: fromTypedArray(
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+        [n],
+      ),
+    };
+    const optimizer = new Optimizer(params, transform());
+    for (let step = 1; step <= steps; step++) {
+      params.w.grad = fromTypedArray(
+        Float32Array.from({ length: n }, (_, i) => Math.cos(i * step)),
+        [n],
+      );
+      optimizer.step();
+    }
+    return { params, optimizer };
+  };
+
+  it('is never left in the state: Adan keeps the update AGR made, moved to the heap', () => {
+    const { params, optimizer } = run(true, () => chain(agr(), adan({ lr: 1e-2 })));
+    const state = optimizer.stateDict();
+    const kept = Object.keys(state).filter((key) => key.endsWith('previousGrad'));
+    expect(kept).toHaveLength(1);
+    const live = (optimizer as unknown as { state: unknown }).state;
+    for (const storage of storagesIn(live))
+      expect(simdLoops()?.isScratch((storage as TypedArrayStorage).data)).toBe(false);
+    // Reused scratch memory would have overwritten the kept gradient: the trajectory would part.
+    const off = run(false, () => chain(agr(), adan({ lr: 1e-2 }))).params.w.data;
+    params.w.data.forEach((v, i) =>
+      expect(Math.abs(v - off[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(off[i]))),
+    );
+  });
+
+  it('is closed after a step that throws, and the optimizer refuses to go on', () => {
+    const failing = () => adamw({ lr: (step: number) => (step < 2 ? 1e-3 : Number.NaN) });
+    expect(() => run(true, failing)).toThrow(/learning rate/);
+    expect(simdLoops()?.scratch(16)).toBeNull();
   });
 });
 

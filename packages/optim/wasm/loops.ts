@@ -8,7 +8,7 @@
 // for bit. AGR's loops compute in float64, as its JavaScript loop does, and equal that.
 //
 // Every loop reads element i of its inputs before it writes element i (four at a time), so an
-// output may be an input's own array. Pointers are byte offsets, 16-byte aligned.
+// output may be an input's own array. Pointers are byte offsets, 4-byte aligned (16 is faster).
 
 // Adam's moments and direction (scaleByAdam without AMSGrad):
 //   m' = m b1 + g c1;  v' = v b2 + (g g) c2;  u = (m' / correction1) / (sqrt(v') / correction2 + eps)
@@ -17,6 +17,8 @@ export function adam(
   g: usize,
   m: usize,
   v: usize,
+  mOut: usize,
+  vOut: usize,
   u: usize,
   n: i32,
   b1: f32,
@@ -40,8 +42,8 @@ export function adam(
     const x = v128.load(g + at);
     const m2 = f32x4.add(f32x4.mul(v128.load(m + at), B1), f32x4.mul(x, C1));
     const v2 = f32x4.add(f32x4.mul(v128.load(v + at), B2), f32x4.mul(f32x4.mul(x, x), C2));
-    v128.store(m + at, m2);
-    v128.store(v + at, v2);
+    v128.store(mOut + at, m2);
+    v128.store(vOut + at, v2);
     const denominator = f32x4.add(f32x4.div(f32x4.sqrt(v2), K2), E);
     v128.store(u + at, f32x4.div(f32x4.div(m2, K1), denominator));
   }
@@ -50,8 +52,8 @@ export function adam(
     const x = load<f32>(g + at);
     const m2 = load<f32>(m + at) * b1 + x * c1;
     const v2 = load<f32>(v + at) * b2 + x * x * c2;
-    store<f32>(m + at, m2);
-    store<f32>(v + at, v2);
+    store<f32>(mOut + at, m2);
+    store<f32>(vOut + at, v2);
     store<f32>(u + at, m2 / correction1 / (sqrt<f32>(v2) / correction2 + eps));
   }
 }
@@ -100,9 +102,11 @@ export function absoluteSum(g: usize, n: i32): f64 {
   return s0 + f64x2.extract_lane(low, 1) + (f64x2.extract_lane(high, 0) + f64x2.extract_lane(high, 1));
 }
 
-// out = g (1 - |g| / sum) in float64, rounded to float32 once (AGR with its sum found).
-export function agrScale(g: usize, out: usize, n: i32, sum: f64): void {
-  const S = f64x2.splat(sum);
+// out = g (1 - |g| r) in float64 with r = 1 / sum, rounded to float32 once (AGR with its sum
+// found). The reciprocal is finite: a float32 gradient's nonzero sum is at least the smallest
+// float32 subnormal.
+export function agrScale(g: usize, out: usize, n: i32, reciprocal: f64): void {
+  const R = f64x2.splat(reciprocal);
   const ONE = f64x2.splat(1);
   const body = n & ~3;
   for (let i: i32 = 0; i < body; i += 4) {
@@ -110,14 +114,14 @@ export function agrScale(g: usize, out: usize, n: i32, sum: f64): void {
     const x = v128.load(g + at);
     const a = f64x2.promote_low_f32x4(x);
     const b = f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1));
-    const ya = f64x2.mul(a, f64x2.sub(ONE, f64x2.div(f64x2.abs(a), S)));
-    const yb = f64x2.mul(b, f64x2.sub(ONE, f64x2.div(f64x2.abs(b), S)));
+    const ya = f64x2.mul(a, f64x2.sub(ONE, f64x2.mul(f64x2.abs(a), R)));
+    const yb = f64x2.mul(b, f64x2.sub(ONE, f64x2.mul(f64x2.abs(b), R)));
     const y = i32x4.shuffle(f32x4.demote_f64x2_zero(ya), f32x4.demote_f64x2_zero(yb), 0, 1, 4, 5);
     v128.store(out + at, y);
   }
   for (let i: i32 = body; i < n; i++) {
     const at = (<usize>i) << 2;
     const x = <f64>load<f32>(g + at);
-    store<f32>(out + at, <f32>(x * (1 - abs<f64>(x) / sum)));
+    store<f32>(out + at, <f32>(x * (1 - abs<f64>(x) * reciprocal)));
   }
 }

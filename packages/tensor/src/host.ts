@@ -24,8 +24,22 @@ export class TypedArrayStorage implements HostStorage {
 
   constructor(
     readonly backend: Backend,
-    readonly data: TypedArray,
+    public data: TypedArray,
   ) {}
+
+  /**
+   * Moves the values into `data`, an array of the same dtype and length, which every view of
+   * this storage then reads (for memory that is about to be reused, such as an optimizer's
+   * scratch region). The version is unchanged: the values are.
+   */
+  relocate(data: TypedArray): void {
+    if (dtypeOfTypedArray(data) !== this.dtype || data.length !== this.data.length)
+      throw new RangeError(
+        `relocate: expected a ${this.dtype} array of ${this.data.length} elements, got a ${dtypeOfTypedArray(data)} array of ${data.length}`,
+      );
+    data.set(this.data as never);
+    this.data = data;
+  }
 
   get dtype(): DType {
     return dtypeOfTypedArray(this.data);
