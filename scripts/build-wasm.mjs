@@ -2,9 +2,10 @@
 // to a TypeScript module, so the library loads it without reading files (Node and browsers).
 // Run from the package's directory (its `build:wasm` script), which provides assemblyscript:
 //
-//   node ../../scripts/build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--check]
+//   node ../../scripts/build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--relaxed] [--check]
 //
 // --threads builds for a shared, imported memory (the GEMM's helper thread works in it);
+// --relaxed enables relaxed SIMD (the source sees ASC_FEATURE_RELAXED_SIMD);
 // --check fails if the committed target is out of date instead of writing it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,10 +15,11 @@ import { pathToFileURL } from 'node:url';
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [source, target, exportName] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (!source || !target || !exportName) {
-  console.error('usage: build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--check]');
+  console.error('usage: build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--relaxed] [--check]');
   process.exit(2);
 }
 const threads = flags.includes('--threads');
+const features = ['simd', ...(threads ? ['threads'] : []), ...(flags.includes('--relaxed') ? ['relaxed-simd'] : [])];
 const require = createRequire(resolve('package.json'));
 const { default: asc } = await import(pathToFileURL(require.resolve('assemblyscript/dist/asc.js')).href);
 
@@ -34,7 +36,7 @@ const { error, stderr } = await asc.main(
     '--importMemory',
     ...(threads ? ['--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'] : []),
     '--enable',
-    threads ? 'simd,threads' : 'simd',
+    features.join(','),
   ],
   {
     writeFile: (name, contents) => {

@@ -7,14 +7,15 @@
  * TensorFlow.js cpu on the CNN (about a minute per step); `--systems agrad,pytorch` measures only
  * those; `--rounds N` measures every system N times in turn (interleaved rounds) and reports the
  * median of the rounds. Medians after warm-up; compare ratios taken in one run, not numbers across
- * machines.
+ * machines. Node runs with --experimental-wasm-relaxed-simd, so agrad's GEMM uses its relaxed-SIMD
+ * build (fused multiply-adds; the header names the build), as it does in Chromium by default.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { manualSeed } from '@agrad/autograd';
-import { getNumThreads } from '@agrad/tensor';
+import { gemmKind, getNumThreads } from '@agrad/tensor';
 import { measure, measurePair } from './measure.js';
 import * as agrad from './workloads/agrad.js';
 import { CNN, MATMUL_SIZES, MLP, TRANSFORMER } from './workloads/shapes.js';
@@ -316,7 +317,7 @@ if (args.only) {
 }
 
 log(
-  `agrad benchmarks: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, agrad matmul threads ${getNumThreads()}; one process per system`,
+  `agrad benchmarks: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, agrad matmul threads ${getNumThreads()}, GEMM ${gemmKind()}; one process per system`,
 );
 const selected = args.systems ? (args.systems.split(',') as System[]) : SYSTEMS;
 for (const system of selected) {
@@ -372,6 +373,7 @@ if (args.json) {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
     threads: getNumThreads(),
+    gemm: gemmKind(),
     date: new Date().toISOString(),
     rounds,
     pytorch,

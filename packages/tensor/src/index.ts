@@ -55,4 +55,4 @@ export {
   viewOverlaps,
 } from './shape.js';
 export { decodeBase64 } from './wasm/bytes.js';
-export { getNumThreads, setNumThreads, threadsReady } from './wasm/gemm.js';
+export { type GemmKind, gemmKind, getNumThreads, setNumThreads, threadsReady } from './wasm/gemm.js';

@@ -20,7 +20,7 @@ import {
 
 const operand = (view: NDArray) => hostOperand(cpuBackend, view);
 
-import { getNumThreads, setNumThreads, wasmGemm } from '../src/wasm/gemm.js';
+import { createWasmGemm, gemmKinds, getNumThreads, setNumThreads, wasmGemm } from '../src/wasm/gemm.js';
 
 /**
  * Every fast CPU kernel is checked against its plain reference version, on random shapes with
@@ -278,70 +278,77 @@ describe('erf', () => {
 });
 
 describe('matmul: the WebAssembly SIMD GEMM equals the triple loop (float32)', () => {
-  it('is available here', () => {
+  it('is available here, both builds (this project runs Node with --experimental-wasm-relaxed-simd)', () => {
     expect(wasmGemm).not.toBeNull();
+    expect(gemmKinds()).toEqual(['relaxed-simd', 'simd128']);
+    expect(wasmGemm!.kind).toBe('relaxed-simd');
   });
-  it('on odd sizes, tails past the block sizes, transposed and batch-broadcast operands', () => {
-    const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 300 }));
-    fc.assert(
-      fc.property(
-        fc.tuple(
-          fc.integer({ min: 1, max: 3 }),
-          dim,
-          dim,
-          // Past two column blocks (NC = 256) is enough for the tails; wider only slows the
-          // triple-loop oracle (1100-wide cases made this test overrun a minute on a busy machine).
-          fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 250, max: 600 })),
-          fc.boolean(),
-          fc.boolean(),
-          fc.boolean(),
+  for (const kind of ['relaxed-simd', 'simd128'] as const)
+    it(`${kind}: on odd sizes, tails past the block sizes, transposed and batch-broadcast operands`, () => {
+      const gemm = createWasmGemm(kind)!;
+      const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 300 }));
+      fc.assert(
+        fc.property(
+          fc.tuple(
+            fc.integer({ min: 1, max: 3 }),
+            dim,
+            dim,
+            // Past two column blocks (NC = 256) is enough for the tails; wider only slows the
+            // triple-loop oracle (1100-wide cases made this test overrun a minute on a busy machine).
+            fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 250, max: 600 })),
+            fc.boolean(),
+            fc.boolean(),
+            fc.boolean(),
+          ),
+          ([batch, m, k, n, transposeA, transposeB, broadcastA]) => {
+            const make = (b: number, rows: number, cols: number, transposed: boolean, magnitude = false) => {
+              const data = new Float32Array(b * rows * cols);
+              for (let i = 0; i < data.length; i++) {
+                const v = Math.sin(i * 12.9898) * 2;
+                data[i] = magnitude ? Math.abs(v) : v;
+              }
+              return transposed
+                ? ops.fromTypedArray(data, [b, cols, rows]).permute([0, 2, 1])
+                : ops.fromTypedArray(data, [b, rows, cols]);
+            };
+            const operands = (magnitude: boolean) => [
+              broadcastA
+                ? make(1, m, k, transposeA, magnitude).expand([batch, m, k])
+                : make(batch, m, k, transposeA, magnitude),
+              make(batch, k, n, transposeB, magnitude),
+            ];
+            const [a, b] = operands(false);
+            const fast = new Float32Array(batch * m * n);
+            const reference = new Float32Array(batch * m * n);
+            gemm.matmul(operand(a), operand(b), fast);
+            cpuKernels.referenceMatmul(operand(a), operand(b), reference);
+            // Two float32 summation orders differ by at most 2 k u (|A| |B|)_ij (u = 2^-24), the
+            // standard bound; a wrong index or a dropped term is off by O(|A| |B|) and still fails.
+            const [absA, absB] = operands(true);
+            const scale = new Float32Array(batch * m * n);
+            cpuKernels.referenceMatmul(operand(absA), operand(absB), scale);
+            fast.forEach((v, i) =>
+              expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(2 * k * 2 ** -24 * scale[i] + 1e-6),
+            );
+          },
         ),
-        ([batch, m, k, n, transposeA, transposeB, broadcastA]) => {
-          const make = (b: number, rows: number, cols: number, transposed: boolean, magnitude = false) => {
-            const data = new Float32Array(b * rows * cols);
-            for (let i = 0; i < data.length; i++) {
-              const v = Math.sin(i * 12.9898) * 2;
-              data[i] = magnitude ? Math.abs(v) : v;
-            }
-            return transposed
-              ? ops.fromTypedArray(data, [b, cols, rows]).permute([0, 2, 1])
-              : ops.fromTypedArray(data, [b, rows, cols]);
-          };
-          const operands = (magnitude: boolean) => [
-            broadcastA
-              ? make(1, m, k, transposeA, magnitude).expand([batch, m, k])
-              : make(batch, m, k, transposeA, magnitude),
-            make(batch, k, n, transposeB, magnitude),
-          ];
-          const [a, b] = operands(false);
-          const fast = new Float32Array(batch * m * n);
-          const reference = new Float32Array(batch * m * n);
-          wasmGemm!.matmul(operand(a), operand(b), fast);
-          cpuKernels.referenceMatmul(operand(a), operand(b), reference);
-          // Two float32 summation orders differ by at most 2 k u (|A| |B|)_ij (u = 2^-24), the
-          // standard bound; a wrong index or a dropped term is off by O(|A| |B|) and still fails.
-          const [absA, absB] = operands(true);
-          const scale = new Float32Array(batch * m * n);
-          cpuKernels.referenceMatmul(operand(absA), operand(absB), scale);
-          fast.forEach((v, i) =>
-            expect(Math.abs(v - reference[i])).toBeLessThanOrEqual(2 * k * 2 ** -24 * scale[i] + 1e-6),
-          );
-        },
-      ),
-      { numRuns: 30 },
-    );
-    // The oracle is a plain triple loop over up to 3 x 300 x 300 x 600 products, run twice.
-  }, 180_000);
+        { numRuns: 30 },
+      );
+      // The oracle is a plain triple loop over up to 3 x 300 x 300 x 600 products, run twice.
+    }, 180_000);
 });
 
-describe('the committed WebAssembly module', () => {
-  it("is what the package's build:wasm script makes from wasm/gemm.ts", () => {
+describe('the committed WebAssembly modules', () => {
+  it("are what the package's build:wasm script makes from wasm/gemm.ts", () => {
     const root = join(import.meta.dirname, '..');
-    const [, ...args] = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts[
-      'build:wasm'
-    ].split(' ');
-    const output = execFileSync(process.execPath, [...args, '--check'], { cwd: root, encoding: 'utf8' });
-    expect(output).toContain('up to date');
+    const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['build:wasm'];
+    const commands = script.split(' && ');
+    expect(commands).toHaveLength(2);
+    for (const command of commands) {
+      const [, ...args] = command.split(' ');
+      const output = execFileSync(process.execPath, [...args, '--check'], { cwd: root, encoding: 'utf8' });
+      expect(output).toContain('up to date');
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { fastCopy } from '../cpu/elementwise.js';
 import type { ArrayOperand } from '../layout.js';
 import { decodeBase64 } from './bytes.js';
 import { gemmWasmBase64 } from './gemm-binary.js';
+import { gemmRelaxedWasmBase64 } from './gemm-relaxed-binary.js';
 
 /**
  * The float32 matmul fast path: a WebAssembly SIMD GEMM (source: wasm/gemm.ts, AssemblyScript).
@@ -113,9 +114,9 @@ class WasmGemm {
   private threads = 1;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
 
-  constructor() {
+  constructor(readonly kind: GemmKind) {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-    this.module = new WebAssembly.Module(decodeBase64(gemmWasmBase64));
+    this.module = new WebAssembly.Module(decodeBase64(GEMM_BINARIES[kind]));
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => {} } });
     this.exports = instance.exports as unknown as GemmExports;
     this.workBytes = align(this.exports.workspaceBytes());
@@ -337,14 +338,42 @@ function defaultThreads(): number {
   return Number.isFinite(fromEnvironment) && fromEnvironment > 0 ? fromEnvironment : 2;
 }
 
-function create(): WasmGemm | null {
+/**
+ * The two builds of wasm/gemm.ts: with relaxed SIMD's fused multiply-add (Chromium; Node 20 with
+ * --experimental-wasm-relaxed-simd), and with SIMD128 alone, for every other engine. Results of
+ * the two differ in rounding (a fused multiply-add rounds once), each within the GEMM's error
+ * bound; on one machine and engine they are deterministic.
+ */
+export type GemmKind = 'relaxed-simd' | 'simd128';
+const GEMM_BINARIES: Record<GemmKind, string> = {
+  'relaxed-simd': gemmRelaxedWasmBase64,
+  simd128: gemmWasmBase64,
+};
+
+/** The builds this engine can run, best first (it validates the relaxed one, or not). */
+export function gemmKinds(): GemmKind[] {
+  if (typeof WebAssembly !== 'object') return [];
+  const valid = (kind: GemmKind) => WebAssembly.validate(decodeBase64(GEMM_BINARIES[kind]));
+  return (['relaxed-simd', 'simd128'] as const).filter(valid);
+}
+
+/** A GEMM of the given build, on one thread, or null where it cannot run (for tests and benches). */
+export function createWasmGemm(kind: GemmKind, threads = 1): WasmGemm | null {
   try {
-    const gemm = new WasmGemm();
-    gemm.setThreads(defaultThreads());
+    const gemm = new WasmGemm(kind);
+    gemm.setThreads(threads);
     return gemm;
   } catch {
     return null; // no WebAssembly SIMD or shared memory here: the JavaScript GEMM takes over
   }
+}
+
+function create(): WasmGemm | null {
+  for (const kind of gemmKinds()) {
+    const gemm = createWasmGemm(kind, defaultThreads());
+    if (gemm) return gemm;
+  }
+  return null;
 }
 
 export const wasmGemm: WasmGemm | null = create();
@@ -367,4 +396,9 @@ export function getNumThreads(): number {
  */
 export function threadsReady(): boolean {
   return wasmGemm?.helperReady ?? false;
+}
+
+/** Which float32 matmul runs: a WebAssembly build (see GemmKind), or the JavaScript GEMM. */
+export function gemmKind(): GemmKind | 'javascript' {
+  return wasmGemm?.kind ?? 'javascript';
 }
