@@ -15,11 +15,17 @@ import { pathToFileURL } from 'node:url';
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [source, target, exportName] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (!source || !target || !exportName) {
-  console.error('usage: build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--relaxed] [--check]');
+  console.error(
+    'usage: build-wasm.mjs <source.ts> <target.ts> <exportName> [--threads] [--relaxed] [--check]',
+  );
   process.exit(2);
 }
 const threads = flags.includes('--threads');
-const features = ['simd', ...(threads ? ['threads'] : []), ...(flags.includes('--relaxed') ? ['relaxed-simd'] : [])];
+const features = [
+  'simd',
+  ...(threads ? ['threads'] : []),
+  ...(flags.includes('--relaxed') ? ['relaxed-simd'] : []),
+];
 const require = createRequire(resolve('package.json'));
 const { default: asc } = await import(pathToFileURL(require.resolve('assemblyscript/dist/asc.js')).href);
 
