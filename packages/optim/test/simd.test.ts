@@ -161,6 +161,41 @@ describe('WebAssembly SIMD optimizer loops', () => {
     );
   });
 
+  it('arrays longer than one piece (8192 elements) give the same results piece by piece', () => {
+    for (const n of [8192, 16387, 20001]) {
+      const values = (seed: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 10 ** ((i % 7) - 3));
+      // AdamW with its parameter update, against the composed rules on the reference backend.
+      const fast = { w: fromTypedArray(values(0), [n]) };
+      const slow = { w: fromTypedArray(values(0), [n], referenceBackend) };
+      const composed = chain(
+        reference.scaleByAdam(),
+        reference.addDecayedWeights(0.01),
+        reference.scaleByLearningRate(1e-2),
+      );
+      const [a, b] = [
+        new Optimizer(fast, adamw({ lr: 1e-2, weightDecay: 0.01 })),
+        new Optimizer(slow, composed),
+      ];
+      for (let step = 1; step <= 3; step++) {
+        fast.w.grad = fromTypedArray(values(step), [n]);
+        slow.w.grad = fromTypedArray(values(step), [n], referenceBackend);
+        a.step();
+        b.step();
+      }
+      expect(bits(fast.w)).toEqual(bits(slow.w));
+      // AGR (its sum runs over the pieces with four running sums), against its JavaScript loop.
+      const agrOf = (simd: boolean) => {
+        const previous = useSimdLoops(simd);
+        const [t, params] = [agr(), { w: fromTypedArray(new Float32Array(n), [n]) }];
+        const out = t.update({ w: fromTypedArray(values(9), [n]) }, t.init(params), params).updates.w;
+        useSimdLoops(previous);
+        return out;
+      };
+      expect(bits(agrOf(true))).toEqual(bits(agrOf(false)));
+    }
+  });
+
   it('AGR in front of AdamW trains the same with the SIMD loops on and off, to float32 rounding', () => {
     const n = 1000;
     const run = (simd: boolean) => {

@@ -86,20 +86,24 @@ export function addScaled(u: usize, p: usize, out: usize, n: i32, decay: f32): v
   }
 }
 
-// sum |g_i| in float64 with four running sums, s_k over the i = k (mod 4), added as
-// s0 + s1 + (s2 + s3) with the tail in s0: the order of AGR's JavaScript loop.
-export function absoluteSum(g: usize, n: i32): f64 {
-  let low = f64x2.splat(0); // s0, s1
-  let high = f64x2.splat(0); // s2, s3
+// sum |g_i| in float64 with four running sums, s_k over the i = k (mod 4), kept at `sums` (four
+// f64, read and written, so that an array can be summed in pieces whose lengths are multiples of
+// 4); the tail (n mod 4 elements) goes into s0. The caller adds s0 + s1 + (s2 + s3): the order of
+// AGR's JavaScript loop.
+export function absoluteSum(g: usize, n: i32, sums: usize): void {
+  let low = v128.load(sums); // s0, s1
+  let high = v128.load(sums, 16); // s2, s3
   const body = n & ~3;
   for (let i: i32 = 0; i < body; i += 4) {
     const x = f32x4.abs(v128.load(g + ((<usize>i) << 2)));
     low = f64x2.add(low, f64x2.promote_low_f32x4(x));
     high = f64x2.add(high, f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)));
   }
-  let s0 = f64x2.extract_lane(low, 0);
+  v128.store(sums, low);
+  v128.store(sums, high, 16);
+  let s0 = load<f64>(sums);
   for (let i: i32 = body; i < n; i++) s0 += <f64>abs<f32>(load<f32>(g + ((<usize>i) << 2)));
-  return s0 + f64x2.extract_lane(low, 1) + (f64x2.extract_lane(high, 0) + f64x2.extract_lane(high, 1));
+  store<f64>(sums, s0);
 }
 
 // out = g (1 - |g| r) in float64 with r = 1 / sum, rounded to float32 once (AGR with its sum

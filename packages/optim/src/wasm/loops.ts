@@ -10,11 +10,13 @@ import { loopsWasmBase64 } from './loops-binary.js';
  * is null and the blocks run their JavaScript loops.
  *
  * Operands live in the module's memory. An array already there (a scratch array, see below) is
- * used where it is; any other is copied in, and results copied out, about 0.1 ns per element each
- * way. During an Optimizer step the fused loops write the updates they make into scratch arrays
- * in the module's memory (`scratch`), so an update passed from block to block (AGR's output into
- * Adam, Adam's into the weight decay, ...) is never copied: per parameter a step copies in the
- * gradient, the moments and the parameter, and copies out the moments and the parameter.
+ * used where it is; any other goes through small staging slots piece by piece (CHUNK elements):
+ * copied in, run, copied out, while the piece is in the core's cache. During an Optimizer step
+ * the fused loops write the updates they make into scratch arrays in the module's memory
+ * (`scratch`), so an update passed from block to block (AGR's output into Adam, Adam's into the
+ * weight decay, ...) is never copied: per parameter an AdamW step copies in the gradient, the
+ * moments and the parameter (twice: weight decay, then the update), and copies out the moments
+ * and the parameter.
  */
 interface LoopExports {
   adam(
@@ -35,7 +37,7 @@ interface LoopExports {
   ): void;
   scale(u: number, out: number, n: number, factor: number): void;
   addScaled(u: number, p: number, out: number, n: number, decay: number): void;
-  absoluteSum(g: number, n: number): number;
+  absoluteSum(g: number, n: number, sums: number): void;
   agrScale(g: number, out: number, n: number, reciprocal: number): void;
 }
 
@@ -55,6 +57,10 @@ const MIN_LENGTH = 256;
 const PAGE = 65536;
 // Staging slots: as many as one call copies in or out at most (Adam: g, m, v in; m, v, u out).
 const SLOTS = 6;
+// Arrays go through the slots in pieces of this many floats: six slots of 32 KB stay in the
+// core's cache, so the loop's own reads and writes never reach main memory. A multiple of 4, so
+// AGR's four running sums keep their phase from piece to piece.
+const CHUNK = 8192;
 
 /** The SIMD loops on float32 arrays. */
 export class SimdLoops {
@@ -63,17 +69,15 @@ export class SimdLoops {
   private scratchEnd = 0;
   private scratchTop = 0;
   private scoped = false;
-  /** Byte offset of the staging slots (after the scratch region) and their size in floats. */
-  private slotBase = 0;
-  private slotFloats = 0;
-  /** The array whose values are in slot 0 since the last absoluteSum, if no call came between. */
-  private staged: Float32Array | null = null;
+  /** Byte offset of the staging slots, after the scratch region, and of AGR's four sums. */
+  private slotBase = STAGGER;
 
   constructor(
     private readonly exports: LoopExports,
     private readonly memory: WebAssembly.Memory,
   ) {
     this.heap = new Float32Array(memory.buffer);
+    this.ensure(this.slot(SLOTS) + 32);
   }
 
   /** Whether an array of this length is worth the call. */
@@ -82,34 +86,24 @@ export class SimdLoops {
   }
 
   /**
-   * Runs `body` with a scratch region of `floats` floats and staging slots for arrays of up to
-   * `largest` elements, then frees the region: every scratch array handed out in `body` must be
-   * dead or moved out (see `isScratch`) by then. The memory grows here, never inside: growing
-   * detaches the old buffer, and with it every scratch array.
+   * Runs `body` with a scratch region of `floats` floats, then frees the region: every scratch
+   * array handed out in `body` must be dead or moved out (see `isScratch`) by then. The memory
+   * grows here, never inside: growing detaches the old buffer, and with it every scratch array.
    */
-  scope<T>(floats: number, largest: number, body: () => T): T {
+  scope<T>(floats: number, body: () => T): T {
     if (this.scoped) return body();
-    const [scratchEnd, slotFloats] = [align(floats * 4), Math.ceil(largest / 4) * 4];
+    const scratchEnd = align(floats * 4) + SCRATCH_SLACK;
     try {
-      this.ensure(scratchEnd + SLOTS * slotFloats * 4);
+      this.ensure(scratchEnd + STAGGER + this.slot(SLOTS) + 32);
     } catch {
       return body(); // no room to grow: every array stays on the heap and is copied in and out
     }
-    [this.scratchEnd, this.slotBase, this.slotFloats, this.scratchTop] = [
-      scratchEnd,
-      scratchEnd,
-      slotFloats,
-      0,
-    ];
+    [this.scratchEnd, this.scratchTop, this.slotBase] = [scratchEnd, 0, scratchEnd + STAGGER];
     this.scoped = true;
     try {
       return body();
     } finally {
-      this.scoped = false;
-      this.scratchTop = 0;
-      this.scratchEnd = 0;
-      this.slotBase = 0;
-      this.slotFloats = 0;
+      [this.scoped, this.scratchEnd, this.scratchTop, this.slotBase] = [false, 0, 0, STAGGER];
     }
   }
 
@@ -117,7 +111,7 @@ export class SimdLoops {
   scratch(n: number): Float32Array | null {
     if (!this.scoped || this.scratchTop + n * 4 > this.scratchEnd) return null;
     const view = new Float32Array(this.memory.buffer, this.scratchTop, n);
-    this.scratchTop = align(this.scratchTop + n * 4);
+    this.scratchTop = align(this.scratchTop + n * 4) + STAGGER;
     return view;
   }
 
@@ -128,95 +122,74 @@ export class SimdLoops {
 
   /** Adam's moments and direction over [g, m, v, m2, v2, u]: m2, v2 (which may be m, v) and u written. */
   adam([G, M, V, m2, v2, u]: Float32Array[], c: AdamConstants32): void {
-    this.startCall(G.length);
-    const [g, m, v] = [this.input(G, 0), this.input(M, 1), this.input(V, 2)];
-    const [mOut, vOut, out] = [this.output(m2, 0), this.output(v2, 1), this.output(u, 2)];
-    this.exports.adam(
-      g,
-      m,
-      v,
-      mOut,
-      vOut,
-      out,
-      G.length,
-      c.b1,
-      1 - c.b1,
-      c.b2,
-      1 - c.b2,
-      c.correction1,
-      c.correction2,
-      c.eps,
+    const [b1, c1, b2, c2] = [c.b1, 1 - c.b1, c.b2, 1 - c.b2];
+    this.pieces([G, M, V], [m2, v2, u], ([g, m, v, mOut, vOut, out], n) =>
+      this.exports.adam(g, m, v, mOut, vOut, out, n, b1, c1, b2, c2, c.correction1, c.correction2, c.eps),
     );
-    this.finish(mOut, m2);
-    this.finish(vOut, v2);
-    this.finish(out, u);
   }
 
   /** out = u * factor (out may be u). */
   scale(U: Float32Array, out: Float32Array, factor: number): void {
-    this.startCall(U.length);
-    const [u, o] = [this.input(U, 0), this.output(out, 0)];
-    this.exports.scale(u, o, U.length, factor);
-    this.finish(o, out);
+    this.pieces([U], [out], ([u, o], n) => this.exports.scale(u, o, n, factor));
   }
 
   /** out = u + p * decay (out may be u or p). */
   addScaled(U: Float32Array, P: Float32Array, out: Float32Array, decay: number): void {
-    this.startCall(U.length);
-    const [u, p, o] = [this.input(U, 0), this.input(P, 1), this.output(out, 0)];
-    this.exports.addScaled(u, p, o, U.length, decay);
-    this.finish(o, out);
+    this.pieces([U, P], [out], ([u, p, o], n) => this.exports.addScaled(u, p, o, n, decay));
   }
 
   /** AGR's L1 sum: sum |g| in float64, in the order of its JavaScript loop. */
   absoluteSum(G: Float32Array): number {
-    this.startCall(G.length);
-    const g = this.input(G, 0);
-    this.staged = G;
-    return this.exports.absoluteSum(g, G.length);
+    const sums = this.slot(SLOTS);
+    new Float64Array(this.memory.buffer, sums, 4).fill(0);
+    this.pieces([G], [], ([g], n) => this.exports.absoluteSum(g, n, sums));
+    const [s0, s1, s2, s3] = new Float64Array(this.memory.buffer, sums, 4);
+    return s0 + s1 + (s2 + s3);
   }
 
-  /** out = g (1 - |g| r) in float64 (out may be g); g is still in place after absoluteSum(g). */
+  /** out = g (1 - |g| r) in float64 (out may be g). */
   agrScale(G: Float32Array, out: Float32Array, reciprocal: number): void {
-    const staged = this.staged === G;
-    this.startCall(G.length);
-    const g = staged || this.isScratch(G) ? this.address(G, 0) : this.input(G, 0);
-    const o = this.output(out, 1);
-    this.exports.agrScale(g, o, G.length, reciprocal);
-    this.finish(o, out);
+    this.pieces([G], [out], ([g, o], n) => this.exports.agrScale(g, o, n, reciprocal));
   }
 
-  /** Makes room for this call's slots when no scope sized them (outside an Optimizer step). */
-  private startCall(n: number): void {
-    this.staged = null;
-    if (this.scoped && n <= this.slotFloats) return;
-    if (this.scoped) throw new RangeError(`SimdLoops: an array of ${n} elements exceeds the step's slots`);
-    this.slotFloats = Math.ceil(n / 4) * 4;
-    this.ensure(SLOTS * this.slotFloats * 4);
+  /**
+   * Runs `kernel` over the arrays piece by piece: for each piece of CHUNK elements, the inputs are
+   * copied into slots 0-2 (or read where they live, if in this memory), the kernel gets their
+   * addresses and then the outputs' (slots 3-5, or in place), and the outputs are copied back.
+   */
+  private pieces(
+    inputs: Float32Array[],
+    outputs: Float32Array[],
+    kernel: (at: number[], n: number) => void,
+  ): void {
+    const length = inputs[0].length;
+    for (let start = 0; start < length; start += CHUNK) {
+      const n = Math.min(CHUNK, length - start);
+      const at = inputs.map((a, k) => this.input(a, start, n, k));
+      const written = outputs.map((a, k) => this.output(a, start, k));
+      kernel([...at, ...written], n);
+      outputs.forEach((a, k) => {
+        if (!this.isScratch(a)) a.set(this.heap.subarray(written[k] >> 2, (written[k] >> 2) + n), start);
+      });
+    }
   }
 
-  /** Where the kernel reads `a`: where it lives, or slot k after copying it in. */
-  private input(a: Float32Array, k: number): number {
-    if (this.isScratch(a)) return a.byteOffset;
-    const at = this.slotBase + k * this.slotFloats * 4;
-    this.heap.set(a, at >> 2);
+  /** The byte offset of slot k: 0-2 hold inputs, 3-5 outputs; slot 6 holds AGR's sums. */
+  private slot(k: number): number {
+    return this.slotBase + k * SLOT_STRIDE;
+  }
+
+  /** Where the kernel reads elements [start, start + n) of `a`: where they live, or slot k after copying them in. */
+  private input(a: Float32Array, start: number, n: number, k: number): number {
+    if (this.isScratch(a)) return a.byteOffset + start * 4;
+    const at = this.slot(k);
+    this.heap.set(a.subarray(start, start + n), at >> 2);
     return at;
   }
 
-  /** The address of slot k, or of `a` itself when it lives in the module's memory. */
-  private address(a: Float32Array, k: number): number {
-    return this.isScratch(a) ? a.byteOffset : this.slotBase + k * this.slotFloats * 4;
-  }
-
-  /** Where the kernel writes `a`: in place when it lives in the module's memory, else slot 3 + k. */
-  private output(a: Float32Array, k: number): number {
-    return this.isScratch(a) ? a.byteOffset : this.slotBase + (3 + k) * this.slotFloats * 4;
-  }
-
-  /** Copies a result out of its slot into `target`, unless it was written in place. */
-  private finish(at: number, target: Float32Array): void {
-    if (this.isScratch(target)) return;
-    target.set(this.heap.subarray(at >> 2, (at >> 2) + target.length));
+  /** Where the kernel writes elements from `start` of `a`: in place when it lives in this memory, else slot 3 + k. */
+  private output(a: Float32Array, start: number, k: number): number {
+    return this.isScratch(a) ? a.byteOffset + start * 4 : this.slot(3 + k);
   }
 
   private ensure(bytes: number): void {
@@ -227,6 +200,15 @@ export class SimdLoops {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+// Arrays whose addresses are equal modulo 4096 bytes make the processor stall: a load from one
+// looks, by its low 12 address bits, like it depends on a recent store to another ("4K
+// aliasing"); copying out of a slot whose offset matched its target's ran 10x slower. Typed
+// arrays and this memory start page-aligned, so consecutive slots and scratch arrays are set
+// apart by a stagger that is not a multiple of the page (0, 1088, 2176, ... modulo 4096).
+const STAGGER = 1088;
+const SCRATCH_SLACK = 1 << 16; // room for the scratch arrays' staggers
+const SLOT_STRIDE = CHUNK * 4 + STAGGER;
 
 function instantiate(): SimdLoops | null {
   try {
