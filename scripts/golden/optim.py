@@ -5,9 +5,11 @@
 
 One small float64 problem (a tanh layer fitted by squared error); every optimizer configuration
 runs 6 steps from the same start, with and without AGR in front, and the parameters after each
-step are stored. torch.optim supplies SGD, Adam, AdamW, RMSprop and Adagrad; Adan follows the
-official sail-sg/Adan algorithm and Lion its paper, both written out below because torch 1.13 has
-neither. AGR is written out as the official AGR.py defines it. CI only reads the JSON.
+step are stored. torch.optim supplies SGD, Adam, AdamW, RMSprop, Adagrad and RAdam; Adan follows
+the official sail-sg/Adan algorithm and Lion its paper, both written out below because torch 1.13
+has neither; NAdam is written out as torch 2's (torch 1.13's multiplies mu_product_next by an
+extra mu_t, a bug fixed in torch 2.0). AGR is written out as the official AGR.py defines it. CI
+only reads the JSON. New configurations go at the end of CONFIGS, so earlier runs stay as they are.
 """
 import json
 import os
@@ -89,9 +91,38 @@ class Lion:
             m.mul_(b2).add_(p.grad, alpha=1 - b2)
 
 
+class NAdam:
+    """torch 2's NAdam (_single_tensor_nadam, coupled weight decay), single tensor."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3):
+        self.params, self.lr, self.betas, self.eps, self.wd, self.md = params, lr, betas, eps, weight_decay, momentum_decay
+        self.state = {}
+
+    @torch.no_grad()
+    def step(self):
+        b1, b2 = self.betas
+        for p in self.params:
+            s = self.state.setdefault(id(p), {})
+            if not s:
+                s.update(step=0, mu_product=1.0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+            s['step'] += 1
+            t = s['step']
+            g = p.grad if self.wd == 0 else p.grad.add(p, alpha=self.wd)
+            mu = b1 * (1. - 0.5 * (0.96 ** (t * self.md)))
+            mu_next = b1 * (1. - 0.5 * (0.96 ** ((t + 1) * self.md)))
+            s['mu_product'] *= mu
+            s['m'].mul_(b1).add_(g, alpha=1 - b1)
+            s['v'].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = s['v'].div(1 - b2 ** t).sqrt().add_(self.eps)
+            mu_product_next = s['mu_product'] * mu_next
+            p.addcdiv_(g, denom, value=-self.lr * (1. - mu) / (1. - s['mu_product']))
+            p.addcdiv_(s['m'], denom, value=-self.lr * mu_next / (1. - mu_product_next))
+
+
 def make(name, params, options):
     o = dict(options)
-    rename = {'weightDecay': 'weight_decay', 'lrDecay': 'lr_decay', 'initialAccumulatorValue': 'initial_accumulator_value', 'noProx': 'no_prox'}
+    rename = {'weightDecay': 'weight_decay', 'lrDecay': 'lr_decay', 'initialAccumulatorValue': 'initial_accumulator_value', 'noProx': 'no_prox',
+              'momentumDecay': 'momentum_decay'}
     o = {rename.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in o.items()}
     if name == 'sgd':
         return torch.optim.SGD(params, **o)
@@ -107,6 +138,10 @@ def make(name, params, options):
         return Adan(params, **o)
     if name == 'lion':
         return Lion(params, **o)
+    if name == 'nadam':
+        return NAdam(params, **o)
+    if name == 'radam':
+        return torch.optim.RAdam(params, **o)
     raise ValueError(name)
 
 
@@ -127,6 +162,11 @@ CONFIGS = [
     ('rmsprop', {'lr': 0.01, 'centered': True, 'momentum': 0.9, 'weightDecay': 0.01}),
     ('adagrad', {'lr': 0.1}),
     ('adagrad', {'lr': 0.1, 'lrDecay': 0.01, 'weightDecay': 0.01, 'initialAccumulatorValue': 0.1}),
+    ('nadam', {'lr': 0.01}),
+    ('nadam', {'lr': 0.01, 'betas': [0.8, 0.9], 'weightDecay': 0.1, 'momentumDecay': 0.01, 'eps': 1e-6}),
+    # RAdam's rectification starts once rho_t > 5: at step 5 with the default betas, step 6 with (0.9, 0.9).
+    ('radam', {'lr': 0.01}),
+    ('radam', {'lr': 0.01, 'betas': [0.9, 0.9], 'weightDecay': 0.05, 'eps': 1e-6}),
 ]
 # (agr, clip): without AGR, with AGR in front, and the paper's recipe: clip, then AGR.
 VARIANTS = [(False, None), (True, None), (True, 0.5)]

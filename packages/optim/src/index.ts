@@ -8,7 +8,7 @@
  */
 
 export { BLOCKS, type Block, type BlockDefinition, defineBlock } from './block.js';
-export { Optimizer, type OptimizerOptions, type ParamSource, type StepReport } from './optimizer.js';
+export { Optimizer, type OptimizerOptions, type StepReport } from './optimizer.js';
 export {
   type AdagradOptions,
   type AdamOptions,
@@ -19,12 +19,27 @@ export {
   adan,
   type LionOptions,
   lion,
+  type NadamOptions,
+  nadam,
+  type RadamOptions,
   type RmspropOptions,
+  radam,
   rmsprop,
   type SgdOptions,
   sgd,
 } from './optimizers.js';
-export { constant, cosineDecay, linearWarmup, stepDecay, warmupCosineDecay } from './schedules.js';
+export type { ParamSource } from './params.js';
+export {
+  constant,
+  cosineDecay,
+  exponentialLR,
+  linearLR,
+  linearWarmup,
+  type OneCycleOptions,
+  oneCycle,
+  stepDecay,
+  warmupCosineDecay,
+} from './schedules.js';
 export {
   chain,
   type GradientTransformation,
@@ -45,6 +60,8 @@ export {
   type AdanScalingOptions,
   type AdanState,
   addDecayedWeights,
+  type NadamScalingOptions,
+  type RadamScalingOptions,
   reference,
   scale,
   scaleByAdagrad,
@@ -53,9 +70,16 @@ export {
   scaleByLearningRate,
   scaleByLearningRateProximal,
   scaleByLion,
+  scaleByNadam,
+  scaleByRadam,
   scaleByRms,
   type TraceOptions,
   trace,
 } from './transforms/blocks.js';
 export { centralize } from './transforms/centralize.js';
-export { adaptiveGradClip, clipByGlobalNorm } from './transforms/clipping.js';
+export {
+  adaptiveGradClip,
+  type ClipGradNormOptions,
+  clipByGlobalNorm,
+  clipGradNorm,
+} from './transforms/clipping.js';

@@ -10,27 +10,11 @@ import {
   TypedArrayStorage,
 } from '@agrad/tensor';
 import { type FloatArray, float32Loops } from './fused.js';
+import { type ParamSource, paramRecord } from './params.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
 import { type SimdLoops, simdLoops } from './wasm/loops.js';
 
 /** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
-export type ParamSource =
-  | readonly Tensor[]
-  | Iterable<readonly [string, Tensor]>
-  | Readonly<Record<string, Tensor>>
-  | { namedParameters(): Iterable<readonly [string, Tensor]> };
-
-function toRecord(source: ParamSource): Record<string, Tensor> {
-  if (Array.isArray(source)) return Object.fromEntries(source.map((t, i) => [String(i), t as Tensor]));
-  if (typeof (source as { namedParameters?: unknown }).namedParameters === 'function') {
-    return Object.fromEntries(
-      (source as { namedParameters(): Iterable<[string, Tensor]> }).namedParameters(),
-    );
-  }
-  if (Symbol.iterator in (source as object)) return Object.fromEntries(source as Iterable<[string, Tensor]>);
-  return { ...(source as Record<string, Tensor>) };
-}
-
 export interface OptimizerOptions {
   /**
    * When a gradient holds NaN or infinity, leave parameters and optimizer state untouched for
@@ -70,7 +54,7 @@ export class Optimizer {
   ) {
     checkOptions('Optimizer', options, { skipNonFinite: rules.boolean });
     checkValue('Optimizer', 'the transform (e.g. adamw({ lr: 1e-3 }))', transform, isTransform);
-    this.params = toRecord(params);
+    this.params = paramRecord(params);
     const names = Object.keys(this.params);
     if (names.length === 0) throw new RangeError('Optimizer: got an empty parameter list');
     const seen = new Map<Tensor, string>();

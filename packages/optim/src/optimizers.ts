@@ -11,6 +11,8 @@ import {
   scaleByLearningRate,
   scaleByLearningRateProximal,
   scaleByLion,
+  scaleByNadam,
+  scaleByRadam,
   scaleByRms,
   trace,
 } from './transforms/blocks.js';
@@ -28,6 +30,7 @@ import {
 // the scaling block it wraps, whose defaults apply to what is not given (see ./transforms/blocks.ts).
 const { scaleByAdam: adamBlock, scaleByAdan: adanBlock } = blockOptions;
 const { scaleByLion: lionBlock, scaleByRms: rmsBlock, scaleByAdagrad: adagradBlock } = blockOptions;
+const { scaleByNadam: nadamBlock, scaleByRadam: radamBlock } = blockOptions;
 const adamRules = {
   lr: learningRate,
   betas: adamBlock.rules.betas,
@@ -199,4 +202,53 @@ export function adagrad(options: AdagradOptions = {}): GradientTransformation {
     scaleByAdagrad(scaling),
     scaleByLearningRate((step) => schedule(step) / (1 + step * lrDecay)),
   );
+}
+
+export interface NadamOptions {
+  lr?: LearningRate;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  momentumDecay?: number;
+}
+
+/**
+ * NAdam as torch.optim.NAdam (Dozat, 2016): Adam with Nesterov momentum whose coefficient warms
+ * up by momentumDecay; weight decay is coupled L2 (g + wd p) before the moments. Default lr 2e-3.
+ */
+export function nadam(options: NadamOptions = {}): GradientTransformation {
+  checkOptions('nadam', options, {
+    lr: learningRate,
+    betas: nadamBlock.rules.betas,
+    eps: nadamBlock.rules.eps,
+    weightDecay: check.weightDecay,
+    momentumDecay: nadamBlock.rules.momentumDecay,
+  });
+  const { lr = 2e-3, weightDecay = 0, ...scaling } = options;
+  checkLearningRate('nadam', lr);
+  return chain(addDecayedWeights(weightDecay), scaleByNadam(scaling), scaleByLearningRate(lr));
+}
+
+export interface RadamOptions {
+  lr?: LearningRate;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * RAdam as torch.optim.RAdam (Liu et al., 2020): Adam whose adaptive step is switched on, and
+ * rectified, once the variance estimate is usable (rho_t > 5), plain momentum before; weight decay
+ * is coupled L2 (g + wd p) before the moments.
+ */
+export function radam(options: RadamOptions = {}): GradientTransformation {
+  checkOptions('radam', options, {
+    lr: learningRate,
+    betas: radamBlock.rules.betas,
+    eps: radamBlock.rules.eps,
+    weightDecay: check.weightDecay,
+  });
+  const { lr = 1e-3, weightDecay = 0, ...scaling } = options;
+  checkLearningRate('radam', lr);
+  return chain(addDecayedWeights(weightDecay), scaleByRadam(scaling), scaleByLearningRate(lr));
 }

@@ -10,7 +10,9 @@ import {
   clipByGlobalNorm,
   type GradientTransformation,
   lion,
+  nadam,
   Optimizer,
+  radam,
   rmsprop,
   sgd,
 } from '../src/index.js';
@@ -18,8 +20,8 @@ import fixture from './fixtures/trajectories.json' with { type: 'json' };
 
 /**
  * Optimizer trajectories against PyTorch (float64, 6 steps, 1e-9 relative), written by
- * scripts/golden/optim.py: torch.optim for SGD/Adam/AdamW/RMSprop/Adagrad, the official Adan
- * algorithm and Lion's paper written out, AGR as the official code. With AGR in front this is the
+ * scripts/golden/optim.py: torch.optim for SGD/Adam/AdamW/RMSprop/Adagrad/RAdam, the official
+ * Adan algorithm, Lion's paper and torch 2's NAdam written out, AGR as the official code. With AGR in front this is the
  * official AdamW_AGR / Adan_AGR; with clip first it is the paper's training recipe.
  */
 // The fixture's options objects are each optimizer's own options type.
@@ -32,6 +34,8 @@ const factories: Record<string, (options: any) => GradientTransformation> = {
   lion,
   rmsprop,
   adagrad,
+  nadam,
+  radam,
 };
 
 const { problem } = fixture;

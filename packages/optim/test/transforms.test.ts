@@ -18,7 +18,9 @@ import {
   linearWarmup,
   lion,
   masked,
+  nadam,
   Optimizer,
+  radam,
   rmsprop,
   scaleByAdam,
   scaleByLearningRate,
@@ -37,6 +39,10 @@ const optimizers: [string, (problem?: 'rosenbrock') => GradientTransformation][]
   ['lion', () => lion({ lr: 0.003 })],
   ['rmsprop', () => rmsprop({ lr: 0.003 })],
   ['adagrad', () => adagrad({ lr: 0.3 })],
+  ['nadam', () => nadam({ lr: 0.02 })],
+  // RAdam's first steps (rho_t <= 5: five of them) are plain momentum SGD: on Rosenbrock, a
+  // smaller step, and b2 0.99 for a second moment that keeps up with its steep start.
+  ['radam', (problem) => radam(problem === 'rosenbrock' ? { lr: 5e-3, betas: [0.9, 0.99] } : { lr: 0.02 })],
 ];
 const transforms: [string, () => GradientTransformation][] = [
   ...optimizers,

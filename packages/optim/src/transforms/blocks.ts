@@ -409,6 +409,88 @@ const adagradBlock = defineBlock<Required<AdagradScalingOptions>, { sum: Tensor 
   },
 });
 
+export interface NadamScalingOptions {
+  betas?: [number, number];
+  eps?: number;
+  momentumDecay?: number;
+}
+
+const nadamBlock = defineBlock<
+  Required<NadamScalingOptions>,
+  { step: number; muProduct: number; expAvg: Tensor; expAvgSq: Tensor }
+>({
+  /**
+   * NAdam's scaling (Dozat, 2016), as torch.optim.NAdam computes it (torch 2; torch 1.13 put an
+   * extra factor mu_t into mu_product_next, fixed since):
+   *     t <- t + 1
+   *     mu_t = b1 (1 - 0.5 * 0.96^(t psi)),  mu_next = b1 (1 - 0.5 * 0.96^((t + 1) psi))
+   *     P <- P mu_t  (from 1),  P_next = P mu_next
+   *     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+   *     d = sqrt(v / (1 - b2^t)) + eps
+   *     u <- (1 - mu_t) / (1 - P) g / d + mu_next / (1 - P_next) m / d
+   * with psi the momentum decay.
+   */
+  name: 'scaleByNadam',
+  rules: { betas: check.betas(2), eps: check.eps, momentumDecay: rules.nonNegative },
+  defaults: { betas: [0.9, 0.999], eps: 1e-8, momentumDecay: 4e-3 },
+  init: (p) => ({ step: 0, muProduct: 1, expAvg: zerosLike(p), expAvgSq: zerosLike(p) }),
+  update: (g, s, _, { betas: [b1, b2], eps, momentumDecay }) => {
+    const step = s.step + 1;
+    const mu = b1 * (1 - 0.5 * 0.96 ** (step * momentumDecay));
+    const muNext = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentumDecay));
+    const muProduct = s.muProduct * mu;
+    const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
+    const expAvgSq = s.expAvgSq.mul(b2).add(g.mul(g).mul(1 - b2));
+    const denom = expAvgSq
+      .div(1 - b2 ** step)
+      .sqrt()
+      .add(eps);
+    const u = g
+      .mul((1 - mu) / (1 - muProduct))
+      .add(expAvg.mul(muNext / (1 - muProduct * muNext)))
+      .div(denom);
+    return [u, { step, muProduct, expAvg, expAvgSq }];
+  },
+  examples: [{}, { betas: [0.8, 0.9], momentumDecay: 0.01 }],
+});
+
+export interface RadamScalingOptions {
+  betas?: [number, number];
+  eps?: number;
+}
+
+const radamBlock = defineBlock<
+  Required<RadamScalingOptions>,
+  { step: number; expAvg: Tensor; expAvgSq: Tensor }
+>({
+  /**
+   * RAdam's scaling (Liu et al., 2020), as torch.optim.RAdam computes it:
+   *     t <- t + 1;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+   *     rho_inf = 2 / (1 - b2) - 1;  rho_t = rho_inf - 2 t b2^t / (1 - b2^t)
+   *     rho_t > 5:  r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+   *                 u <- m / (1 - b1^t) * sqrt(1 - b2^t) / (sqrt(v) + eps) * r
+   *     otherwise:  u <- m / (1 - b1^t)   (the variance estimate is not yet usable)
+   */
+  name: 'scaleByRadam',
+  rules: { betas: check.betas(2), eps: check.eps },
+  defaults: { betas: [0.9, 0.999], eps: 1e-8 },
+  init: (p) => ({ step: 0, expAvg: zerosLike(p), expAvgSq: zerosLike(p) }),
+  update: (g, s, _, { betas: [b1, b2], eps }) => {
+    const step = s.step + 1;
+    const [correction1, correction2] = [1 - b1 ** step, 1 - b2 ** step];
+    const expAvg = s.expAvg.mul(b1).add(g.mul(1 - b1));
+    const expAvgSq = s.expAvgSq.mul(b2).add(g.mul(g).mul(1 - b2));
+    const corrected = expAvg.div(correction1);
+    const rhoInf = 2 / (1 - b2) - 1;
+    const rho = rhoInf - (2 * step * b2 ** step) / correction2;
+    const state = { step, expAvg, expAvgSq };
+    if (!(rho > 5)) return [corrected, state];
+    const rect = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
+    return [corrected.mul(Math.sqrt(correction2)).div(expAvgSq.sqrt().add(eps)).mul(rect), state];
+  },
+  examples: [{}, { betas: [0.9, 0.9] }],
+});
+
 // ---------------------------------------------------------------------------------------------
 // The transforms, as called by users and by ./optimizers.ts, fused where the values are on the
 // host; `reference` holds the same ones with fusion turned off.
@@ -441,6 +523,12 @@ export const scaleByLion = (options: LionScalingOptions = {}) => lionBlock.trans
 /** RMSprop's scaling, as torch.optim.RMSprop (see rmsBlock). */
 export const scaleByRms = (options: RmsScalingOptions = {}) => rmsBlock.transform(options);
 
+/** NAdam's scaling, as torch.optim.NAdam (see nadamBlock). */
+export const scaleByNadam = (options: NadamScalingOptions = {}) => nadamBlock.transform(options);
+
+/** RAdam's scaling, as torch.optim.RAdam (see radamBlock). */
+export const scaleByRadam = (options: RadamScalingOptions = {}) => radamBlock.transform(options);
+
 /** Adagrad's scaling, as torch.optim.Adagrad: sum <- sum + g^2; u <- g / (sqrt(sum) + eps). */
 export const scaleByAdagrad = (options: AdagradScalingOptions = {}) => adagradBlock.transform(options);
 
@@ -460,6 +548,8 @@ export const reference = {
   scaleByLion,
   scaleByRms,
   scaleByAdagrad,
+  scaleByNadam,
+  scaleByRadam,
 };
 
 /** The option rules and defaults of the scaling blocks, for the optimizers that wrap them. */
@@ -470,4 +560,6 @@ export const blockOptions = {
   scaleByLion: lionBlock.definition,
   scaleByRms: rmsBlock.definition,
   scaleByAdagrad: adagradBlock.definition,
+  scaleByNadam: nadamBlock.definition,
+  scaleByRadam: radamBlock.definition,
 };
