@@ -142,6 +142,15 @@ CASES = {
     # Few distinct values: windows hold ties, and the gradient must go to the first maximum.
     'maxpool2d_ties_overlapping': (lambda: nn.MaxPool2d(3, stride=1, padding=1), [ties(2, 2, 5, 6)], True),
     'maxpool2d_ties_ceil_dilated': (lambda: nn.MaxPool2d(2, stride=2, padding=1, dilation=2, ceil_mode=True), [ties(1, 3, 7, 6)], True),
+    # Recurrent layers: the output is [output, h_n(, c_n)] flattened and concatenated.
+    'lstm': (lambda: nn.LSTM(3, 4), [f(5, 2, 3)], True),
+    'lstm_stacked_bidirectional_batch_first_state': (lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True),
+                                                     [f(2, 5, 3), f(4, 2, 4), f(4, 2, 4)], True),
+    'lstm_unbatched_no_bias': (lambda: nn.LSTM(3, 2, bias=False), [f(4, 3)], True),
+    'gru': (lambda: nn.GRU(3, 4), [f(5, 2, 3)], True),
+    'gru_stacked_bidirectional_batch_first_state': (lambda: nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True),
+                                                    [f(2, 5, 3), f(4, 2, 4)], True),
+    'gru_unbatched_state': (lambda: nn.GRU(2, 3, num_layers=3), [f(6, 2), f(3, 3)], True),
 }
 
 
@@ -189,6 +198,12 @@ def call(name, module, xs):
         else:
             out, weights = module(xs[0], xs[0], xs[0])
         return torch.cat([out.reshape(-1), weights.reshape(-1)])
+    if name.startswith('lstm'):
+        out, (h, c) = module(xs[0], (xs[1], xs[2])) if len(xs) == 3 else module(xs[0])
+        return torch.cat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
+    if name.startswith('gru'):
+        out, h = module(xs[0], xs[1]) if len(xs) == 2 else module(xs[0])
+        return torch.cat([out.reshape(-1), h.reshape(-1)])
     return module(*xs)
 
 

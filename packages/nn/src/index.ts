@@ -52,5 +52,6 @@ export {
   RMSNorm,
   type RMSNormOptions,
 } from './layers/norm.js';
+export { GRU, LSTM, type RecurrentOptions } from './layers/recurrent.js';
 export { type LoadResult, Module, Parameter } from './module.js';
 export { deserialize, load, loadFile, type SafetensorsFile, save, serialize } from './safetensors.js';

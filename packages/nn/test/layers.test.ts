@@ -8,10 +8,12 @@ import {
   Embedding,
   F,
   GELU,
+  GRU,
   GroupNorm,
   LayerNorm,
   LeakyReLU,
   Linear,
+  LSTM,
   MaxPool2d,
   Module,
   MultiheadAttention,
@@ -164,7 +166,36 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
   conv2d_same: { make: () => new Conv2d(2, 3, [2, 3], { padding: 'same', dilation: [1, 2], dtype }) },
   conv2d_valid: { make: () => new Conv2d(2, 3, 3, { padding: 'valid', dtype }) },
   batchnorm1d_cumulative: { make: () => new BatchNorm1d(3, { momentum: null, dtype }) },
+  lstm: { make: () => new LSTM(3, 4, { dtype }), call: (m, xs) => lstmCall(m, xs) },
+  lstm_stacked_bidirectional_batch_first_state: {
+    make: () => new LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true, dtype }),
+    call: (m, xs) => lstmCall(m, xs),
+  },
+  lstm_unbatched_no_bias: {
+    make: () => new LSTM(3, 2, { bias: false, dtype }),
+    call: (m, xs) => lstmCall(m, xs),
+  },
+  gru: { make: () => new GRU(3, 4, { dtype }), call: (m, xs) => gruCall(m, xs) },
+  gru_stacked_bidirectional_batch_first_state: {
+    make: () => new GRU(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true, dtype }),
+    call: (m, xs) => gruCall(m, xs),
+  },
+  gru_unbatched_state: {
+    make: () => new GRU(2, 3, { numLayers: 3, dtype }),
+    call: (m, xs) => gruCall(m, xs),
+  },
 };
+
+/** [output, h_n, c_n] flattened and concatenated, as scripts/golden/nn.py's call does. */
+function lstmCall(m: Module, [x, h0, c0]: Tensor[]): Tensor {
+  const [out, [h, c]] = (m as LSTM).forward(x, h0 ? [h0, c0] : undefined);
+  return cat([out.reshape([-1]), h.reshape([-1]), c.reshape([-1])]);
+}
+
+function gruCall(m: Module, [x, h0]: Tensor[]): Tensor {
+  const [out, h] = (m as GRU).forward(x, h0);
+  return cat([out.reshape([-1]), h.reshape([-1])]);
+}
 
 /** scripts/golden/nn.py's CLASS_WEIGHT. */
 function classWeight(): Tensor {
