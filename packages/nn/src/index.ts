@@ -9,6 +9,17 @@
  */
 
 export { type LoadCheckpointOptions, loadCheckpoint, type Stateful, saveCheckpoint } from './checkpoint.js';
+export {
+  type BatchedDataset,
+  type Collated,
+  DataLoader,
+  type DataLoaderOptions,
+  type Dataset,
+  defaultCollate,
+  randomSplit,
+  Subset,
+  TensorDataset,
+} from './data.js';
 export { writeFileAtomic } from './files.js';
 export * as F from './functional.js';
 export * as init from './init.js';

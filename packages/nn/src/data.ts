@@ -1,0 +1,254 @@
+import { defaultGenerator, Generator, randperm, stack, Tensor, tensor } from '@agrad/autograd';
+import { checkOptions, describeValue, formatShape, rules } from '@agrad/tensor';
+
+/**
+ * torch.utils.data in agrad's terms: a Dataset is anything with a `length` and `get(i)`; a
+ * DataLoader batches one, in order or shuffled from a seeded generator, and is iterated with
+ * `for (const [x, y] of loader)`. Here in @agrad/nn, beside the modules they feed.
+ */
+
+/** A map-style dataset: `length` items, item i from `get(i)` (torch's __len__ and __getitem__). */
+export interface Dataset<T> {
+  readonly length: number;
+  get(index: number): T;
+}
+
+/** A dataset that can also hand out several items at once, already collated (one gather per tensor). */
+export interface BatchedDataset<T> extends Dataset<T> {
+  getBatch(indices: readonly number[]): T;
+}
+
+/**
+ * Item i is the i-th row (along dim 0) of each tensor, as torch's TensorDataset; every tensor must
+ * have the same size in dim 0.
+ */
+export class TensorDataset implements BatchedDataset<Tensor[]> {
+  readonly tensors: readonly Tensor[];
+  readonly length: number;
+
+  constructor(...tensors: Tensor[]) {
+    if (tensors.length === 0) throw new RangeError('TensorDataset: expected at least one tensor');
+    tensors.forEach((t, i) => {
+      if (!(t instanceof Tensor))
+        throw new TypeError(`TensorDataset: argument ${i} is not a Tensor (got ${describeValue(t)})`);
+      if (t.ndim === 0) throw new RangeError(`TensorDataset: tensor ${i} is 0-d; items are rows along dim 0`);
+    });
+    const sizes = tensors.map((t) => t.shape[0]);
+    if (sizes.some((n) => n !== sizes[0]))
+      throw new RangeError(
+        `TensorDataset: every tensor must have the same size in dim 0, got shapes ${tensors.map((t) => formatShape(t.shape)).join(', ')}`,
+      );
+    this.tensors = tensors;
+    this.length = sizes[0];
+  }
+
+  get(index: number): Tensor[] {
+    checkIndex('TensorDataset', index, this.length);
+    return this.tensors.map((t) => t.narrow(0, index, 1).squeeze(0));
+  }
+
+  getBatch(indices: readonly number[]): Tensor[] {
+    for (const i of indices) checkIndex('TensorDataset', i, this.length);
+    const index = tensor(Int32Array.from(indices));
+    return this.tensors.map((t) => t.indexSelect(0, index));
+  }
+}
+
+/** The items of `dataset` at `indices`, in that order (torch's Subset). */
+export class Subset<T> implements Dataset<T> {
+  constructor(
+    readonly dataset: Dataset<T>,
+    readonly indices: readonly number[],
+  ) {
+    for (const i of indices) checkIndex('Subset', i, dataset.length);
+  }
+
+  get length(): number {
+    return this.indices.length;
+  }
+
+  get(index: number): T {
+    checkIndex('Subset', index, this.indices.length);
+    return this.dataset.get(this.indices[index]);
+  }
+}
+
+/**
+ * Splits a dataset into non-overlapping Subsets of the given lengths (counts summing to its
+ * length, or fractions summing to 1), from one random permutation, as torch's random_split: with
+ * fractions, each gets floor(fraction * length) and the remainder goes one by one to the first.
+ */
+export function randomSplit<T>(
+  dataset: Dataset<T>,
+  lengths: readonly number[],
+  options: { generator?: Generator } = {},
+): Subset<T>[] {
+  checkOptions('randomSplit', options, { generator: generatorRule });
+  if (
+    !Array.isArray(lengths) ||
+    lengths.length === 0 ||
+    lengths.some((c) => typeof c !== 'number' || !(c >= 0))
+  )
+    throw new RangeError(
+      `randomSplit: lengths must be a non-empty list of counts or fractions >= 0, got ${describeValue(lengths)}`,
+    );
+  const n = dataset.length;
+  let counts = [...lengths];
+  const total = counts.reduce((a, b) => a + b, 0);
+  // torch's test for fractions: the sum is close to 1 (math.isclose) and not above the length.
+  if (Math.abs(total - 1) <= 1e-9 * Math.max(1, Math.abs(total)) && total <= n) {
+    if (counts.some((f) => f > 1))
+      throw new RangeError(`randomSplit: fractions must be in [0, 1], got ${JSON.stringify(lengths)}`);
+    counts = counts.map((f) => Math.floor(n * f));
+    const remainder = n - counts.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < remainder; i++) counts[i % counts.length] += 1;
+  }
+  if (counts.some((c) => !Number.isInteger(c)) || counts.reduce((a, b) => a + b, 0) !== n)
+    throw new RangeError(
+      `randomSplit: lengths ${JSON.stringify(lengths)} must be counts that sum to the dataset's length (${n}) or fractions that sum to 1`,
+    );
+  const order = Array.from(randperm(n, { generator: options.generator ?? defaultGenerator }).data);
+  let start = 0;
+  return counts.map((count) => {
+    const subset = new Subset(dataset, order.slice(start, start + count));
+    start += count;
+    return subset;
+  });
+}
+
+/** What defaultCollate makes of items of type T: tensors and numbers become tensors, field by field. */
+export type Collated<T> = T extends Tensor
+  ? Tensor
+  : T extends number
+    ? Tensor
+    : T extends readonly unknown[]
+      ? { [K in keyof T]: Collated<T[K]> }
+      : T extends object
+        ? { [K in keyof T]: Collated<T[K]> }
+        : never;
+
+export interface DataLoaderOptions<T, B> {
+  /** Items per batch (default 1). */
+  batchSize?: number;
+  /** A new random order each epoch, drawn from `generator` (default false: in order). */
+  shuffle?: boolean;
+  /** Leave out the last batch when it is short (default false). */
+  dropLast?: boolean;
+  /** Where shuffled orders come from (default: the global generator, so manualSeed fixes them). */
+  generator?: Generator;
+  /** Items to a batch (default `defaultCollate`: tensors stacked, numbers made tensors, tuples and records per field). */
+  collate?: (items: T[]) => B;
+}
+
+/**
+ * Batches a dataset, as torch's DataLoader: `for (const [x, y] of loader)` runs one epoch. With
+ * shuffle, each epoch (each iteration over the loader) is a new permutation drawn from the
+ * generator, so a run is reproducible after manualSeed. A dataset that can hand out whole
+ * batches (TensorDataset) does so in one gather per tensor when the collate is the default, with
+ * the same result as stacking its items.
+ */
+export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private readonly generator: Generator;
+  private readonly collate: ((items: T[]) => B) | null;
+
+  constructor(
+    readonly dataset: Dataset<T>,
+    options: DataLoaderOptions<T, B> = {},
+  ) {
+    checkOptions('DataLoader', options, {
+      batchSize: rules.positiveInteger,
+      shuffle: rules.boolean,
+      dropLast: rules.boolean,
+      generator: generatorRule,
+      collate: rules.func,
+    });
+    if (
+      typeof dataset !== 'object' ||
+      dataset === null ||
+      typeof dataset.get !== 'function' ||
+      !Number.isSafeInteger(dataset.length) ||
+      dataset.length < 0
+    )
+      throw new TypeError(
+        `DataLoader: expected a dataset (an object with a length and get(i)), got ${describeValue(dataset)}`,
+      );
+    this.batchSize = options.batchSize ?? 1;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.generator = options.generator ?? defaultGenerator;
+    this.collate = options.collate ?? null;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length / this.batchSize;
+    return this.dropLast ? Math.floor(n) : Math.ceil(n);
+  }
+
+  *[Symbol.iterator](): Iterator<B> {
+    const n = this.dataset.length;
+    const order = this.shuffle
+      ? Array.from(randperm(n, { generator: this.generator }).data)
+      : Array.from({ length: n }, (_, i) => i);
+    for (let start = 0; start < n; start += this.batchSize) {
+      const indices = order.slice(start, start + this.batchSize);
+      if (indices.length < this.batchSize && this.dropLast) return;
+      yield this.batch(indices);
+    }
+  }
+
+  private batch(indices: number[]): B {
+    const batched = this.dataset as Partial<BatchedDataset<T>>;
+    if (this.collate === null && typeof batched.getBatch === 'function')
+      return batched.getBatch(indices) as unknown as B;
+    const items = indices.map((i) => this.dataset.get(i));
+    return this.collate ? this.collate(items) : (defaultCollate(items) as B);
+  }
+}
+
+/**
+ * torch's default_collate for agrad's types: tensors are stacked along a new dim 0; numbers become
+ * a 1-d tensor (int32 when all are integers, else float32); arrays (tuples) and plain records are
+ * collated field by field, keeping their structure.
+ */
+export function defaultCollate(items: readonly unknown[]): unknown {
+  if (items.length === 0) throw new RangeError('defaultCollate: no items to collate');
+  const first = items[0];
+  if (first instanceof Tensor) {
+    if (!items.every((item) => item instanceof Tensor))
+      throw new TypeError('defaultCollate: items mix tensors with other values');
+    return stack(items as Tensor[], 0);
+  }
+  if (typeof first === 'number') {
+    if (!items.every((item) => typeof item === 'number'))
+      throw new TypeError('defaultCollate: items mix numbers with other values');
+    const numbers = items as number[];
+    return tensor(numbers, { dtype: numbers.every(Number.isInteger) ? 'int32' : 'float32' });
+  }
+  if (Array.isArray(first)) {
+    if (!items.every((item) => Array.isArray(item) && item.length === first.length))
+      throw new RangeError(`defaultCollate: items are not all arrays of ${first.length} fields`);
+    return first.map((_, k) => defaultCollate(items.map((item) => (item as unknown[])[k])));
+  }
+  if (typeof first === 'object' && first !== null && Object.getPrototypeOf(first) === Object.prototype) {
+    const keys = Object.keys(first);
+    return Object.fromEntries(
+      keys.map((key) => [key, defaultCollate(items.map((item) => (item as Record<string, unknown>)[key]))]),
+    );
+  }
+  throw new TypeError(
+    `defaultCollate: cannot collate ${describeValue(first)}; expected tensors, numbers, arrays or records (or pass collate)`,
+  );
+}
+
+const generatorRule = rules.instanceOf(Generator, 'Generator');
+
+function checkIndex(op: string, index: number, length: number): void {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= length)
+    throw new RangeError(
+      `${op}: index ${index} is out of range for ${length} items (expected 0..${length - 1})`,
+    );
+}
