@@ -4,11 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (script: string) =>
-  execFileSync(process.execPath, ['--import', 'tsx', '--conditions=source', join(root, 'src', script)], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+const run = (script: string, ...args: string[]) =>
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', join(root, 'src', script), ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
 
 describe('example programs', () => {
   it('the main job trains the spiral MLP and its loss falls', () => {
@@ -25,4 +29,23 @@ describe('example programs', () => {
     expect(rows.length).toBeGreaterThan(3);
     for (const [, , a, b] of rows) expect(a).toBe(b);
   });
+
+  it('the character-level LSTM and GRU train on Genesis with AGR + AdamW from a DataLoader, and sample', () => {
+    for (const cell of ['lstm', 'gru']) {
+      const output = run('char-rnn.ts', '--cell', cell, '--steps', '20');
+      expect(output).toContain(`${cell.toUpperCase()} 128`);
+      const losses = [...output.matchAll(/^step\s+(\d+)\s+loss (\d+\.\d+)/gm)].map((m) => [
+        Number(m[1]),
+        Number(m[2]),
+      ]);
+      expect(losses.map(([step]) => step)).toEqual([1, 20]);
+      // From about ln(60) = 4.09, the loss of a uniform guess, to well under it.
+      expect(losses[0][1]).toBeGreaterThan(3.9);
+      expect(losses[1][1]).toBeLessThan(3.4);
+      const samples = [...output.matchAll(/^sample: (".*")$/gm)].map((m) => JSON.parse(m[1]) as string);
+      expect(samples).toHaveLength(2);
+      expect(samples[0].startsWith('And God said')).toBe(true);
+      expect(samples[0].length).toBe('And God said'.length + 160);
+    }
+  }, 120_000);
 });

@@ -26,8 +26,7 @@ type Kind = 'LSTM' | 'GRU';
  * '_reverse'), `weight_ih_l{l}` [G H, input], `weight_hh_l{l}` [G H, H], `bias_ih_l{l}` and
  * `bias_hh_l{l}` [G H], with the G gates' rows stacked in PyTorch's order; all drawn from
  * U(-1/sqrt(H), 1/sqrt(H)) as there. Composed from linear, sigmoid and tanh, so the gradients
- * follow from autograd (backpropagation through time). The input projection of every step is one
- * product per layer; the recurrent one, one per step.
+ * follow from autograd (backpropagation through time).
  */
 abstract class Recurrent extends Module {
   readonly numLayers: number;
@@ -100,7 +99,7 @@ abstract class Recurrent extends Module {
     const op = this.kind;
     requireDims(op, 'input', x, [2, 3], '[L, N, input] (or [N, L, input] with batchFirst, or [L, input])');
     const unbatched = x.ndim === 2;
-    let input = unbatched ? x.unsqueeze(1) : this.batchFirst ? x.transpose(0, 1) : x;
+    const input = unbatched ? x.unsqueeze(1) : this.batchFirst ? x.transpose(0, 1) : x;
     const [length, batch, features] = input.shape;
     if (features !== this.inputSize)
       throw new RangeError(
@@ -120,11 +119,14 @@ abstract class Recurrent extends Module {
     };
     const [h, c] = [initial(h0, 'h0'), this.kind === 'LSTM' ? initial(c0, 'c0') : null];
     const [hs, cs]: [Tensor[], Tensor[]] = [[], []];
+    // The sequence as a list of steps [N, features], from layer to layer: slicing one tensor per
+    // step would give each step's gradient the whole sequence's size (quadratic in L).
+    let steps = Array.from({ length }, (_, t) => input.narrow(0, t, 1).squeeze(0));
     for (let layer = 0; layer < this.numLayers; layer++) {
       const outputs = this.suffixes.map((suffix, direction) => {
         const at = layer * this.directions + direction;
         const [output, hN, cN] = this.pass(
-          input,
+          steps,
           `l${layer}${suffix}`,
           direction === 1,
           h.narrow(0, at, 1).squeeze(0),
@@ -134,34 +136,35 @@ abstract class Recurrent extends Module {
         if (cN) cs.push(cN);
         return output;
       });
-      input = outputs.length === 2 ? cat(outputs, 2) : outputs[0];
+      steps =
+        outputs.length === 2 ? outputs[0].map((forward, t) => cat([forward, outputs[1][t]], 1)) : outputs[0];
       if (layer < this.numLayers - 1 && this.dropout > 0)
-        input = F.dropout(input, this.dropout, this.training);
+        steps = steps.map((step) => F.dropout(step, this.dropout, this.training));
     }
-    const output = unbatched ? input.squeeze(1) : this.batchFirst ? input.transpose(0, 1) : input;
+    const sequence = stack(steps, 0);
+    const output = unbatched ? sequence.squeeze(1) : this.batchFirst ? sequence.transpose(0, 1) : sequence;
     const final = (states: Tensor[]) => (unbatched ? stack(states, 0).squeeze(1) : stack(states, 0));
     return [output, final(hs), cs.length > 0 ? final(cs) : null];
   }
 
-  /** One layer in one direction over [L, N, features]: its outputs [L, N, H] and final h (and c). */
+  /** One layer in one direction over the steps [N, features]: its outputs [N, H] per step and final h (and c). */
   private pass(
-    input: Tensor,
+    inputs: Tensor[],
     name: string,
     reverse: boolean,
     h0: Tensor,
     c0: Tensor | null,
-  ): [Tensor, Tensor, Tensor | null] {
+  ): [Tensor[], Tensor, Tensor | null] {
     const weight = (kind: string) => this.param(`weight_${kind}_${name}`);
     const bias = (kind: string) => (this.bias ? this.param(`bias_${kind}_${name}`) : null);
-    const projected = F.linear(input, weight('ih'), bias('ih')); // every step's input part at once
     const H = this.hiddenSize;
     const gate = (t: Tensor, k: number) => t.narrow(-1, k * H, H);
-    const length = input.shape[0];
-    const steps: Tensor[] = new Array(length);
+    const length = inputs.length;
+    const outputs: Tensor[] = new Array(length);
     let [h, c] = [h0, c0];
     for (let s = 0; s < length; s++) {
       const t = reverse ? length - 1 - s : s;
-      const x = projected.narrow(0, t, 1).squeeze(0);
+      const x = F.linear(inputs[t], weight('ih'), bias('ih'));
       const r = F.linear(h, weight('hh'), bias('hh'));
       if (this.kind === 'LSTM') {
         // i, f, g, o:  c' = f c + i g;  h' = o tanh(c')
@@ -181,9 +184,9 @@ abstract class Recurrent extends Module {
           .tanh();
         h = update.neg().add(1).mul(candidate).add(update.mul(h));
       }
-      steps[t] = h;
+      outputs[t] = h;
     }
-    return [stack(steps, 0), h, c];
+    return [outputs, h, c];
   }
 
   override extraRepr(): string {
