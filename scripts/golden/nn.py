@@ -151,6 +151,18 @@ CASES = {
     'gru_stacked_bidirectional_batch_first_state': (lambda: nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True),
                                                     [f(2, 5, 3), f(4, 2, 4)], True),
     'gru_unbatched_state': (lambda: nn.GRU(2, 3, num_layers=3), [f(6, 2), f(3, 3)], True),
+    'conv1d': (lambda: nn.Conv1d(2, 4, 3, padding=1), [f(2, 2, 7)], True),
+    'conv1d_strided_grouped_dilated': (lambda: nn.Conv1d(4, 6, 3, stride=2, dilation=2, groups=2, bias=False), [f(1, 4, 11)], True),
+    'conv1d_same_unbatched': (lambda: nn.Conv1d(3, 2, 4, padding='same'), [f(3, 9)], True),
+    'adaptive_avgpool2d': (lambda: nn.AdaptiveAvgPool2d((3, 2)), [f(2, 3, 7, 5)], True),
+    'adaptive_avgpool2d_none_unbatched': (lambda: nn.AdaptiveAvgPool2d((None, 4)), [f(2, 5, 9)], True),
+    'adaptive_avgpool2d_global': (lambda: nn.AdaptiveAvgPool2d(1), [f(2, 3, 4, 6)], True),
+    'upsample_nearest_2x': (lambda: nn.Upsample(scale_factor=2, mode='nearest'), [f(1, 2, 3, 4)], True),
+    'upsample_nearest_size': (lambda: nn.Upsample(size=(5, 7), mode='nearest'), [f(2, 1, 3, 4)], True),
+    'upsample_nearest_fraction': (lambda: Fn(lambda x: F.interpolate(x, scale_factor=(1.5, 0.75), mode='nearest')), [f(1, 2, 4, 6)], True),
+    'upsample_bilinear': (lambda: nn.Upsample(scale_factor=2, mode='bilinear'), [f(1, 2, 3, 4)], True),
+    'upsample_bilinear_align_corners': (lambda: nn.Upsample(size=(5, 3), mode='bilinear', align_corners=True), [f(2, 1, 4, 4)], True),
+    'upsample_bilinear_down_unbatched': (lambda: Fn(lambda x: F.interpolate(x.unsqueeze(0), size=(2, 5), mode='bilinear').squeeze(0)), [f(2, 5, 7)], True),
 }
 
 

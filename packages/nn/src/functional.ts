@@ -11,7 +11,7 @@ import {
   unfold,
   where,
 } from '@agrad/autograd';
-import { checkOptions, checkValue, ops, rules } from '@agrad/tensor';
+import { checkOptions, checkValue, ops, type Rule, rules } from '@agrad/tensor';
 import {
   avgPoolOptions,
   convOptions,
@@ -120,6 +120,38 @@ export interface ConvOptions {
   padding?: Pair | 'valid' | 'same';
   dilation?: Pair;
   groups?: number;
+}
+
+export interface Conv1dOptions {
+  stride?: number;
+  /** Zeros on both ends, or 'valid' (none) or 'same' (output keeps the input's length; stride 1). */
+  padding?: number | 'valid' | 'same';
+  dilation?: number;
+  groups?: number;
+}
+
+/**
+ * 1-D convolution (torch.nn.functional.conv1d) over [N, C, L] or unbatched [C, L] input, weight
+ * [out, in/groups, k]: conv2d over a height of 1, so it shares conv2d's checks and gradient.
+ */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
+  checkOptions('conv1d', options, {
+    stride: rules.positiveInteger,
+    padding: rules.either(rules.count, rules.oneOf('valid', 'same')),
+    dilation: rules.positiveInteger,
+    groups: rules.positiveInteger,
+  });
+  requireDims('conv1d', 'input', x, [2, 3], '[N,C,L] or [C,L]');
+  requireDims('conv1d', 'weight', weight, 3, '[out,in/groups,k]');
+  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
+  const batched = x.ndim === 3 ? x : x.unsqueeze(0);
+  const y = conv2d(batched.unsqueeze(2), weight.unsqueeze(2), bias, {
+    stride: [1, stride],
+    padding: typeof padding === 'string' ? padding : [0, padding],
+    dilation: [1, dilation],
+    groups,
+  }).squeeze(2);
+  return x.ndim === 3 ? y : y.squeeze(0);
 }
 
 /**
@@ -799,4 +831,129 @@ export function binaryCrossEntropyWithLogits(
     .mul(logits)
     .add(weight ? weight.mul(logSigmoidNeg) : logSigmoidNeg);
   return reduce(loss, options.reduction ?? 'mean');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling: adaptive average pooling and interpolation, separable along H then W, composed
+// from narrow, mean, indexSelect and arithmetic (so their gradients follow).
+
+/** An output size: one size for both dims, or [h, w] where null keeps the input's size. */
+export type SizePair = number | readonly [number | null, number | null];
+
+/** The rule of a SizePair. */
+export const sizePairRule: Rule = (value) =>
+  rules.positiveInteger(value) === null ||
+  (Array.isArray(value) &&
+    value.length === 2 &&
+    value.every((v) => v === null || rules.positiveInteger(v) === null))
+    ? null
+    : 'a positive integer or an [h, w] pair of them (null keeps the input size)';
+
+/** x as [N, C, H, W] (unbatched [C, H, W] gets a batch of 1) and how to undo that. */
+function batched4d(op: string, x: Tensor): [Tensor, (y: Tensor) => Tensor] {
+  requireDims(op, 'input', x, [3, 4], '[N,C,H,W] or [C,H,W]');
+  return x.ndim === 4 ? [x, (y) => y] : [x.unsqueeze(0), (y) => y.squeeze(0)];
+}
+
+/**
+ * Adaptive average pooling (torch.nn.functional.adaptive_avg_pool2d): output cell (i, j) is the
+ * mean over rows floor(i H / outH) to ceil((i + 1) H / outH) and the same for columns.
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: SizePair): Tensor {
+  checkValue('adaptiveAvgPool2d', 'outputSize', outputSize, sizePairRule);
+  const [input, restore] = batched4d('adaptiveAvgPool2d', x);
+  const [, , H, W] = input.shape;
+  const [outH, outW] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  const pool = (t: Tensor, dim: number, size: number, out: number) => {
+    if (out === size) return t;
+    const cells = Array.from({ length: out }, (_, i) => {
+      const start = Math.floor((i * size) / out);
+      const end = Math.ceil(((i + 1) * size) / out);
+      return t.narrow(dim, start, end - start).mean(dim, true);
+    });
+    return cat(cells, dim);
+  };
+  return restore(pool(pool(input, 2, H, outH ?? H), 3, W, outW ?? W));
+}
+
+export interface InterpolateOptions {
+  /** The output size [h, w] (or one for both); give this or scaleFactor. */
+  size?: number | readonly [number, number];
+  /** The factor by which H and W grow (one for both, or [h, w]); give this or size. */
+  scaleFactor?: number | readonly [number, number];
+  /** 'nearest' (default) or 'bilinear'. */
+  mode?: 'nearest' | 'bilinear';
+  /** bilinear: corner pixels' centres line up (default false, as PyTorch). */
+  alignCorners?: boolean;
+}
+
+/** Checks interpolate's options (Upsample checks its own with them, at construction). */
+export function checkInterpolateOptions(op: string, options: InterpolateOptions): void {
+  checkOptions(op, options, {
+    size: rules.pairOf(rules.positiveInteger),
+    scaleFactor: rules.either(rules.positive, rules.tuple(2, rules.positive)),
+    mode: rules.oneOf('nearest', 'bilinear'),
+    alignCorners: rules.boolean,
+  });
+  if ((options.size === undefined) === (options.scaleFactor === undefined))
+    throw new RangeError(`${op}: give exactly one of size and scaleFactor`);
+  if ((options.mode ?? 'nearest') === 'nearest' && options.alignCorners !== undefined)
+    throw new RangeError(`${op}: alignCorners applies to mode 'bilinear' only, as in PyTorch`);
+}
+
+/**
+ * Resizes images (torch.nn.functional.interpolate, modes 'nearest' and 'bilinear') with
+ * PyTorch's index arithmetic: nearest reads source floor(i * scale) (scale = in / out, or
+ * 1 / scaleFactor when given, in float32 as PyTorch computes it); bilinear samples at
+ * (i + 0.5) scale - 0.5 (clamped at 0), or i (in - 1) / (out - 1) with alignCorners.
+ */
+export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
+  checkInterpolateOptions('interpolate', options);
+  const { size, scaleFactor, mode = 'nearest', alignCorners } = options;
+  const [input, restore] = batched4d('interpolate', x);
+  const inSizes = [input.shape[2], input.shape[3]];
+  const factors =
+    scaleFactor === undefined
+      ? null
+      : typeof scaleFactor === 'number'
+        ? [scaleFactor, scaleFactor]
+        : scaleFactor;
+  const outSizes =
+    size !== undefined
+      ? typeof size === 'number'
+        ? [size, size]
+        : [size[0], size[1]]
+      : inSizes.map((n, k) => Math.floor(n * (factors as readonly number[])[k]));
+  outSizes.forEach((n, k) => {
+    if (n < 1)
+      throw new RangeError(
+        `interpolate: the output would have ${n} ${k === 0 ? 'rows' : 'columns'} (input ${formatShape(input.shape)}, scaleFactor ${JSON.stringify(scaleFactor)})`,
+      );
+  });
+  const along = (t: Tensor, dim: number, k: number) => {
+    const [n, out] = [inSizes[k], outSizes[k]];
+    if (mode === 'nearest') {
+      // PyTorch's nearest_idx: exact halving when out = 2 in, else floor(i * scale) in float32.
+      const scale = Math.fround(factors ? 1 / factors[k] : n / out);
+      const index = Int32Array.from({ length: out }, (_, i) =>
+        out === 2 * n ? i >> 1 : Math.min(Math.floor(Math.fround(Math.fround(i) * scale)), n - 1),
+      );
+      return t.indexSelect(dim, fromTypedArray(index, [out]));
+    }
+    const scale = alignCorners ? (out > 1 ? (n - 1) / (out - 1) : 0) : factors ? 1 / factors[k] : n / out;
+    const [low, high] = [new Int32Array(out), new Int32Array(out)];
+    const weight = new Float64Array(out);
+    for (let i = 0; i < out; i++) {
+      const source = alignCorners ? scale * i : Math.max(scale * (i + 0.5) - 0.5, 0);
+      low[i] = Math.floor(source);
+      high[i] = low[i] + (low[i] < n - 1 ? 1 : 0);
+      weight[i] = source - low[i];
+    }
+    const shape = dim === 2 ? [out, 1] : [out];
+    const lambda = fromTypedArray(weight, shape).to(t.dtype);
+    const a = t.indexSelect(dim, fromTypedArray(low, [out]));
+    const b = t.indexSelect(dim, fromTypedArray(high, [out]));
+    return a.mul(lambda.neg().add(1)).add(b.mul(lambda));
+  };
+  return restore(along(along(input, 2, 0), 3, 1));
 }

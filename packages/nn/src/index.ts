@@ -52,7 +52,16 @@ export {
   type LinearOptions,
 } from './layers/basic.js';
 export { ModuleList, Sequential } from './layers/container.js';
-export { AvgPool2d, Conv2d, type Conv2dOptions, MaxPool2d } from './layers/conv.js';
+export {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  Conv1d,
+  type Conv1dOptions,
+  Conv2d,
+  type Conv2dOptions,
+  MaxPool2d,
+  Upsample,
+} from './layers/conv.js';
 export {
   BatchNorm1d,
   BatchNorm2d,

@@ -1,9 +1,11 @@
 import { cat, type Tensor, tensor } from '@agrad/autograd';
 import { describe, expect, it } from 'vitest';
 import {
+  AdaptiveAvgPool2d,
   AvgPool2d,
   BatchNorm1d,
   BatchNorm2d,
+  Conv1d,
   Conv2d,
   Embedding,
   F,
@@ -25,6 +27,7 @@ import {
   Softplus,
   Tanh,
   TransformerEncoderLayer,
+  Upsample,
 } from '../src/index.js';
 import fixture from './fixtures/layers.json' with { type: 'json' };
 
@@ -183,6 +186,24 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
   gru_unbatched_state: {
     make: () => new GRU(2, 3, { numLayers: 3, dtype }),
     call: (m, xs) => gruCall(m, xs),
+  },
+  conv1d: { make: () => new Conv1d(2, 4, 3, { padding: 1, dtype }) },
+  conv1d_strided_grouped_dilated: {
+    make: () => new Conv1d(4, 6, 3, { stride: 2, dilation: 2, groups: 2, bias: false, dtype }),
+  },
+  conv1d_same_unbatched: { make: () => new Conv1d(3, 2, 4, { padding: 'same', dtype }) },
+  adaptive_avgpool2d: { make: () => new AdaptiveAvgPool2d([3, 2]) },
+  adaptive_avgpool2d_none_unbatched: { make: () => new AdaptiveAvgPool2d([null, 4]) },
+  adaptive_avgpool2d_global: { make: () => new AdaptiveAvgPool2d(1) },
+  upsample_nearest_2x: { make: () => new Upsample({ scaleFactor: 2, mode: 'nearest' }) },
+  upsample_nearest_size: { make: () => new Upsample({ size: [5, 7], mode: 'nearest' }) },
+  upsample_nearest_fraction: { make: () => new Fn((x) => F.interpolate(x, { scaleFactor: [1.5, 0.75] })) },
+  upsample_bilinear: { make: () => new Upsample({ scaleFactor: 2, mode: 'bilinear' }) },
+  upsample_bilinear_align_corners: {
+    make: () => new Upsample({ size: [5, 3], mode: 'bilinear', alignCorners: true }),
+  },
+  upsample_bilinear_down_unbatched: {
+    make: () => new Fn((x) => F.interpolate(x, { size: [2, 5], mode: 'bilinear' })),
   },
 };
 

@@ -101,6 +101,87 @@ export class Conv2d extends Layer {
   }
 }
 
+export interface Conv1dOptions extends F.Conv1dOptions {
+  bias?: boolean;
+  dtype?: DType;
+}
+
+/**
+ * 1-D convolution over [N, C, L] (or [C, L]) input, as torch.nn.Conv1d: weight [out, in/groups, k]
+ * and bias initialised as PyTorch's (kaiming uniform, a = sqrt(5); bias U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
+ */
+export class Conv1d extends Layer {
+  readonly stride: number;
+  readonly padding: number | 'valid' | 'same';
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    options: Conv1dOptions = {},
+  ) {
+    super();
+    checkValue('Conv1d', 'inChannels', inChannels, rules.positiveInteger);
+    checkValue('Conv1d', 'outChannels', outChannels, rules.positiveInteger);
+    checkValue('Conv1d', 'kernelSize', kernelSize, rules.positiveInteger);
+    checkOptions('Conv1d', options, {
+      stride: rules.positiveInteger,
+      padding: rules.either(rules.count, rules.oneOf('valid', 'same')),
+      dilation: rules.positiveInteger,
+      groups: rules.positiveInteger,
+      bias: rules.boolean,
+      dtype: floatDtype,
+    });
+    this.stride = options.stride ?? 1;
+    this.padding = options.padding ?? 0;
+    this.dilation = options.dilation ?? 1;
+    this.groups = options.groups ?? 1;
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
+      throw new RangeError(
+        `Conv1d: groups=${this.groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
+    if (this.padding === 'same' && this.stride !== 1)
+      throw new RangeError(`Conv1d: padding 'same' needs stride 1, got stride ${this.stride}`);
+    const dtype = options.dtype ?? 'float32';
+    this.registerParameter(
+      'weight',
+      kaimingUniform([outChannels, inChannels / this.groups, kernelSize], { dtype }),
+    );
+    const bound = 1 / Math.sqrt((inChannels / this.groups) * kernelSize);
+    this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniform([outChannels], -bound, bound, dtype),
+    );
+  }
+
+  get weight(): Tensor {
+    return this.param('weight');
+  }
+  get bias(): Tensor | null {
+    return this.optionalParam('bias');
+  }
+
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this;
+    return F.conv1d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+
+  override extraRepr(): string {
+    const one = (v: number) => `(${v},)`;
+    const parts = [
+      `${this.inChannels}, ${this.outChannels}, kernel_size=${one(this.kernelSize)}, stride=${one(this.stride)}`,
+    ];
+    if (typeof this.padding === 'string') parts.push(`padding=${this.padding}`);
+    else if (this.padding !== 0) parts.push(`padding=${one(this.padding)}`);
+    if (this.dilation !== 1) parts.push(`dilation=${one(this.dilation)}`);
+    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
+    if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
+    return parts.join(', ');
+  }
+}
+
 /** Max over each window (stride defaults to the kernel size; padding and overhang count as -inf). */
 export class MaxPool2d extends Layer {
   constructor(
@@ -136,5 +217,44 @@ export class AvgPool2d extends Layer {
   override extraRepr(): string {
     const { stride = this.kernelSize, padding = 0 } = this.options;
     return `kernel_size=${pythonPair(this.kernelSize)}, stride=${pythonPair(stride)}, padding=${pythonPair(padding)}`;
+  }
+}
+
+/** Averages over adaptive windows to a fixed output size, as torch.nn.AdaptiveAvgPool2d. */
+export class AdaptiveAvgPool2d extends Layer {
+  constructor(readonly outputSize: F.SizePair) {
+    super();
+    checkValue('AdaptiveAvgPool2d', 'outputSize', outputSize, F.sizePairRule);
+  }
+  forward(x: Tensor): Tensor {
+    return F.adaptiveAvgPool2d(x, this.outputSize);
+  }
+  override extraRepr(): string {
+    const size = this.outputSize;
+    return `output_size=${typeof size === 'number' ? size : `(${size.map((v) => (v === null ? 'None' : v)).join(', ')})`}`;
+  }
+}
+
+/** Resizes images, as torch.nn.Upsample: F.interpolate with the options given here. */
+export class Upsample extends Layer {
+  constructor(readonly options: F.InterpolateOptions) {
+    super();
+    F.checkInterpolateOptions('Upsample', options);
+  }
+  forward(x: Tensor): Tensor {
+    return F.interpolate(x, this.options);
+  }
+  override extraRepr(): string {
+    const { size, scaleFactor, mode = 'nearest', alignCorners } = this.options;
+    const value = (v: number | readonly number[]) =>
+      typeof v === 'number' ? (Number.isInteger(v) ? v.toFixed(1) : String(v)) : `(${v.join(', ')})`;
+    const parts = [
+      size !== undefined
+        ? `size=${typeof size === 'number' ? size : `(${size.join(', ')})`}`
+        : `scale_factor=${value(scaleFactor as number)}`,
+      `mode='${mode}'`,
+    ];
+    if (alignCorners !== undefined) parts.push(`align_corners=${pythonBool(alignCorners)}`);
+    return parts.join(', ');
   }
 }
