@@ -109,7 +109,38 @@ LATE_CASES = {
     # and a batch times one matrix (a linear layer on 3-D input), computed as one product.
     'matmul_transposed_operands': (lambda: [randn(4, 3), randn(5, 4)], lambda a, b: torch.matmul(a.t(), b.t())),
     'matmul_batch_by_transposed_matrix': (lambda: [randn(2, 3, 4), randn(5, 4)], lambda a, b: torch.matmul(a, b.t())),
+    # Orderings, scatters and einsum. sort and topk return [values, indices], compared as one
+    # vector: the values (which carry the gradient) then the indices as numbers.
+    'cumsum_dim0': (lambda: [randn(5, 3)], lambda a: torch.cumsum(a, 0)),
+    'cumsum_dim_last_3d': (lambda: [randn(2, 3, 7)], lambda a: torch.cumsum(a, -1)),
+    'sort_ascending': (lambda: [randn(3, 6)], lambda a: sort_pair(torch.sort(a, 1))),
+    'sort_descending_dim0': (lambda: [randn(5, 2, 3)], lambda a: sort_pair(torch.sort(a, 0, descending=True))),
+    'topk_largest': (lambda: [randn(4, 7)], lambda a: sort_pair(torch.topk(a, 3, 1))),
+    'topk_smallest_dim0': (lambda: [randn(6, 3)], lambda a: sort_pair(torch.topk(a, 2, 0, largest=False))),
+    # src as large as index: torch 1.13's scatter_add backward fails for a larger src.
+    'scatter_add_dim0': (lambda: [randn(4, 3), index(4, 6, 3), randn(6, 3)], lambda x, i, s: torch.scatter_add(x, 0, i.long(), s)),
+    'scatter_add_dim1': (lambda: [randn(3, 5), index(5, 3, 4), randn(3, 4)], lambda x, i, s: torch.scatter_add(x, 1, i.long(), s)),
+    'scatter_dim0': (lambda: [randn(4, 3), distinct_rows(4, 2, 3), randn(2, 3)], lambda x, i, s: torch.scatter(x, 0, i.long(), s)),
+    'scatter_value_dim1': (lambda: [randn(3, 5), distinct_rows(5, 2, 3).t().contiguous()], lambda x, i: torch.scatter(x, 1, i.long(), 2.5)),
+    'einsum_matmul': (lambda: [randn(2, 3), randn(3, 4)], lambda a, b: torch.einsum('ij,jk->ik', a, b)),
+    'einsum_batched': (lambda: [randn(2, 3, 4), randn(2, 4, 5)], lambda a, b: torch.einsum('bij,bjk->bik', a, b)),
+    'einsum_diagonal_trace': (lambda: [randn(4, 4)], lambda a: torch.cat([torch.einsum('ii->i', a), torch.einsum('ii', a).reshape(1)])),
+    'einsum_outer_implicit': (lambda: [randn(3), randn(4)], lambda a, b: torch.einsum('i,j', a, b)),
+    'einsum_three_operands': (lambda: [randn(2, 3), randn(3, 4), randn(4, 2)], lambda a, b, c: torch.einsum('ij,jk,kl->il', a, b, c)),
+    'einsum_ellipsis_broadcast': (lambda: [randn(2, 1, 3, 4), randn(5, 4, 2)], lambda a, b: torch.einsum('...ij,...jk->...ik', a, b)),
+    'einsum_sum_and_permute': (lambda: [randn(2, 3, 4)], lambda a: torch.einsum('ijk->kj', a)),
+    'einsum_bilinear': (lambda: [randn(2, 3), randn(5, 3, 4), randn(2, 4)], lambda a, w, b: torch.einsum('bi,oij,bj->bo', a, w, b)),
 }
+
+
+def sort_pair(pair):
+    values, indices = pair
+    return torch.cat([values.reshape(-1), indices.to(DT).reshape(-1)])
+
+
+def distinct_rows(high, rows, cols):
+    # Per column, `rows` different indices below `high`: no position of a scatter written twice.
+    return torch.rand(high, cols).argsort(0)[:rows].to(torch.int32)
 
 
 def tolist(t):

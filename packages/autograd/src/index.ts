@@ -36,6 +36,7 @@ export {
   zeros,
   zerosLike,
 } from './creation.js';
+export { einsum } from './einsum.js';
 export {
   type BackwardOptions,
   enableGrad,
@@ -118,5 +119,6 @@ export {
   gradcheck,
 } from './gradcheck.js';
 export { dispose, keep, storagesIn, tidy } from './memory.js';
+export { cumsum, scatter, scatterAdd, sort, type TopkOptions, topk } from './ordering.js';
 export { fold, unfold } from './primitives/window.js';
 export { type Dims, type GradHook, type NestedArray, Tensor, type TensorLike } from './tensor.js';

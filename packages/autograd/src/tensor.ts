@@ -23,6 +23,7 @@ import {
 } from './engine.js';
 import { formatTensor } from './format.js';
 import * as f from './functions.js';
+import * as ordering from './ordering.js';
 
 export type TensorLike = Tensor | number;
 export type Dims = number | readonly number[];
@@ -480,6 +481,21 @@ export class Tensor {
   }
   indexSelect(dim: number, index: Tensor): Tensor {
     return f.indexSelect(this, dim, index);
+  }
+  cumsum(dim: number): Tensor {
+    return ordering.cumsum(this, dim);
+  }
+  sort(dim = -1, options: { descending?: boolean } = {}): [Tensor, Tensor] {
+    return ordering.sort(this, dim, options);
+  }
+  topk(k: number, dim = -1, options: ordering.TopkOptions = {}): [Tensor, Tensor] {
+    return ordering.topk(this, k, dim, options);
+  }
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return ordering.scatter(this, dim, index, src);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ordering.scatterAdd(this, dim, index, src);
   }
 }
 

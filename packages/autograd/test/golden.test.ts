@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
   cat,
+  cumsum,
+  einsum,
   gather,
   indexSelect,
   maximum,
   minimum,
+  scatter,
+  scatterAdd,
+  sort,
   stack,
   type Tensor,
   tensor,
+  topk,
   where,
 } from '../src/index.js';
+
+/** [values, indices] as one vector, as scripts/golden/generate.py's sort_pair writes it. */
+const pair = ([values, indices]: [Tensor, Tensor]) =>
+  cat([values.reshape([-1]), indices.to('float64').reshape([-1])]);
+
 import golden from './fixtures/golden.json' with { type: 'json' };
 
 /**
@@ -46,6 +57,24 @@ const cases: Record<string, (...xs: Tensor[]) => Tensor> = {
   matmul_dot: (a, b) => a.matmul(b),
   matmul_transposed_operands: (a, b) => a.transpose(0, 1).matmul(b.transpose(0, 1)),
   matmul_batch_by_transposed_matrix: (a, b) => a.matmul(b.transpose(0, 1)),
+  cumsum_dim0: (a) => a.cumsum(0),
+  cumsum_dim_last_3d: (a) => cumsum(a, -1),
+  sort_ascending: (a) => pair(a.sort(1)),
+  sort_descending_dim0: (a) => pair(sort(a, 0, { descending: true })),
+  topk_largest: (a) => pair(a.topk(3, 1)),
+  topk_smallest_dim0: (a) => pair(topk(a, 2, 0, { largest: false })),
+  scatter_add_dim0: (x, i, s) => x.scatterAdd(0, i, s),
+  scatter_add_dim1: (x, i, s) => scatterAdd(x, 1, i, s),
+  scatter_dim0: (x, i, s) => x.scatter(0, i, s),
+  scatter_value_dim1: (x, i) => scatter(x, 1, i, 2.5),
+  einsum_matmul: (a, b) => einsum('ij,jk->ik', a, b),
+  einsum_batched: (a, b) => einsum('bij,bjk->bik', a, b),
+  einsum_diagonal_trace: (a) => cat([einsum('ii->i', a), einsum('ii', a).reshape([1])]),
+  einsum_outer_implicit: (a, b) => einsum('i,j', a, b),
+  einsum_three_operands: (a, b, c) => einsum('ij,jk,kl->il', a, b, c),
+  einsum_ellipsis_broadcast: (a, b) => einsum('...ij,...jk->...ik', a, b),
+  einsum_sum_and_permute: (a) => einsum('ijk->kj', a),
+  einsum_bilinear: (a, w, b) => einsum('bi,oij,bj->bo', a, w, b),
   sum_dim: (a) => a.sum([0, 2]),
   mean_keepdim: (a) => a.mean(1, true),
   max_dim: (a) => a.max(1).values,
