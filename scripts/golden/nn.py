@@ -163,6 +163,11 @@ CASES = {
     'upsample_bilinear': (lambda: nn.Upsample(scale_factor=2, mode='bilinear'), [f(1, 2, 3, 4)], True),
     'upsample_bilinear_align_corners': (lambda: nn.Upsample(size=(5, 3), mode='bilinear', align_corners=True), [f(2, 1, 4, 4)], True),
     'upsample_bilinear_down_unbatched': (lambda: Fn(lambda x: F.interpolate(x.unsqueeze(0), size=(2, 5), mode='bilinear').squeeze(0)), [f(2, 5, 7)], True),
+    'conv_transpose2d': (lambda: nn.ConvTranspose2d(2, 3, 3), [f(2, 2, 4, 5)], True),
+    'conv_transpose2d_strided_padded_output_padding': (lambda: nn.ConvTranspose2d(3, 2, (3, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2)),
+                                                       [f(1, 3, 3, 4)], True),
+    'conv_transpose2d_grouped_dilated_no_bias': (lambda: nn.ConvTranspose2d(4, 6, 2, stride=2, dilation=2, groups=2, bias=False), [f(2, 4, 3, 3)], True),
+    'conv_transpose2d_unbatched': (lambda: nn.ConvTranspose2d(2, 2, 2, stride=2), [f(2, 3, 3)], True),
 }
 
 

@@ -2,6 +2,7 @@ import {
   arange,
   cat,
   type DType,
+  fold,
   formatShape,
   fromTypedArray,
   maxPoolIndices,
@@ -18,6 +19,7 @@ import {
   maxPoolOptions,
   normalizedShapeOf,
   optionalTensor,
+  paddingPair,
   reduction as reductionRule,
   requireDims,
   requireTensor,
@@ -120,6 +122,84 @@ export interface ConvOptions {
   padding?: Pair | 'valid' | 'same';
   dilation?: Pair;
   groups?: number;
+}
+
+export interface ConvTransposeOptions {
+  stride?: Pair;
+  /** Removed from both sides of the output: dilation (k - 1) - padding zeros of implicit padding. */
+  padding?: Pair;
+  /** Added to one side of the output, to pick among the sizes a strided conv maps to one size. */
+  outputPadding?: Pair;
+  groups?: number;
+  dilation?: Pair;
+}
+
+/**
+ * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d): the adjoint of conv2d, so
+ * each input pixel scatters a weighted copy of the kernel into the output. x [N, in, H, W] (or
+ * [in, H, W]), weight [in, out/groups, kH, kW] (PyTorch's layout, in channels first); output
+ * [N, out, (H - 1) stride - 2 padding + dilation (k - 1) + outputPadding + 1, ...]. Computed as
+ * conv2d's adjoint is: a product with the weight, then fold (col2im).
+ */
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: ConvTransposeOptions = {},
+): Tensor {
+  checkOptions('convTranspose2d', options, {
+    stride: windowPair,
+    padding: paddingPair,
+    outputPadding: paddingPair,
+    groups: rules.positiveInteger,
+    dilation: windowPair,
+  });
+  requireDims('convTranspose2d', 'input', x, [3, 4], '[N,C,H,W] or [C,H,W]');
+  requireDims('convTranspose2d', 'weight', weight, 4, '[in,out/groups,kH,kW]');
+  checkValue('convTranspose2d', 'bias', bias ?? null, optionalTensor);
+  const input = x.ndim === 4 ? x : x.unsqueeze(0);
+  const groups = options.groups ?? 1;
+  const [n, c, h, w] = input.shape;
+  const [inChannels, outPerGroup, kh, kw] = weight.shape;
+  if (c !== inChannels)
+    throw new RangeError(
+      `convTranspose2d: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${inChannels}`,
+    );
+  if (c % groups !== 0)
+    throw new RangeError(`convTranspose2d: groups=${groups} must divide the in channels (${c})`);
+  const out = outPerGroup * groups;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== out))
+    throw new RangeError(
+      `convTranspose2d: bias ${formatShape(bias.shape)} does not match the ${out} output channels`,
+    );
+  const [stride, padding, dilation, extra] = [
+    pair(options.stride ?? 1),
+    pair(options.padding ?? 0),
+    pair(options.dilation ?? 1),
+    pair(options.outputPadding ?? 0),
+  ];
+  extra.forEach((e, k) => {
+    if (e >= stride[k] && e >= dilation[k])
+      throw new RangeError(
+        `convTranspose2d: outputPadding ${formatShape(extra)} must be smaller than the stride ${formatShape(stride)} or the dilation ${formatShape(dilation)}`,
+      );
+  });
+  const size = (i: number, k: number, d: number) =>
+    (i - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k - 1) + extra[d] + 1;
+  const [outH, outW] = [size(h, kh, 0), size(w, kw, 1)];
+  if (outH < 1 || outW < 1)
+    throw new RangeError(
+      `convTranspose2d: the output would be ${outH}x${outW} for input ${formatShape(x.shape)}`,
+    );
+  const inPerGroup = c / groups;
+  // Per group: cols [N, out/G * kh * kw, H W] = W_g^T x_g, the columns conv2d would have read.
+  const xs = input.reshape([n, groups, inPerGroup, h * w]);
+  const ws = weight.reshape([groups, inPerGroup, outPerGroup * kh * kw]).transpose(1, 2);
+  const cols = ws.matmul(xs).reshape([n, out * kh * kw, h * w]);
+  const window = { kernel: [kh, kw] as [number, number], stride, padding, dilation };
+  let y = fold(cols, [n, out, outH, outW], window);
+  if (bias) y = y.add(bias.reshape([1, out, 1, 1]));
+  return x.ndim === 4 ? y : y.squeeze(0);
 }
 
 export interface Conv1dOptions {

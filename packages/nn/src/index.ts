@@ -59,6 +59,8 @@ export {
   type Conv1dOptions,
   Conv2d,
   type Conv2dOptions,
+  ConvTranspose2d,
+  type ConvTranspose2dOptions,
   MaxPool2d,
   Upsample,
 } from './layers/conv.js';

@@ -7,6 +7,7 @@ import {
   BatchNorm2d,
   Conv1d,
   Conv2d,
+  ConvTranspose2d,
   Embedding,
   F,
   GELU,
@@ -205,6 +206,15 @@ const cases: Record<string, { make: () => Module; call?: (m: Module, xs: Tensor[
   upsample_bilinear_down_unbatched: {
     make: () => new Fn((x) => F.interpolate(x, { size: [2, 5], mode: 'bilinear' })),
   },
+  conv_transpose2d: { make: () => new ConvTranspose2d(2, 3, 3, { dtype }) },
+  conv_transpose2d_strided_padded_output_padding: {
+    make: () =>
+      new ConvTranspose2d(3, 2, [3, 2], { stride: [2, 3], padding: [1, 0], outputPadding: [1, 2], dtype }),
+  },
+  conv_transpose2d_grouped_dilated_no_bias: {
+    make: () => new ConvTranspose2d(4, 6, 2, { stride: 2, dilation: 2, groups: 2, bias: false, dtype }),
+  },
+  conv_transpose2d_unbatched: { make: () => new ConvTranspose2d(2, 2, 2, { stride: 2, dtype }) },
 };
 
 /** [output, h_n, c_n] flattened and concatenated, as scripts/golden/nn.py's call does. */

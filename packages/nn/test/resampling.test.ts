@@ -1,10 +1,10 @@
 import { gradcheck, randn } from '@agrad/autograd';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveAvgPool2d, Conv1d, F, Upsample } from '../src/index.js';
+import { AdaptiveAvgPool2d, Conv1d, ConvTranspose2d, F, Upsample } from '../src/index.js';
 
 /**
- * conv1d, adaptiveAvgPool2d and interpolate beyond the PyTorch goldens (layers.test.ts): their
+ * conv1d, convTranspose2d, adaptiveAvgPool2d and interpolate beyond the PyTorch goldens (layers.test.ts): their
  * gradients against central differences (float64) over random sizes, and bad input named.
  */
 
@@ -34,6 +34,42 @@ describe('conv1d, adaptiveAvgPool2d and interpolate', () => {
           const report = gradcheck(
             (xi, wi, bi) => F.conv1d(xi, wi, bi, { stride, padding, dilation, groups }),
             [x, w, b],
+          );
+          expect(report.ok, report.message).toBe(true);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('property: convTranspose2d passes gradcheck, and is the adjoint of conv2d', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          groups: fc.integer({ min: 1, max: 2 }),
+          inPerGroup: fc.integer({ min: 1, max: 2 }),
+          outPerGroup: fc.integer({ min: 1, max: 2 }),
+          kernel: fc.integer({ min: 1, max: 3 }),
+          stride: fc.integer({ min: 1, max: 2 }),
+          dilation: fc.integer({ min: 1, max: 2 }),
+          h: fc.integer({ min: 1, max: 3 }),
+          w: fc.integer({ min: 1, max: 3 }),
+        }),
+        (o) => {
+          const x = randn([1, o.inPerGroup * o.groups, o.h, o.w], { dtype });
+          const weight = randn([o.inPerGroup * o.groups, o.outPerGroup, o.kernel, o.kernel], { dtype });
+          const bias = randn([o.outPerGroup * o.groups], { dtype });
+          const { stride, dilation, groups } = o;
+          const y = F.convTranspose2d(x, weight, null, { stride, dilation, groups });
+          // <conv2d(z), x> = <z, convTranspose2d(x)>: the transposed convolution's weight
+          // [in, out/groups, k, k] is the conv2d weight [out, in/groups, k, k] of its adjoint.
+          const z = randn(y.shape, { dtype });
+          const forward = F.conv2d(z, weight, null, { stride, dilation, groups });
+          expect(forward.shape).toEqual(x.shape);
+          expect(forward.mul(x).sum().item()).toBeCloseTo(z.mul(y).sum().item(), 10);
+          const report = gradcheck(
+            (a, b, c) => F.convTranspose2d(a, b, c, { stride, dilation, groups }),
+            [x, weight, bias],
           );
           expect(report.ok, report.message).toBe(true);
         },
@@ -106,6 +142,18 @@ describe('conv1d, adaptiveAvgPool2d and interpolate', () => {
     );
     expect(() => new AdaptiveAvgPool2d([2, -1] as never)).toThrow(/AdaptiveAvgPool2d: outputSize/);
     expect(() => new Conv1d(4, 6, 3, { groups: 4 })).toThrow(/Conv1d: groups=4 must divide/);
+    expect(() => new ConvTranspose2d(2, 2, 3, { stride: 2, outputPadding: 2 })).toThrow(
+      /ConvTranspose2d: outputPadding \(2, 2\) must be smaller than the stride \(2, 2\)/,
+    );
+    expect(() => F.convTranspose2d(randn([1, 3, 4, 4]), randn([2, 2, 3, 3]))).toThrow(
+      /convTranspose2d: input has 3 channels but weight \[2,2,3,3\] expects 2/,
+    );
+    expect(() => F.convTranspose2d(randn([1, 2, 1, 1]), randn([2, 2, 3, 3]), null, { padding: 3 })).toThrow(
+      /convTranspose2d: the output would be -3x-3/,
+    );
+    expect(String(new ConvTranspose2d(2, 4, 3, { stride: 2, outputPadding: 1 }))).toBe(
+      'ConvTranspose2d(2, 4, kernel_size=(3, 3), stride=(2, 2), output_padding=(1, 1))',
+    );
     expect(() => new Conv1d(2, 2, 3, { padding: 'same', stride: 2 })).toThrow(
       /Conv1d: padding 'same' needs stride 1/,
     );

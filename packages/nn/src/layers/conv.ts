@@ -5,6 +5,7 @@ import {
   convOptions,
   floatDtype,
   maxPoolOptions,
+  paddingPair,
   pythonBool,
   pythonPair,
   windowPair,
@@ -176,6 +177,95 @@ export class Conv1d extends Layer {
     if (typeof this.padding === 'string') parts.push(`padding=${this.padding}`);
     else if (this.padding !== 0) parts.push(`padding=${one(this.padding)}`);
     if (this.dilation !== 1) parts.push(`dilation=${one(this.dilation)}`);
+    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
+    if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
+    return parts.join(', ');
+  }
+}
+
+export interface ConvTranspose2dOptions extends F.ConvTransposeOptions {
+  bias?: boolean;
+  dtype?: DType;
+}
+
+/**
+ * Transposed 2-D convolution, as torch.nn.ConvTranspose2d (see F.convTranspose2d): weight
+ * [in, out/groups, kH, kW], initialised as PyTorch's (kaiming uniform with a = sqrt(5) over
+ * fan-in = out/groups * kH * kW, bias U(-1/sqrt(fan-in), 1/sqrt(fan-in))).
+ */
+export class ConvTranspose2d extends Layer {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly outputPadding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: F.Pair,
+    options: ConvTranspose2dOptions = {},
+  ) {
+    super();
+    checkValue('ConvTranspose2d', 'inChannels', inChannels, rules.positiveInteger);
+    checkValue('ConvTranspose2d', 'outChannels', outChannels, rules.positiveInteger);
+    checkValue('ConvTranspose2d', 'kernelSize', kernelSize, windowPair);
+    checkOptions('ConvTranspose2d', options, {
+      stride: windowPair,
+      padding: paddingPair,
+      outputPadding: paddingPair,
+      groups: rules.positiveInteger,
+      dilation: windowPair,
+      bias: rules.boolean,
+      dtype: floatDtype,
+    });
+    this.kernelSize = pair(kernelSize);
+    this.stride = pair(options.stride ?? 1);
+    this.padding = pair(options.padding ?? 0);
+    this.outputPadding = pair(options.outputPadding ?? 0);
+    this.dilation = pair(options.dilation ?? 1);
+    this.groups = options.groups ?? 1;
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
+      throw new RangeError(
+        `ConvTranspose2d: groups=${this.groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
+    this.outputPadding.forEach((e, k) => {
+      if (e >= this.stride[k] && e >= this.dilation[k])
+        throw new RangeError(
+          `ConvTranspose2d: outputPadding ${pythonPair(this.outputPadding)} must be smaller than the stride ${pythonPair(this.stride)} or the dilation ${pythonPair(this.dilation)}`,
+        );
+    });
+    const dtype = options.dtype ?? 'float32';
+    const shape = [inChannels, outChannels / this.groups, ...this.kernelSize];
+    this.registerParameter('weight', kaimingUniform(shape, { dtype }));
+    const bound = 1 / Math.sqrt((outChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1]);
+    this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniform([outChannels], -bound, bound, dtype),
+    );
+  }
+
+  get weight(): Tensor {
+    return this.param('weight');
+  }
+  get bias(): Tensor | null {
+    return this.optionalParam('bias');
+  }
+
+  forward(x: Tensor): Tensor {
+    const { stride, padding, outputPadding, groups, dilation } = this;
+    return F.convTranspose2d(x, this.weight, this.bias, { stride, padding, outputPadding, groups, dilation });
+  }
+
+  override extraRepr(): string {
+    const parts = [
+      `${this.inChannels}, ${this.outChannels}, kernel_size=${pythonPair(this.kernelSize)}, stride=${pythonPair(this.stride)}`,
+    ];
+    if (this.padding.some((p) => p !== 0)) parts.push(`padding=${pythonPair(this.padding)}`);
+    if (this.outputPadding.some((p) => p !== 0))
+      parts.push(`output_padding=${pythonPair(this.outputPadding)}`);
+    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${pythonPair(this.dilation)}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
     if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
     return parts.join(', ');
