@@ -13,6 +13,15 @@ export interface Dataset<T> {
   get(index: number): T;
 }
 
+/**
+ * A dataset whose items come asynchronously (read from files or the network): iterate its
+ * DataLoader with `for await`, which prepares the next batches while the current one trains.
+ */
+export interface AsyncDataset<T> {
+  readonly length: number;
+  get(index: number): Promise<T>;
+}
+
 /** A dataset that can also hand out several items at once, already collated (one gather per tensor). */
 export interface BatchedDataset<T> extends Dataset<T> {
   getBatch(indices: readonly number[]): T;
@@ -138,6 +147,8 @@ export interface DataLoaderOptions<T, B> {
   generator?: Generator;
   /** Items to a batch (default `defaultCollate`: tensors stacked, numbers made tensors, tuples and records per field). */
   collate?: (items: T[]) => B;
+  /** With `for await`: how many batches are being prepared ahead of the one in use (default 2). */
+  prefetch?: number;
 }
 
 /**
@@ -147,15 +158,16 @@ export interface DataLoaderOptions<T, B> {
  * batches (TensorDataset) does so in one gather per tensor when the collate is the default, with
  * the same result as stacking its items.
  */
-export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
+export class DataLoader<T, B = Collated<T>> implements Iterable<B>, AsyncIterable<B> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
+  readonly prefetch: number;
   private readonly generator: Generator;
   private readonly collate: ((items: T[]) => B) | null;
 
   constructor(
-    readonly dataset: Dataset<T>,
+    readonly dataset: { readonly length: number; get(index: number): T | Promise<T> },
     options: DataLoaderOptions<T, B> = {},
   ) {
     checkOptions('DataLoader', options, {
@@ -164,6 +176,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
       dropLast: rules.boolean,
       generator: generatorRule,
       collate: rules.func,
+      prefetch: rules.positiveInteger,
     });
     if (
       typeof dataset !== 'object' ||
@@ -180,6 +193,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
     this.dropLast = options.dropLast ?? false;
     this.generator = options.generator ?? defaultGenerator;
     this.collate = options.collate ?? null;
+    this.prefetch = options.prefetch ?? 2;
   }
 
   /** Batches per epoch. */
@@ -188,15 +202,47 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
     return this.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  *[Symbol.iterator](): Iterator<B> {
+  /** The batches' indices for one epoch (a new permutation when shuffling). */
+  private epoch(): number[][] {
     const n = this.dataset.length;
     const order = this.shuffle
       ? Array.from(randperm(n, { generator: this.generator }).data)
       : Array.from({ length: n }, (_, i) => i);
+    const batches: number[][] = [];
     for (let start = 0; start < n; start += this.batchSize) {
       const indices = order.slice(start, start + this.batchSize);
-      if (indices.length < this.batchSize && this.dropLast) return;
-      yield this.batch(indices);
+      if (indices.length < this.batchSize && this.dropLast) break;
+      batches.push(indices);
+    }
+    return batches;
+  }
+
+  *[Symbol.iterator](): Iterator<B> {
+    for (const indices of this.epoch()) yield this.batch(indices);
+  }
+
+  /**
+   * One epoch with `for await`, for datasets whose get() returns a Promise (or any dataset):
+   * while a batch is in use, the next `prefetch` batches are being fetched, their items
+   * requested together, so waiting on storage overlaps training.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    const batches = this.epoch();
+    const pending: Promise<B>[] = [];
+    let next = 0;
+    const request = () => {
+      const indices = batches[next++];
+      const batch = Promise.all(indices.map((i) => this.dataset.get(i))).then((items) =>
+        this.collateItems(items),
+      );
+      // Its error surfaces where it is awaited; unawaited (the loop left early), it is dropped.
+      batch.catch(() => {});
+      pending.push(batch);
+    };
+    while (next < batches.length && pending.length <= this.prefetch) request();
+    while (pending.length > 0) {
+      yield await (pending.shift() as Promise<B>);
+      if (next < batches.length) request();
     }
   }
 
@@ -205,6 +251,12 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
     if (this.collate === null && typeof batched.getBatch === 'function')
       return batched.getBatch(indices) as unknown as B;
     const items = indices.map((i) => this.dataset.get(i));
+    if (items.some((item) => item instanceof Promise))
+      throw new TypeError("DataLoader: the dataset's get() returned a Promise; iterate with `for await`");
+    return this.collateItems(items as T[]);
+  }
+
+  private collateItems(items: T[]): B {
     return this.collate ? this.collate(items) : (defaultCollate(items) as B);
   }
 }

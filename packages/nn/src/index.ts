@@ -10,6 +10,7 @@
 
 export { type LoadCheckpointOptions, loadCheckpoint, type Stateful, saveCheckpoint } from './checkpoint.js';
 export {
+  type AsyncDataset,
   type BatchedDataset,
   type Collated,
   DataLoader,

@@ -122,6 +122,52 @@ describe('DataLoader', () => {
     expect(sums).toEqual([1, 5, 4]);
   });
 
+  it('with for await, fetches the next batches while one is in use, with the same batches as in order', async () => {
+    const log: string[] = [];
+    const dataset = {
+      length: 7,
+      get: async (i: number) => {
+        log.push(`get ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return [tensor([i, i * i]), i] as [Tensor, number];
+      },
+    };
+    const loader = new DataLoader(dataset, { batchSize: 2, prefetch: 2 });
+    const seen: number[][] = [];
+    for await (const [x, y] of loader) {
+      log.push(`use ${Array.from(y.data).join(',')}`);
+      seen.push(Array.from(x.data));
+    }
+    expect(seen).toEqual([
+      [0, 0, 1, 1],
+      [2, 4, 3, 9],
+      [4, 16, 5, 25],
+      [6, 36],
+    ]);
+    // When batch 0 is used, batches 1 and 2 (prefetch 2) have been requested already.
+    expect(log.slice(0, log.indexOf('use 0,1'))).toEqual([
+      'get 0',
+      'get 1',
+      'get 2',
+      'get 3',
+      'get 4',
+      'get 5',
+    ]);
+    expect(() => [...loader]).toThrow(
+      /DataLoader: the dataset's get\(\) returned a Promise; iterate with `for await`/,
+    );
+    const failing = new DataLoader({
+      length: 4,
+      get: async (i: number) => {
+        if (i === 3) throw new Error(`item ${i} is missing`);
+        return i;
+      },
+    });
+    await expect(async () => {
+      for await (const _ of failing) void _;
+    }).rejects.toThrow('item 3 is missing');
+  });
+
   it('refuses bad datasets, options and indices, naming them', () => {
     const dataset = new TensorDataset(rows(4));
     expect(() => new DataLoader(dataset, { batchSize: 0 })).toThrow(
