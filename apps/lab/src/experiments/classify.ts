@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { manualSeed, noGrad, type Tensor, tensor } from '@agrad/autograd';
-import { F, save } from '@agrad/nn';
+import { DataLoader, F, save, TensorDataset } from '@agrad/nn';
 import { Optimizer } from '@agrad/optim';
 import { type Arm, armName, makeTransform, type OptimizerName } from '../arms.js';
 import { BatchOrder, gatherRows } from '../data/batches.js';
@@ -107,10 +107,11 @@ export function evaluateClassifier(
     model.eval();
     let loss = 0;
     let correct = 0;
-    for (let start = 0; start < count; start += 500) {
-      const n = Math.min(500, count - start);
-      const x = tensor(images.subarray(start * PIXELS, (start + n) * PIXELS), { shape: [n, 1, 28, 28] });
-      const y = tensor(labels.subarray(start, start + n));
+    const test = new TensorDataset(
+      tensor(images.subarray(0, count * PIXELS), { shape: [count, 1, 28, 28] }),
+      tensor(labels.subarray(0, count)),
+    );
+    for (const [x, y] of new DataLoader(test, { batchSize: 500 })) {
       const logits = model.forward(x);
       loss += F.crossEntropy(logits, y, { reduction: 'sum' }).item();
       correct += logits.argmax(1).eq(y).to('float32').sum().item();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultGenerator, Generator, manualSeed, noGrad, randint, randn, tensor } from '@agrad/autograd';
-import { F, load, type Sequential, writeFileAtomic } from '@agrad/nn';
+import { DataLoader, F, load, type Sequential, TensorDataset, writeFileAtomic } from '@agrad/nn';
 import { Optimizer } from '@agrad/optim';
 import { type Arm, armName, makeTransform, type OptimizerName } from '../arms.js';
 import { BatchOrder, gatherRows } from '../data/batches.js';
@@ -139,10 +139,13 @@ export async function featureExtractor(
 function features(extractor: Sequential, images01: Float32Array, count: number): Float32Array {
   return noGrad(() => {
     const out = new Float32Array(count * CNN_FEATURES);
-    for (let start = 0; start < count; start += 250) {
-      const n = Math.min(250, count - start);
-      const x = tensor(images01.subarray(start * PIXELS, (start + n) * PIXELS), { shape: [n, 1, 28, 28] });
+    const images = new TensorDataset(
+      tensor(images01.subarray(0, count * PIXELS), { shape: [count, 1, 28, 28] }),
+    );
+    let start = 0;
+    for (const [x] of new DataLoader(images, { batchSize: 250 })) {
       out.set(cnnFeatures(extractor, x).data as Float32Array, start * CNN_FEATURES);
+      start += x.shape[0];
     }
     return out;
   });
