@@ -27,50 +27,24 @@ export interface Conv2dOptions {
 const { pair } = F;
 
 /**
- * 2-D convolution over NCHW input; weight [out, in/groups, kH, kW] initialised as PyTorch
- * (kaiming uniform, a = sqrt(5); bias U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
+ * What PyTorch's _ConvNd gives its convolutions: a weight of the given shape from kaiming uniform
+ * (a = sqrt(5)), a bias (unless `bias: false`) from U(-1/sqrt(fanIn), 1/sqrt(fanIn)) with fanIn
+ * the weight's shape[1] * kernel size, and extra_repr's text.
  */
-export class Conv2d extends Layer {
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number] | 'valid' | 'same';
-  readonly dilation: [number, number];
-  readonly groups: number;
-
+abstract class ConvLayer extends Layer {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
-    kernelSize: F.Pair,
-    options: Conv2dOptions = {},
+    readonly groups: number,
   ) {
     super();
-    checkValue('Conv2d', 'inChannels', inChannels, rules.positiveInteger);
-    checkValue('Conv2d', 'outChannels', outChannels, rules.positiveInteger);
-    checkValue('Conv2d', 'kernelSize', kernelSize, windowPair);
-    checkOptions('Conv2d', options, { ...convOptions, bias: rules.boolean, dtype: floatDtype });
-    this.kernelSize = pair(kernelSize);
-    this.stride = pair(options.stride ?? 1);
-    const padding = options.padding ?? 0;
-    this.padding = typeof padding === 'string' ? padding : pair(padding);
-    this.dilation = pair(options.dilation ?? 1);
-    this.groups = options.groups ?? 1;
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new RangeError(
-        `Conv2d: groups=${this.groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
-    }
-    if (this.padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
-      throw new RangeError(`Conv2d: padding 'same' needs stride 1, got stride ${pythonPair(this.stride)}`);
-    }
-    const dtype = options.dtype ?? 'float32';
-    const shape = [outChannels, inChannels / this.groups, ...this.kernelSize];
-    this.registerParameter('weight', kaimingUniform(shape, { dtype }));
-    const fanIn = (inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
+  }
+
+  protected initParameters(weightShape: number[], bias: boolean | undefined, dtype: DType): void {
+    this.registerParameter('weight', kaimingUniform(weightShape, { dtype }));
+    const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
     const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-    this.registerParameter(
-      'bias',
-      options.bias === false ? null : uniform([outChannels], -bound, bound, dtype),
-    );
+    this.registerParameter('bias', bias === false ? null : uniform([this.outChannels], -bound, bound, dtype));
   }
 
   get weight(): Tensor {
@@ -80,25 +54,78 @@ export class Conv2d extends Layer {
     return this.optionalParam('bias');
   }
 
-  forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-    });
-  }
-
-  override extraRepr(): string {
+  /** torch's _ConvNd.extra_repr: sizes as Python tuples, then what differs from the defaults, in its order. */
+  protected convRepr(sizes: {
+    kernel: number[];
+    stride: number[];
+    padding: number[] | string;
+    dilation: number[];
+    outputPadding?: number[];
+  }): string {
+    const tuple = (v: number[]) => (v.length === 1 ? `(${v[0]},)` : `(${v.join(', ')})`);
     const parts = [
-      `${this.inChannels}, ${this.outChannels}, kernel_size=${pythonPair(this.kernelSize)}, stride=${pythonPair(this.stride)}`,
+      `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(sizes.kernel)}, stride=${tuple(sizes.stride)}`,
     ];
-    if (typeof this.padding === 'string') parts.push(`padding=${this.padding}`);
-    else if (this.padding.some((p) => p !== 0)) parts.push(`padding=${pythonPair(this.padding)}`);
-    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${pythonPair(this.dilation)}`);
+    const { padding, dilation, outputPadding } = sizes;
+    if (typeof padding === 'string') parts.push(`padding=${padding}`);
+    else if (padding.some((p) => p !== 0)) parts.push(`padding=${tuple(padding)}`);
+    if (dilation.some((d) => d !== 1)) parts.push(`dilation=${tuple(dilation)}`);
+    if (outputPadding?.some((p) => p !== 0)) parts.push(`output_padding=${tuple(outputPadding)}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
     if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
     return parts.join(', ');
+  }
+}
+
+/**
+ * 2-D convolution over NCHW input; weight [out, in/groups, kH, kW] initialised as PyTorch
+ * (kaiming uniform, a = sqrt(5); bias U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
+ */
+export class Conv2d extends ConvLayer {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number] | 'valid' | 'same';
+  readonly dilation: [number, number];
+
+  constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: Conv2dOptions = {}) {
+    checkValue('Conv2d', 'inChannels', inChannels, rules.positiveInteger);
+    checkValue('Conv2d', 'outChannels', outChannels, rules.positiveInteger);
+    checkValue('Conv2d', 'kernelSize', kernelSize, windowPair);
+    checkOptions('Conv2d', options, { ...convOptions, bias: rules.boolean, dtype: floatDtype });
+    const groups = options.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new RangeError(
+        `Conv2d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
+    }
+    super(inChannels, outChannels, groups);
+    this.kernelSize = pair(kernelSize);
+    this.stride = pair(options.stride ?? 1);
+    const padding = options.padding ?? 0;
+    this.padding = typeof padding === 'string' ? padding : pair(padding);
+    this.dilation = pair(options.dilation ?? 1);
+    if (this.padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
+      throw new RangeError(`Conv2d: padding 'same' needs stride 1, got stride ${pythonPair(this.stride)}`);
+    }
+    this.initParameters(
+      [outChannels, inChannels / groups, ...this.kernelSize],
+      options.bias,
+      options.dtype ?? 'float32',
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this;
+    return F.conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+
+  override extraRepr(): string {
+    return this.convRepr({
+      kernel: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+    });
   }
 }
 
@@ -111,19 +138,17 @@ export interface Conv1dOptions extends F.Conv1dOptions {
  * 1-D convolution over [N, C, L] (or [C, L]) input, as torch.nn.Conv1d: weight [out, in/groups, k]
  * and bias initialised as PyTorch's (kaiming uniform, a = sqrt(5); bias U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
  */
-export class Conv1d extends Layer {
+export class Conv1d extends ConvLayer {
   readonly stride: number;
   readonly padding: number | 'valid' | 'same';
   readonly dilation: number;
-  readonly groups: number;
 
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     readonly kernelSize: number,
     options: Conv1dOptions = {},
   ) {
-    super();
     checkValue('Conv1d', 'inChannels', inChannels, rules.positiveInteger);
     checkValue('Conv1d', 'outChannels', outChannels, rules.positiveInteger);
     checkValue('Conv1d', 'kernelSize', kernelSize, rules.positiveInteger);
@@ -135,33 +160,22 @@ export class Conv1d extends Layer {
       bias: rules.boolean,
       dtype: floatDtype,
     });
+    const groups = options.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0)
+      throw new RangeError(
+        `Conv1d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
+    super(inChannels, outChannels, groups);
     this.stride = options.stride ?? 1;
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
-    this.groups = options.groups ?? 1;
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
-      throw new RangeError(
-        `Conv1d: groups=${this.groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
     if (this.padding === 'same' && this.stride !== 1)
       throw new RangeError(`Conv1d: padding 'same' needs stride 1, got stride ${this.stride}`);
-    const dtype = options.dtype ?? 'float32';
-    this.registerParameter(
-      'weight',
-      kaimingUniform([outChannels, inChannels / this.groups, kernelSize], { dtype }),
+    this.initParameters(
+      [outChannels, inChannels / groups, kernelSize],
+      options.bias,
+      options.dtype ?? 'float32',
     );
-    const bound = 1 / Math.sqrt((inChannels / this.groups) * kernelSize);
-    this.registerParameter(
-      'bias',
-      options.bias === false ? null : uniform([outChannels], -bound, bound, dtype),
-    );
-  }
-
-  get weight(): Tensor {
-    return this.param('weight');
-  }
-  get bias(): Tensor | null {
-    return this.optionalParam('bias');
   }
 
   forward(x: Tensor): Tensor {
@@ -170,16 +184,13 @@ export class Conv1d extends Layer {
   }
 
   override extraRepr(): string {
-    const one = (v: number) => `(${v},)`;
-    const parts = [
-      `${this.inChannels}, ${this.outChannels}, kernel_size=${one(this.kernelSize)}, stride=${one(this.stride)}`,
-    ];
-    if (typeof this.padding === 'string') parts.push(`padding=${this.padding}`);
-    else if (this.padding !== 0) parts.push(`padding=${one(this.padding)}`);
-    if (this.dilation !== 1) parts.push(`dilation=${one(this.dilation)}`);
-    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
-    if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
-    return parts.join(', ');
+    const padding = typeof this.padding === 'string' ? this.padding : [this.padding];
+    return this.convRepr({
+      kernel: [this.kernelSize],
+      stride: [this.stride],
+      padding,
+      dilation: [this.dilation],
+    });
   }
 }
 
@@ -193,21 +204,19 @@ export interface ConvTranspose2dOptions extends F.ConvTransposeOptions {
  * [in, out/groups, kH, kW], initialised as PyTorch's (kaiming uniform with a = sqrt(5) over
  * fan-in = out/groups * kH * kW, bias U(-1/sqrt(fan-in), 1/sqrt(fan-in))).
  */
-export class ConvTranspose2d extends Layer {
+export class ConvTranspose2d extends ConvLayer {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly outputPadding: [number, number];
   readonly dilation: [number, number];
-  readonly groups: number;
 
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     kernelSize: F.Pair,
     options: ConvTranspose2dOptions = {},
   ) {
-    super();
     checkValue('ConvTranspose2d', 'inChannels', inChannels, rules.positiveInteger);
     checkValue('ConvTranspose2d', 'outChannels', outChannels, rules.positiveInteger);
     checkValue('ConvTranspose2d', 'kernelSize', kernelSize, windowPair);
@@ -220,37 +229,29 @@ export class ConvTranspose2d extends Layer {
       bias: rules.boolean,
       dtype: floatDtype,
     });
+    const groups = options.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0)
+      throw new RangeError(
+        `ConvTranspose2d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
+    super(inChannels, outChannels, groups);
     this.kernelSize = pair(kernelSize);
     this.stride = pair(options.stride ?? 1);
     this.padding = pair(options.padding ?? 0);
     this.outputPadding = pair(options.outputPadding ?? 0);
     this.dilation = pair(options.dilation ?? 1);
-    this.groups = options.groups ?? 1;
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
-      throw new RangeError(
-        `ConvTranspose2d: groups=${this.groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
     this.outputPadding.forEach((e, k) => {
       if (e >= this.stride[k] && e >= this.dilation[k])
         throw new RangeError(
           `ConvTranspose2d: outputPadding ${pythonPair(this.outputPadding)} must be smaller than the stride ${pythonPair(this.stride)} or the dilation ${pythonPair(this.dilation)}`,
         );
     });
-    const dtype = options.dtype ?? 'float32';
-    const shape = [inChannels, outChannels / this.groups, ...this.kernelSize];
-    this.registerParameter('weight', kaimingUniform(shape, { dtype }));
-    const bound = 1 / Math.sqrt((outChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1]);
-    this.registerParameter(
-      'bias',
-      options.bias === false ? null : uniform([outChannels], -bound, bound, dtype),
+    // PyTorch's layout, in channels first: the fan-in is out/groups * kH * kW.
+    this.initParameters(
+      [inChannels, outChannels / groups, ...this.kernelSize],
+      options.bias,
+      options.dtype ?? 'float32',
     );
-  }
-
-  get weight(): Tensor {
-    return this.param('weight');
-  }
-  get bias(): Tensor | null {
-    return this.optionalParam('bias');
   }
 
   forward(x: Tensor): Tensor {
@@ -259,16 +260,8 @@ export class ConvTranspose2d extends Layer {
   }
 
   override extraRepr(): string {
-    const parts = [
-      `${this.inChannels}, ${this.outChannels}, kernel_size=${pythonPair(this.kernelSize)}, stride=${pythonPair(this.stride)}`,
-    ];
-    if (this.padding.some((p) => p !== 0)) parts.push(`padding=${pythonPair(this.padding)}`);
-    if (this.outputPadding.some((p) => p !== 0))
-      parts.push(`output_padding=${pythonPair(this.outputPadding)}`);
-    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${pythonPair(this.dilation)}`);
-    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
-    if (this.bias === null) parts.push(`bias=${pythonBool(false)}`);
-    return parts.join(', ');
+    const { kernelSize: kernel, stride, padding, dilation, outputPadding } = this;
+    return this.convRepr({ kernel, stride, padding, dilation, outputPadding });
   }
 }
 
