@@ -7,11 +7,10 @@ Unshuffled DataLoader batches over a TensorDataset (batch sizes, drop_last, the 
 batch), and the subset sizes random_split gives for fractions (agrad draws its own permutation,
 so only the sizes are compared). CI only reads the JSON.
 """
-import json
-import os
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset, random_split
+from fixture import write_fixture
 
 LOADERS = [(10, 4, False), (10, 4, True), (7, 7, False), (7, 8, True), (5, 1, False)]
 SPLITS = [(11, [0.3, 0.3, 0.4]), (5, [0.5, 0.5]), (7, [0.1] * 10), (10, [3, 7]), (9, [1 / 3] * 3), (4, [0.25, 0.75])]
@@ -28,11 +27,7 @@ def main():
     splits = [{'n': n, 'lengths': lengths, 'sizes': [len(s) for s in random_split(range(n), lengths)]}
               for n, lengths in SPLITS]
     out = {'generator': 'scripts/golden/data.py', 'torch': torch.__version__, 'loaders': loaders, 'splits': splits}
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'packages', 'nn', 'test', 'fixtures', 'data.json')
-    with open(path, 'w') as f:
-        json.dump(out, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {os.path.normpath(path)}')
+    write_fixture(out, 'nn', 'data.json')
 
 
 if __name__ == '__main__':

@@ -9,11 +9,10 @@ uses is stored, as agrad's schedules give it at steps 0, 1, ... Clipping:
 torch.nn.utils.clip_grad_norm_ on float64 gradients, the total norm it returns and the gradients
 after. CI only reads the JSON.
 """
-import json
 import math
-import os
 
 import torch
+from fixture import write_fixture
 
 torch.manual_seed(11)
 
@@ -85,11 +84,7 @@ def main():
             clip_case([(5,), (3, 3)], 0.2, 3.0, scale=4.0),
         ],
     }
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'packages', 'optim', 'test', 'fixtures', 'schedules.json')
-    with open(path, 'w') as f:
-        json.dump(out, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {os.path.normpath(path)}')
+    write_fixture(out, 'optim', 'schedules.json')
 
 
 if __name__ == '__main__':

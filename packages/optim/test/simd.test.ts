@@ -52,6 +52,16 @@ const onBackend = (t: Tensor, backend = referenceBackend) =>
 
 afterEach(() => void useSimdLoops(true));
 
+/** AdamW (lr 1e-2, weight decay 0.01) as it runs, and the same chain composed, for `slow`'s parameters. */
+function adamwPair(fast: Record<string, Tensor>, slow: Record<string, Tensor>): [Optimizer, Optimizer] {
+  const composed = chain(
+    reference.scaleByAdam(),
+    reference.addDecayedWeights(0.01),
+    reference.scaleByLearningRate(1e-2),
+  );
+  return [new Optimizer(fast, adamw({ lr: 1e-2, weightDecay: 0.01 })), new Optimizer(slow, composed)];
+}
+
 describe('WebAssembly SIMD optimizer loops', () => {
   it('are available in this engine, so the tests below run them', () => {
     expect(simdLoops()).not.toBeNull();
@@ -115,15 +125,7 @@ describe('WebAssembly SIMD optimizer loops', () => {
         ([p, grads]) => {
           const fast = { w: fromTypedArray(Float32Array.from(p), [p.length]) };
           const slow = { w: fromTypedArray(Float32Array.from(p), [p.length], referenceBackend) };
-          const composed = chain(
-            reference.scaleByAdam(),
-            reference.addDecayedWeights(0.01),
-            reference.scaleByLearningRate(1e-2),
-          );
-          const [a, b] = [
-            new Optimizer(fast, adamw({ lr: 1e-2, weightDecay: 0.01 })),
-            new Optimizer(slow, composed),
-          ];
+          const [a, b] = adamwPair(fast, slow);
           for (const g of grads) {
             fast.w.grad = fromTypedArray(Float32Array.from(g), [g.length]);
             slow.w.grad = fromTypedArray(Float32Array.from(g), [g.length], referenceBackend);
@@ -168,15 +170,7 @@ describe('WebAssembly SIMD optimizer loops', () => {
       // AdamW with its parameter update, against the composed rules on the reference backend.
       const fast = { w: fromTypedArray(values(0), [n]) };
       const slow = { w: fromTypedArray(values(0), [n], referenceBackend) };
-      const composed = chain(
-        reference.scaleByAdam(),
-        reference.addDecayedWeights(0.01),
-        reference.scaleByLearningRate(1e-2),
-      );
-      const [a, b] = [
-        new Optimizer(fast, adamw({ lr: 1e-2, weightDecay: 0.01 })),
-        new Optimizer(slow, composed),
-      ];
+      const [a, b] = adamwPair(fast, slow);
       for (let step = 1; step <= 3; step++) {
         fast.w.grad = fromTypedArray(values(step), [n]);
         slow.w.grad = fromTypedArray(values(step), [n], referenceBackend);
