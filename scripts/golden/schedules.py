@@ -4,7 +4,7 @@
     /usr/bin/python3 scripts/golden/schedules.py
 
 Schedules: torch.optim.lr_scheduler's OneCycleLR (cycle_momentum off: agrad schedules only the
-learning rate), LinearLR and ExponentialLR on a one-parameter SGD; the learning rate each step
+learning rate), LinearLR, ExponentialLR and StepLR on a one-parameter SGD; the learning rate each step
 uses is stored, as agrad's schedules give it at steps 0, 1, ... Clipping:
 torch.nn.utils.clip_grad_norm_ on float64 gradients, the total norm it returns and the gradients
 after. CI only reads the JSON.
@@ -49,6 +49,7 @@ def one_cycle(o):
 
 LINEAR = [{'init': 0.1}, {'init': 0.5, 'startFactor': 0.1, 'endFactor': 0.9, 'totalIters': 7}]
 EXPONENTIAL = [{'init': 0.1, 'gamma': 0.9}, {'init': 2.0, 'gamma': 0.5}]
+STEP = [{'init': 0.1, 'stepSize': 3}, {'init': 1.0, 'stepSize': 2, 'gamma': 0.5}]
 
 
 def clip_case(shapes, max_norm, norm_type, scale=1.0):
@@ -76,6 +77,8 @@ def main():
             total_iters=o.get('totalIters', 5)), 12, o['init'])} for o in LINEAR],
         'exponentialLR': [{'options': o, 'rates': rates(lambda opt, o=o: torch.optim.lr_scheduler.ExponentialLR(
             opt, gamma=o['gamma']), 12, o['init'])} for o in EXPONENTIAL],
+        'stepLR': [{'options': o, 'rates': rates(lambda opt, o=o: torch.optim.lr_scheduler.StepLR(
+            opt, step_size=o['stepSize'], gamma=o.get('gamma', 0.1)), 12, o['init'])} for o in STEP],
         'clipGradNorm': [
             clip_case([(3, 4), (4,)], 1.0, 2.0),
             clip_case([(3, 4), (4,)], 100.0, 2.0),  # under the limit: unchanged (coef 1)

@@ -10,6 +10,7 @@ import {
   Optimizer,
   oneCycle,
   radam,
+  stepDecay,
 } from '../src/index.js';
 import fixture from './fixtures/schedules.json' with { type: 'json' };
 
@@ -45,6 +46,13 @@ describe('learning-rate schedules match torch.optim.lr_scheduler', () => {
   for (const { options, rates } of fixture.exponentialLR) {
     it(`exponentialLR(${JSON.stringify(options)})`, () => {
       expectClose(sequence(exponentialLR(options.init, options.gamma), rates.length), rates, 'exponentialLR');
+    });
+  }
+
+  for (const { options, rates } of fixture.stepLR) {
+    it(`stepDecay as StepLR(${JSON.stringify(options)})`, () => {
+      const { init, stepSize, gamma } = options as { init: number; stepSize: number; gamma?: number };
+      expectClose(sequence(stepDecay(init, stepSize, gamma), rates.length), rates, 'stepDecay');
     });
   }
 
