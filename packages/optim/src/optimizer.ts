@@ -14,7 +14,6 @@ import { type ParamSource, paramRecord } from './params.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
 import { type SimdLoops, simdLoops } from './wasm/loops.js';
 
-/** Anything that names parameters: a module (namedParameters()), [name, tensor] pairs, a record, or a list. */
 export interface OptimizerOptions {
   /**
    * When a gradient holds NaN or infinity, leave parameters and optimizer state untouched for

@@ -32,6 +32,11 @@ export const NO_DONATION: Donation = { state: false, updates: new Set() };
  * They are pure unless the caller donates buffers (see Donation). `updates` may hold only some of
  * the parameters (those with a gradient this step): their state advances, the others' state is
  * returned unchanged. The final updates are added to the parameters: p <- p + u.
+ *
+ * Under Optimizer.step an incoming update is valid for the call only: a later block may write
+ * over it (donation), and between steps its memory is reused (the SIMD loops' scratch memory,
+ * see ./wasm/loops.ts). A transform that keeps an update beyond the call, other than in the
+ * state it returns (which the Optimizer moves out of scratch memory), must copy it.
  */
 export interface GradientTransformation<State = unknown> {
   init(params: Params): State;
