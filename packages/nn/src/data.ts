@@ -1,4 +1,12 @@
-import { defaultGenerator, Generator, randperm, stack, Tensor, tensor } from '@agrad/autograd';
+import {
+  defaultGenerator,
+  fromTypedArray,
+  Generator,
+  randperm,
+  stack,
+  Tensor,
+  tensor,
+} from '@agrad/autograd';
 import { checkOptions, describeValue, formatShape, rules } from '@agrad/tensor';
 
 /**
@@ -58,8 +66,10 @@ export class TensorDataset implements BatchedDataset<Tensor[]> {
 
   getBatch(indices: readonly number[]): Tensor[] {
     for (const i of indices) checkIndex('TensorDataset', i, this.length);
-    const index = tensor(Int32Array.from(indices));
-    return this.tensors.map((t) => t.indexSelect(0, index));
+    // The index on each tensor's own backend (a dataset may live on a GPU backend).
+    return this.tensors.map((t) =>
+      t.indexSelect(0, fromTypedArray(Int32Array.from(indices), [indices.length], t.array.backend)),
+    );
   }
 }
 
