@@ -28,13 +28,12 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   return y;
 }
 
-/** Ascending order with NaN last (descending: NaN first), ties in index order, as torch.sort(stable=True). */
+/** Ascending order with NaN last (descending: NaN first), ties left to the caller, as torch.sort(stable=True). */
 function compare(descending: boolean): (a: number, b: number) => number {
-  return (a, b) => {
-    if (Number.isNaN(a) || Number.isNaN(b))
-      return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : descending ? -1 : 1) : descending ? 1 : -1;
-    return descending ? b - a : a - b;
-  };
+  // NaN ranks above every number; swapping the operands makes the order descending.
+  const rank = (a: number, b: number) =>
+    Number.isNaN(a) || Number.isNaN(b) ? Number(Number.isNaN(a)) - Number(Number.isNaN(b)) : a - b;
+  return descending ? (a, b) => rank(b, a) : rank;
 }
 
 /**

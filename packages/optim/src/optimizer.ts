@@ -261,9 +261,9 @@ function addInPlace(p: Tensor, u: Tensor): void {
 }
 
 /**
- * Runs a step with the SIMD loops' scratch region open (see ./wasm/loops.ts): room for three
- * arrays per float32 element of the parameters (AGR's copy of the gradient and its output, and
- * Adam's output, say).
+ * Runs a step with the SIMD loops' scratch region open (see ./wasm/loops.ts): room for two
+ * updates per float32 element of the parameters (AGR's output and Adam's, say; the blocks after
+ * those write in place). When it is full, further updates are ordinary arrays.
  */
 function withScratch(params: Params, body: (simd: SimdLoops | null) => void): void {
   const simd = simdLoops();
@@ -273,7 +273,7 @@ function withScratch(params: Params, body: (simd: SimdLoops | null) => void): vo
     total += p.size;
     largest = Math.max(largest, p.size);
   }
-  if (simd?.suits(largest)) simd.scope(3 * total, () => body(simd));
+  if (simd?.suits(largest)) simd.scope(2 * total, () => body(simd));
   else body(null);
 }
 

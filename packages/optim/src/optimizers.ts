@@ -61,6 +61,19 @@ const adagradRules = {
   initialAccumulatorValue: adagradBlock.rules.initialAccumulatorValue,
   eps: adagradBlock.rules.eps,
 };
+const nadamRules = {
+  lr: learningRate,
+  betas: nadamBlock.rules.betas,
+  eps: nadamBlock.rules.eps,
+  weightDecay: check.weightDecay,
+  momentumDecay: nadamBlock.rules.momentumDecay,
+};
+const radamRules = {
+  lr: learningRate,
+  betas: radamBlock.rules.betas,
+  eps: radamBlock.rules.eps,
+  weightDecay: check.weightDecay,
+};
 
 export interface SgdOptions {
   lr: LearningRate;
@@ -217,13 +230,7 @@ export interface NadamOptions {
  * up by momentumDecay; weight decay is coupled L2 (g + wd p) before the moments. Default lr 2e-3.
  */
 export function nadam(options: NadamOptions = {}): GradientTransformation {
-  checkOptions('nadam', options, {
-    lr: learningRate,
-    betas: nadamBlock.rules.betas,
-    eps: nadamBlock.rules.eps,
-    weightDecay: check.weightDecay,
-    momentumDecay: nadamBlock.rules.momentumDecay,
-  });
+  checkOptions('nadam', options, nadamRules);
   const { lr = 2e-3, weightDecay = 0, ...scaling } = options;
   checkLearningRate('nadam', lr);
   return chain(addDecayedWeights(weightDecay), scaleByNadam(scaling), scaleByLearningRate(lr));
@@ -242,12 +249,7 @@ export interface RadamOptions {
  * is coupled L2 (g + wd p) before the moments.
  */
 export function radam(options: RadamOptions = {}): GradientTransformation {
-  checkOptions('radam', options, {
-    lr: learningRate,
-    betas: radamBlock.rules.betas,
-    eps: radamBlock.rules.eps,
-    weightDecay: check.weightDecay,
-  });
+  checkOptions('radam', options, radamRules);
   const { lr = 1e-3, weightDecay = 0, ...scaling } = options;
   checkLearningRate('radam', lr);
   return chain(addDecayedWeights(weightDecay), scaleByRadam(scaling), scaleByLearningRate(lr));

@@ -33,11 +33,18 @@ const { pair } = F;
  */
 abstract class ConvLayer extends Layer {
   constructor(
+    op: string,
     readonly inChannels: number,
     readonly outChannels: number,
     readonly groups: number,
   ) {
     super();
+    checkValue(op, 'inChannels', inChannels, rules.positiveInteger);
+    checkValue(op, 'outChannels', outChannels, rules.positiveInteger);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0)
+      throw new RangeError(
+        `${op}: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
+      );
   }
 
   protected initParameters(weightShape: number[], bias: boolean | undefined, dtype: DType): void {
@@ -88,17 +95,9 @@ export class Conv2d extends ConvLayer {
   readonly dilation: [number, number];
 
   constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: Conv2dOptions = {}) {
-    checkValue('Conv2d', 'inChannels', inChannels, rules.positiveInteger);
-    checkValue('Conv2d', 'outChannels', outChannels, rules.positiveInteger);
     checkValue('Conv2d', 'kernelSize', kernelSize, windowPair);
     checkOptions('Conv2d', options, { ...convOptions, bias: rules.boolean, dtype: floatDtype });
-    const groups = options.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new RangeError(
-        `Conv2d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
-    }
-    super(inChannels, outChannels, groups);
+    super('Conv2d', inChannels, outChannels, options.groups ?? 1);
     this.kernelSize = pair(kernelSize);
     this.stride = pair(options.stride ?? 1);
     const padding = options.padding ?? 0;
@@ -108,7 +107,7 @@ export class Conv2d extends ConvLayer {
       throw new RangeError(`Conv2d: padding 'same' needs stride 1, got stride ${pythonPair(this.stride)}`);
     }
     this.initParameters(
-      [outChannels, inChannels / groups, ...this.kernelSize],
+      [outChannels, inChannels / this.groups, ...this.kernelSize],
       options.bias,
       options.dtype ?? 'float32',
     );
@@ -149,8 +148,6 @@ export class Conv1d extends ConvLayer {
     readonly kernelSize: number,
     options: Conv1dOptions = {},
   ) {
-    checkValue('Conv1d', 'inChannels', inChannels, rules.positiveInteger);
-    checkValue('Conv1d', 'outChannels', outChannels, rules.positiveInteger);
     checkValue('Conv1d', 'kernelSize', kernelSize, rules.positiveInteger);
     checkOptions('Conv1d', options, {
       stride: rules.positiveInteger,
@@ -160,19 +157,14 @@ export class Conv1d extends ConvLayer {
       bias: rules.boolean,
       dtype: floatDtype,
     });
-    const groups = options.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0)
-      throw new RangeError(
-        `Conv1d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
-    super(inChannels, outChannels, groups);
+    super('Conv1d', inChannels, outChannels, options.groups ?? 1);
     this.stride = options.stride ?? 1;
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
     if (this.padding === 'same' && this.stride !== 1)
       throw new RangeError(`Conv1d: padding 'same' needs stride 1, got stride ${this.stride}`);
     this.initParameters(
-      [outChannels, inChannels / groups, kernelSize],
+      [outChannels, inChannels / this.groups, kernelSize],
       options.bias,
       options.dtype ?? 'float32',
     );
@@ -217,8 +209,6 @@ export class ConvTranspose2d extends ConvLayer {
     kernelSize: F.Pair,
     options: ConvTranspose2dOptions = {},
   ) {
-    checkValue('ConvTranspose2d', 'inChannels', inChannels, rules.positiveInteger);
-    checkValue('ConvTranspose2d', 'outChannels', outChannels, rules.positiveInteger);
     checkValue('ConvTranspose2d', 'kernelSize', kernelSize, windowPair);
     checkOptions('ConvTranspose2d', options, {
       stride: windowPair,
@@ -229,12 +219,7 @@ export class ConvTranspose2d extends ConvLayer {
       bias: rules.boolean,
       dtype: floatDtype,
     });
-    const groups = options.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0)
-      throw new RangeError(
-        `ConvTranspose2d: groups=${groups} must divide in channels (${inChannels}) and out channels (${outChannels})`,
-      );
-    super(inChannels, outChannels, groups);
+    super('ConvTranspose2d', inChannels, outChannels, options.groups ?? 1);
     this.kernelSize = pair(kernelSize);
     this.stride = pair(options.stride ?? 1);
     this.padding = pair(options.padding ?? 0);
@@ -248,7 +233,7 @@ export class ConvTranspose2d extends ConvLayer {
     });
     // PyTorch's layout, in channels first: the fan-in is out/groups * kH * kW.
     this.initParameters(
-      [inChannels, outChannels / groups, ...this.kernelSize],
+      [inChannels, outChannels / this.groups, ...this.kernelSize],
       options.bias,
       options.dtype ?? 'float32',
     );

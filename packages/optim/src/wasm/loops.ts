@@ -77,7 +77,7 @@ export class SimdLoops {
     private readonly memory: WebAssembly.Memory,
   ) {
     this.heap = new Float32Array(memory.buffer);
-    this.ensure(this.slot(SLOTS) + 32);
+    this.ensure(slotsEnd(this.slotBase));
   }
 
   /** Whether an array of this length is worth the call. */
@@ -94,7 +94,7 @@ export class SimdLoops {
     if (this.scoped) return body();
     const scratchEnd = align(floats * 4) + SCRATCH_SLACK;
     try {
-      this.ensure(scratchEnd + STAGGER + this.slot(SLOTS) + 32);
+      this.ensure(slotsEnd(scratchEnd + STAGGER));
     } catch {
       return body(); // no room to grow: every array stays on the heap and is copied in and out
     }
@@ -203,12 +203,14 @@ const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 // Arrays whose addresses are equal modulo 4096 bytes make the processor stall: a load from one
 // looks, by its low 12 address bits, like it depends on a recent store to another ("4K
-// aliasing"); copying out of a slot whose offset matched its target's ran 10x slower. Typed
+// aliasing"); copying out of a slot whose offset matched its target's ran about 15 times slower. Typed
 // arrays and this memory start page-aligned, so consecutive slots and scratch arrays are set
 // apart by a stagger that is not a multiple of the page (0, 1088, 2176, ... modulo 4096).
 const STAGGER = 1088;
 const SCRATCH_SLACK = 1 << 16; // room for the scratch arrays' staggers
 const SLOT_STRIDE = CHUNK * 4 + STAGGER;
+/** The end of the slots placed from byte `base`: the six staging slots, then AGR's four float64 sums. */
+const slotsEnd = (base: number) => base + SLOTS * SLOT_STRIDE + 32;
 
 function instantiate(): SimdLoops | null {
   try {
