@@ -1,6 +1,7 @@
 import { formatShape, type NDArray, ops, shapesEqual } from '@agrad/tensor';
 import { retainGradient } from './memory.js';
 import type { Tensor } from './tensor.js';
+import { noteOp, type TraceAttributes } from './trace.js';
 
 /**
  * The tape. Every differentiable result remembers a Node: the op's name, its inputs, and the
@@ -41,6 +42,21 @@ export function registerTensorClass(tensorClass: new (array: NDArray) => Tensor)
   TensorClass = tensorClass;
 }
 
+/**
+ * The result of an op without a gradient (a comparison, argmax), noted in a trace (./trace.ts)
+ * like a primitive, so exporters see where it came from.
+ */
+export function recordNonDifferentiable(
+  op: string,
+  inputs: readonly Tensor[],
+  output: NDArray,
+  attributes?: TraceAttributes,
+): Tensor {
+  const result = wrap(output);
+  noteOp(op, inputs, [result], attributes);
+  return result;
+}
+
 /** A Tensor holding `array`, with no graph. */
 export function wrap(array: NDArray): Tensor {
   if (!TensorClass)
@@ -76,7 +92,8 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
 
 /**
  * Wraps a primitive's result: when recording and any input requires a gradient, the result
- * gets a Node holding the primitive's vjp.
+ * gets a Node holding the primitive's vjp. `attributes` are the primitive's arguments that are
+ * not tensors, for a trace (./trace.ts); the tape itself does not need them.
  */
 export function record(
   op: string,
@@ -84,8 +101,10 @@ export function record(
   output: NDArray,
   vjp: VectorJacobianProduct,
   saves: Saved = [...inputs, 'output'],
+  attributes?: TraceAttributes,
 ): Tensor {
   const result = wrap(output);
+  noteOp(op, inputs, [result], attributes);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     const saved = saves.map((t) => {
       const tensor = t === 'output' ? result : t;

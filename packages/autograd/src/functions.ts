@@ -17,7 +17,7 @@ import {
   type Window,
 } from '@agrad/tensor';
 import { onesLike, scalarTensor, zerosLike } from './creation.js';
-import { wrap } from './engine.js';
+import { recordNonDifferentiable, wrap } from './engine.js';
 import * as binaryPrimitives from './primitives/binary.js';
 import * as indexing from './primitives/indexing.js';
 import { matmul3d } from './primitives/matmul.js';
@@ -26,6 +26,7 @@ import { amax as amaxPrimitive, sum as sumPrimitive } from './primitives/reduce.
 import * as unaryPrimitives from './primitives/unary.js';
 import { where as wherePrimitive } from './primitives/where.js';
 import type { Dims, Tensor, TensorLike } from './tensor.js';
+import { traceAs } from './trace.js';
 
 /**
  * Everything here is composed from the primitives in ./primitives and defines no gradient of its
@@ -41,7 +42,8 @@ export { cast, toBackend } from './primitives/movement.js';
  * primitive is needed), a plain copy for bools (which carry no gradient).
  */
 export function clone(x: Tensor): Tensor {
-  if (x.dtype === 'bool') return wrap(x.array.backend.copy(x.array, x.dtype));
+  if (x.dtype === 'bool')
+    return recordNonDifferentiable('clone', [x], x.array.backend.copy(x.array, x.dtype));
   return binaryPrimitives.mul(x, movement.expand(scalarTensor(1, x.dtype, x.array.backend), x.shape));
 }
 export { onesLike, zerosLike };
@@ -93,7 +95,8 @@ function arithmetic(op: ArithmeticOp, a: TensorLike, b: TensorLike): Tensor {
   }
   const [bx, by] = broadcast(op, x, y);
   // Bools carry no gradient (and negating one would change its dtype): minimum is a plain kernel.
-  if (op === 'minimum') return wrap(ops.binary('minimum', bx.array, by.array));
+  if (op === 'minimum')
+    return recordNonDifferentiable('minimum', [bx, by], ops.binary('minimum', bx.array, by.array));
   return binaryPrimitives[op as Exclude<ArithmeticOp, 'sub' | 'minimum' | 'reluBackward'>](bx, by);
 }
 
@@ -114,7 +117,7 @@ export const minimum = (a: TensorLike, b: TensorLike) => arithmetic('minimum', a
 
 function compare(op: ComparisonOp, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = promote(op, a, b);
-  return wrap(ops.binary(op, x.array, y.array));
+  return recordNonDifferentiable(op, [x, y], ops.binary(op, x.array, y.array));
 }
 
 export const eq = (a: TensorLike, b: TensorLike) => compare('eq', a, b);
@@ -125,7 +128,10 @@ export const gt = (a: TensorLike, b: TensorLike) => compare('gt', a, b);
 export const ge = (a: TensorLike, b: TensorLike) => compare('ge', a, b);
 export const logicalAnd = (a: Tensor, b: Tensor) => compare('and', a.to('bool'), b.to('bool'));
 export const logicalOr = (a: Tensor, b: Tensor) => compare('or', a.to('bool'), b.to('bool'));
-export const logicalNot = (a: Tensor) => wrap(ops.unary('not', ops.cast(a.array, 'bool')));
+export const logicalNot = (a: Tensor) => {
+  const condition = a.to('bool');
+  return recordNonDifferentiable('not', [condition], ops.unary('not', condition.array));
+};
 
 /** where(condition, a, b): a where condition is true, else b; broadcasts all three. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -145,7 +151,7 @@ function floating(x: Tensor): Tensor {
 export const neg = (x: Tensor) => negate(x.dtype === 'bool' ? movement.cast(x, 'int32') : x);
 
 /** The sign, -1, 0 or 1 (NaN stays NaN): a constant, its derivative is zero wherever it exists. */
-export const sign = (x: Tensor) => wrap(ops.unary('sign', x.array));
+export const sign = (x: Tensor) => recordNonDifferentiable('sign', [x], ops.unary('sign', x.array));
 
 /**
  * |x| as x * sign(x), so its gradient is sign(x) (0 at 0, as PyTorch) with no primitive of its
@@ -301,7 +307,10 @@ function selectExtreme(
   if (x.shape[d] === 0) {
     throw new RangeError(`${op}: cannot reduce the empty dim ${dim} of ${formatShape(x.shape)}`);
   }
-  const index = wrap(ops.argReduce(argOp, x.array, d, true));
+  const index = recordNonDifferentiable(argOp, [x], ops.argReduce(argOp, x.array, d, true), {
+    dim: d,
+    keepdim: true,
+  });
   const values = indexing.gather(x, d, index);
   return keepdim
     ? valuesAndIndices(values, index)
@@ -309,11 +318,17 @@ function selectExtreme(
 }
 
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return wrap(ops.argReduce('argmax', x.array, dim, keepdim));
+  return recordNonDifferentiable('argmax', [x], ops.argReduce('argmax', x.array, dim, keepdim), {
+    dim,
+    keepdim,
+  });
 }
 
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return wrap(ops.argReduce('argmin', x.array, dim, keepdim));
+  return recordNonDifferentiable('argmin', [x], ops.argReduce('argmin', x.array, dim, keepdim), {
+    dim,
+    keepdim,
+  });
 }
 
 /**
@@ -322,7 +337,10 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
  * argmax). Gathering x at these indices is max pooling, and its gradient that gather's.
  */
 export function maxPoolIndices(x: Tensor, window: Window, outputSize: readonly [number, number]): Tensor {
-  return wrap(ops.maxPoolIndices(x.array, window, outputSize));
+  return recordNonDifferentiable('maxPoolIndices', [x], ops.maxPoolIndices(x.array, window, outputSize), {
+    window,
+    outputSize,
+  });
 }
 
 /** Variance with Bessel's correction by default (correction = 1), as torch.var. */
@@ -363,14 +381,16 @@ export function logsumexp(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const xf = floating(x);
-  const e = xf.sub(amaxPrimitive(xf, [d]).detach()).exp();
-  return e.div(sum(e, d, true));
+  return traceAs('softmax', [xf], { dim: d }, () => {
+    const e = xf.sub(amaxPrimitive(xf, [d]).detach()).exp();
+    return e.div(sum(e, d, true));
+  });
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('logSoftmax', dim, x.ndim);
   const xf = floating(x);
-  return xf.sub(logsumexp(xf, d, true));
+  return traceAs('logSoftmax', [xf], { dim: d }, () => xf.sub(logsumexp(xf, d, true)));
 }
 
 // ---------------------------------------------------------------------------------------------

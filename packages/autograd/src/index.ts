@@ -122,3 +122,4 @@ export { dispose, keep, storagesIn, tidy } from './memory.js';
 export { cumsum, scatter, scatterAdd, sort, type TopkOptions, topk } from './ordering.js';
 export { fold, unfold } from './primitives/window.js';
 export { type Dims, type GradHook, type NestedArray, Tensor, type TensorLike } from './tensor.js';
+export { isTracing, type TraceAttributes, type TracedOp, trace, traceAs, traceScope } from './trace.js';

@@ -18,6 +18,7 @@ import {
   type BackwardOptions,
   isGradEnabled,
   type Node,
+  recordNonDifferentiable,
   registerTensorClass,
   runBackward,
 } from './engine.js';
@@ -211,7 +212,7 @@ export class Tensor {
 
   /** Same values, cut from the graph. Shares storage. */
   detach(): Tensor {
-    return new Tensor(this.array);
+    return recordNonDifferentiable('detach', [this], this.array);
   }
 
   clone(): Tensor {

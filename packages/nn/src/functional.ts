@@ -9,10 +9,11 @@ import {
   noGrad,
   rand,
   Tensor,
+  traceAs,
   unfold,
   where,
 } from '@agrad/autograd';
-import { checkOptions, checkValue, ops, type Rule, rules } from '@agrad/tensor';
+import { checkOptions, checkValue, ops, type Rule, rules, type Window } from '@agrad/tensor';
 import {
   avgPoolOptions,
   convOptions,
@@ -51,8 +52,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       `linear: bias ${formatShape(bias.shape)} does not match the ${weight.shape[0]} outputs of weight ${formatShape(weight.shape)}`,
     );
   }
-  const y = x.matmul(weight.t());
-  return bias ? y.add(bias) : y;
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return traceAs('linear', inputs, {}, () => {
+    const y = x.matmul(weight.t());
+    return bias ? y.add(bias) : y;
+  });
 }
 
 export interface PadOptions {
@@ -261,19 +265,37 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const stride = pair(options.stride ?? 1);
   const dilation = pair(options.dilation ?? 1);
-  let input = x;
   let padding: [number, number];
+  let extra = [0, 0];
   if (options.padding === 'same') {
     if (stride[0] !== 1 || stride[1] !== 1)
       throw new RangeError(`conv2d: padding 'same' needs stride 1, got ${formatShape(stride)}`);
     // PyTorch's split of an odd total: the extra zero goes after (right, bottom).
     const total = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
     padding = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
-    if (total[0] % 2 === 1 || total[1] % 2 === 1) input = pad(x, [0, total[1] % 2, 0, total[0] % 2]);
+    extra = [total[0] % 2, total[1] % 2];
   } else {
     padding = options.padding === 'valid' ? [0, 0] : pair(options.padding ?? 0);
   }
-  const window = { kernel: [kh, kw] as [number, number], stride, padding, dilation };
+  // Traced as one convolution; pads are [top, left, bottom, right], as ONNX's Conv takes them.
+  const pads = [padding[0], padding[1], padding[0] + extra[0], padding[1] + extra[1]];
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return traceAs('conv2d', inputs, { stride, dilation, groups, pads }, () => {
+    const input = extra[0] + extra[1] > 0 ? pad(x, [0, extra[1], 0, extra[0]]) : x;
+    return convolve(input, weight, bias ?? null, { kernel: [kh, kw], stride, padding, dilation }, groups);
+  });
+}
+
+/** conv2d's computation once its options are settled: unfold, then one (grouped) matmul. */
+function convolve(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  window: Window,
+  groups: number,
+): Tensor {
+  const [n, c] = input.shape;
+  const [out, inPerGroup, kh, kw] = weight.shape;
   const [outH, outW] = ops.windowOutput('conv2d', input.shape, window);
   const cols = unfold(input, window); // [N, C*kh*kw, L]
   const L = cols.shape[2];
@@ -378,16 +400,22 @@ export function maxPool2d(x: Tensor, kernel: Pair, options: PoolOptions = {}): T
   const [outH, outW] = geometry.output;
   const { kernel: k, stride, padding, dilation } = geometry;
   const window = { kernel: k, stride, padding, dilation };
-  if (ops.emptyWindow(x.shape, window, geometry.output) !== null) {
-    // Dilation steps a window over the whole input: PyTorch gives -inf there (a window of padding).
-    const cols = poolColumns(x, geometry, Number.NEGATIVE_INFINITY);
-    return cols.gather(1, cols.argmax(1, true)).reshape([n, c, outH, outW]);
-  }
-  const index = maxPoolIndices(x, window, geometry.output).reshape([n, c, outH * outW]);
-  return x
-    .reshape([n, c, h * w])
-    .gather(2, index)
-    .reshape([n, c, outH, outW]);
+  const empty = ops.emptyWindow(x.shape, window, geometry.output) !== null;
+  // A window of padding alone has no ONNX equivalent: such pools are traced as their parts.
+  const traced = empty ? 'maxPool2dEmptyWindow' : 'maxPool2d';
+  const ceilMode = options.ceilMode ?? false;
+  return traceAs(traced, [x], { kernel: k, stride, padding, dilation, ceilMode }, () => {
+    if (empty) {
+      // Dilation steps a window over the whole input: PyTorch gives -inf there (a window of padding).
+      const cols = poolColumns(x, geometry, Number.NEGATIVE_INFINITY);
+      return cols.gather(1, cols.argmax(1, true)).reshape([n, c, outH, outW]);
+    }
+    const index = maxPoolIndices(x, window, geometry.output).reshape([n, c, outH * outW]);
+    return x
+      .reshape([n, c, h * w])
+      .gather(2, index)
+      .reshape([n, c, outH, outW]);
+  });
 }
 
 /**
@@ -418,11 +446,22 @@ export function avgPool2d(x: Tensor, kernel: Pair, options: AvgPoolOptions = {})
   checkOptions('avgPool2d', options, avgPoolOptions);
   const geometry = poolGeometry('avgPool2d', x, kernel, options);
   const shape = [x.shape[0], x.shape[1], ...geometry.output];
-  const sums = poolColumns(x, geometry, 0).sum(1);
-  if (options.divisorOverride !== undefined) return sums.div(options.divisorOverride).reshape(shape);
-  const divisors = poolDivisors(x, geometry, options.countIncludePad ?? true);
-  const divisor = fromTypedArray(divisors, [divisors.length], x.backend).to(x.dtype);
-  return sums.div(divisor).reshape(shape);
+  const { kernel: k, stride, padding } = geometry;
+  const attributes = {
+    kernel: k,
+    stride,
+    padding,
+    ceilMode: options.ceilMode ?? false,
+    countIncludePad: options.countIncludePad ?? true,
+    divisorOverride: options.divisorOverride ?? null,
+  };
+  return traceAs('avgPool2d', [x], attributes, () => {
+    const sums = poolColumns(x, geometry, 0).sum(1);
+    if (options.divisorOverride !== undefined) return sums.div(options.divisorOverride).reshape(shape);
+    const divisors = poolDivisors(x, geometry, attributes.countIncludePad);
+    const divisor = fromTypedArray(divisors, [divisors.length], x.backend).to(x.dtype);
+    return sums.div(divisor).reshape(shape);
+  });
 }
 
 /** Mean over the whole H x W plane: [N, C, H, W] -> [N, C, 1, 1]. */
@@ -502,9 +541,25 @@ export function batchNorm(
       });
     }
   } else {
-    mean = runningMean.reshape(shape);
-    variance = runningVar.reshape(shape);
+    // Normalized by the running statistics: traced as one op (ONNX's BatchNormalization).
+    const inputs = [x, runningMean, runningVar, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+    return traceAs('batchNorm', inputs, { eps, weight: weight != null, bias: bias != null }, () =>
+      normalize(x, runningMean.reshape(shape), runningVar.reshape(shape), weight, bias, shape, eps),
+    );
   }
+  return normalize(x, mean, variance, weight, bias, shape, eps);
+}
+
+/** (x - mean) / sqrt(variance + eps), then the per-channel affine if there is one. */
+function normalize(
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  shape: readonly number[],
+  eps: number,
+): Tensor {
   let y = x.sub(mean).div(variance.add(eps).sqrt());
   if (weight) y = y.mul(weight.reshape(shape));
   if (bias) y = y.add(bias.reshape(shape));
@@ -548,11 +603,15 @@ export function layerNorm(
   requireShape('layerNorm', 'weight', weight, shape);
   requireShape('layerNorm', 'bias', bias, shape);
   const dims = lastDims(x, shape, 'layerNorm');
-  const mean = x.mean(dims, true);
-  let y = x.sub(mean).div(x.var(dims, true, { correction: 0 }).add(eps).sqrt());
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const attributes = { axis: dims[0], eps, weight: weight != null, bias: bias != null };
+  return traceAs('layerNorm', inputs, attributes, () => {
+    const mean = x.mean(dims, true);
+    let y = x.sub(mean).div(x.var(dims, true, { correction: 0 }).add(eps).sqrt());
+    if (weight) y = y.mul(weight);
+    if (bias) y = y.add(bias);
+    return y;
+  });
 }
 
 /** Machine epsilon of a float dtype (torch.finfo(dtype).eps): RMSNorm's default eps. */
@@ -671,13 +730,15 @@ export function embedding(ids: Tensor, weight: Tensor, options: EmbeddingOptions
     if (paddingIdx < 0) paddingIdx += count;
   }
   requireIds('embedding', ids, count, 'id');
-  const flat = ids.reshape([-1]);
-  let rows = asOp('embedding', () => weight.indexSelect(0, flat));
-  if (paddingIdx !== null && rows.requiresGrad) {
-    // The padding positions keep their values but are cut from the graph.
-    rows = where(flat.eq(paddingIdx).unsqueeze(1), rows.detach(), rows);
-  }
-  return rows.reshape([...ids.shape, dim]);
+  return traceAs('embedding', [weight, ids], {}, () => {
+    const flat = ids.reshape([-1]);
+    let rows = asOp('embedding', () => weight.indexSelect(0, flat));
+    if (paddingIdx !== null && rows.requiresGrad) {
+      // The padding positions keep their values but are cut from the graph.
+      rows = where(flat.eq(paddingIdx).unsqueeze(1), rows.detach(), rows);
+    }
+    return rows.reshape([...ids.shape, dim]);
+  });
 }
 
 export interface AttentionOptions {
@@ -944,16 +1005,21 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: SizePair): Tensor {
   const [input, restore] = batched4d('adaptiveAvgPool2d', x);
   const [, , H, W] = input.shape;
   const [outH, outW] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
-  const pool = (t: Tensor, dim: number, size: number, out: number) => {
-    if (out === size) return t;
-    const cells = Array.from({ length: out }, (_, i) => {
-      const start = Math.floor((i * size) / out);
-      const end = Math.ceil(((i + 1) * size) / out);
-      return t.narrow(dim, start, end - start).mean(dim, true);
-    });
-    return cat(cells, dim);
-  };
-  return restore(pool(pool(input, 2, H, outH ?? H), 3, W, outW ?? W));
+  const outputs = [outH ?? H, outW ?? W];
+  return traceAs('adaptiveAvgPool2d', [x], { input: [H, W], output: outputs }, () =>
+    restore(pool(pool(input, 2, H, outputs[0]), 3, W, outputs[1])),
+  );
+}
+
+/** Mean over cells floor(i size / out) to ceil((i + 1) size / out) of one dim, joined. */
+function pool(t: Tensor, dim: number, size: number, out: number): Tensor {
+  if (out === size) return t;
+  const cells = Array.from({ length: out }, (_, i) => {
+    const start = Math.floor((i * size) / out);
+    const end = Math.ceil(((i + 1) * size) / out);
+    return t.narrow(dim, start, end - start).mean(dim, true);
+  });
+  return cat(cells, dim);
 }
 
 export interface InterpolateOptions {

@@ -16,6 +16,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     ops.gather(x.array, dim, index.array),
     (g) => [scatterAdd(x.shape, dim, index, g)],
     [index],
+    { dim, index },
   );
 }
 
@@ -27,6 +28,7 @@ export function scatterAdd(shape: readonly number[], dim: number, index: Tensor,
     ops.scatterAdd(shape, dim, index.array, source.array),
     (g) => [gather(g, dim, index)],
     [index],
+    { shape, dim, index },
   );
 }
 
@@ -38,6 +40,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     ops.indexSelect(x.array, dim, index.array),
     (g) => [indexAdd(x.shape, dim, index, g)],
     [index],
+    { dim, index },
   );
 }
 
@@ -49,5 +52,6 @@ export function indexAdd(shape: readonly number[], dim: number, index: Tensor, s
     ops.indexAdd(shape, dim, index.array, source.array),
     (g) => [indexSelect(g, dim, index)],
     [index],
+    { shape, dim, index },
   );
 }

@@ -19,7 +19,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   normalized.forEach((d, i) => {
     inverse[d] = i;
   });
-  return record('permute', [x], array, (g) => [permute(g, inverse)], []);
+  return record('permute', [x], array, (g) => [permute(g, inverse)], [], { dims: normalized });
 }
 
 // expand copies along broadcast dims: the gradient sums over them.
@@ -52,6 +52,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
       return [cat([zeros(before, { dtype: g.dtype }), g, zeros(after, { dtype: g.dtype })], d)];
     },
     [],
+    { dim: d, start: begin, length },
   );
 }
 
@@ -69,6 +70,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number, step: 
       return [indexAdd(x.shape, dim, index, g)];
     },
     [],
+    { dim, start, end, step },
   );
 }
 
@@ -92,13 +94,14 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
       });
     },
     [],
+    { dim: d },
   );
 }
 
 // A dtype conversion is the identity on values: the gradient is converted back.
 export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
   if (x.dtype === dtype) return x;
-  return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)], []);
+  return record('cast', [x], ops.cast(x.array, dtype), (g) => [cast(g, x.dtype)], [], { dtype });
 }
 
 // A move between backends copies the values: the gradient moves back.

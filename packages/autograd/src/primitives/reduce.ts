@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor.js';
 
 // d sum(x) / dx_i = 1: the gradient is broadcast back over the reduced dims.
 export function sum(x: Tensor, dims: readonly number[]): Tensor {
-  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [g.expand(x.shape)], []);
+  return record('sum', [x], ops.reduce('sum', x.array, dims, true), (g) => [g.expand(x.shape)], [], { dims });
 }
 
 /**
@@ -17,9 +17,14 @@ export function sum(x: Tensor, dims: readonly number[]): Tensor {
  * the gradient evenly, as torch.amax (and torch.max without dim) do.
  */
 export function amax(x: Tensor, dims: readonly number[]): Tensor {
-  const out: Tensor = record('amax', [x], ops.reduce('max', x.array, dims, true), (g) => [
-    shareAmongTies(x, out, g, dims),
-  ]);
+  const out: Tensor = record(
+    'amax',
+    [x],
+    ops.reduce('max', x.array, dims, true),
+    (g) => [shareAmongTies(x, out, g, dims)],
+    [x, 'output'],
+    { dims },
+  );
   return out;
 }
 

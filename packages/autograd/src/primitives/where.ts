@@ -19,5 +19,6 @@ export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
       ];
     },
     [condition],
+    { condition },
   );
 }

@@ -10,10 +10,16 @@ import type { Tensor } from '../tensor.js';
 
 // cols = U x (a linear map)  =>  dx = U^T g = fold(g)
 export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
-  return record('unfold', [x], ops.unfold(x.array, window, padValue), (g) => [fold(g, x.shape, window)], []);
+  return record('unfold', [x], ops.unfold(x.array, window, padValue), (g) => [fold(g, x.shape, window)], [], {
+    window,
+    padValue,
+  });
 }
 
 // x = U^T cols  =>  dcols = U g = unfold(g)
 export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
-  return record('fold', [cols], ops.fold(cols.array, shape, window), (g) => [unfold(g, window)], []);
+  return record('fold', [cols], ops.fold(cols.array, shape, window), (g) => [unfold(g, window)], [], {
+    shape,
+    window,
+  });
 }

@@ -1,4 +1,4 @@
-import { cat, type DType, formatShape, stack, type Tensor, zeros } from '@agrad/autograd';
+import { cat, type DType, formatShape, isTracing, stack, type Tensor, traceAs, zeros } from '@agrad/autograd';
 import { checkOptions, checkValue, rules } from '@agrad/tensor';
 import { floatDtype, requireDims, requireTensor } from '../check.js';
 import * as F from '../functional.js';
@@ -125,7 +125,7 @@ abstract class Recurrent extends Module {
     for (let layer = 0; layer < this.numLayers; layer++) {
       const outputs = this.suffixes.map((suffix, direction) => {
         const at = layer * this.directions + direction;
-        const [output, hN, cN] = this.pass(
+        const [output, hN, cN] = this.layer(
           steps,
           `l${layer}${suffix}`,
           direction === 1,
@@ -145,6 +145,32 @@ abstract class Recurrent extends Module {
     const output = unbatched ? sequence.squeeze(1) : this.batchFirst ? sequence.transpose(0, 1) : sequence;
     const final = (states: Tensor[]) => (unbatched ? stack(states, 0).squeeze(1) : stack(states, 0));
     return [output, final(hs), cs.length > 0 ? final(cs) : null];
+  }
+
+  /**
+   * One layer in one direction, as `pass`; under a trace (./trace in @agrad/autograd) it is one
+   * traced op ('lstm' or 'gru') from the sequence as one tensor [L, N, features], the initial
+   * states and the weights to the output sequence [L, N, H] and the final states, so exporters
+   * see a recurrent layer (ONNX's LSTM and GRU) rather than its unrolled steps.
+   */
+  private layer(
+    steps: Tensor[],
+    name: string,
+    reverse: boolean,
+    h0: Tensor,
+    c0: Tensor | null,
+  ): [Tensor[], Tensor, Tensor | null] {
+    if (!isTracing()) return this.pass(steps, name, reverse, h0, c0);
+    const weights = ['ih', 'hh'].map((kind) => this.param(`weight_${kind}_${name}`));
+    const biases = this.bias ? ['ih', 'hh'].map((kind) => this.param(`bias_${kind}_${name}`)) : [];
+    const inputs = [stack(steps, 0), h0, ...(c0 ? [c0] : []), ...weights, ...biases];
+    const attributes = { hiddenSize: this.hiddenSize, reverse, bias: this.bias };
+    const [sequence, hN, cN] = traceAs(this.kind.toLowerCase(), inputs, attributes, () => {
+      const [outputs, h, c] = this.pass(steps, name, reverse, h0, c0);
+      return c ? [stack(outputs, 0), h, c] : [stack(outputs, 0), h];
+    });
+    const outputs = Array.from({ length: steps.length }, (_, t) => sequence.narrow(0, t, 1).squeeze(0));
+    return [outputs, hN, cN ?? null];
   }
 
   /** One layer in one direction over the steps [N, features]: its outputs [N, H] per step and final h (and c). */
