@@ -165,7 +165,9 @@ export function customOp<Inputs extends Tensor[]>(
       }
       return grads;
     };
-    output = record(name, inputs, value.array, vjp);
+    // A trace sees the forward's own ops, and this op as their result (`forward`): an exporter
+    // writes the forward, as inference needs no backward.
+    output = record(name, inputs, value.array, vjp, undefined, { forward: value });
     return output;
   };
 }

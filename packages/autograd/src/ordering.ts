@@ -1,5 +1,6 @@
 import { checkOptions, checkValue, formatShape, normalizeDim, ops, rules } from '@agrad/tensor';
 import { fromTypedArray, zerosLike } from './creation.js';
+import { recordNonDifferentiable } from './engine.js';
 import { cat, gather, where } from './functions.js';
 import * as indexing from './primitives/indexing.js';
 import type { Tensor } from './tensor.js';
@@ -57,7 +58,12 @@ export function sort(x: Tensor, dim = -1, options: { descending?: boolean } = {}
       .sort((i, j) => compareValues(values[start + i], values[start + j]) || i - j);
     order.set(row, start);
   }
-  const index = fromTypedArray(order, rows.shape, x.array.backend).transpose(d, -1).contiguous();
+  const positionsOf = fromTypedArray(order, rows.shape, x.array.backend).transpose(d, -1).contiguous();
+  // Computed in JavaScript from x's values: a trace notes it as an op of x, not as a constant.
+  const index = recordNonDifferentiable('sort', [x], positionsOf.array, {
+    dim: d,
+    descending: options.descending ?? false,
+  });
   return [gather(x, d, index), index];
 }
 

@@ -196,13 +196,17 @@ export function convTranspose2d(
       `convTranspose2d: the output would be ${outH}x${outW} for input ${formatShape(x.shape)}`,
     );
   const inPerGroup = c / groups;
-  // Per group: cols [N, out/G * kh * kw, H W] = W_g^T x_g, the columns conv2d would have read.
-  const xs = input.reshape([n, groups, inPerGroup, h * w]);
-  const ws = weight.reshape([groups, inPerGroup, outPerGroup * kh * kw]).transpose(1, 2);
-  const cols = ws.matmul(xs).reshape([n, out * kh * kw, h * w]);
-  const window = { kernel: [kh, kw] as [number, number], stride, padding, dilation };
-  let y = fold(cols, [n, out, outH, outW], window);
-  if (bias) y = y.add(bias.reshape([1, out, 1, 1]));
+  const inputs = bias ? [input, weight, bias] : [input, weight];
+  const attributes = { stride, padding, dilation, outputPadding: extra, groups };
+  const y = traceAs('convTranspose2d', inputs, attributes, () => {
+    // Per group: cols [N, out/G * kh * kw, H W] = W_g^T x_g, the columns conv2d would have read.
+    const xs = input.reshape([n, groups, inPerGroup, h * w]);
+    const ws = weight.reshape([groups, inPerGroup, outPerGroup * kh * kw]).transpose(1, 2);
+    const cols = ws.matmul(xs).reshape([n, out * kh * kw, h * w]);
+    const window = { kernel: [kh, kw] as [number, number], stride, padding, dilation };
+    const folded = fold(cols, [n, out, outH, outW], window);
+    return bias ? folded.add(bias.reshape([1, out, 1, 1])) : folded;
+  });
   return x.ndim === 4 ? y : y.squeeze(0);
 }
 

@@ -2,7 +2,7 @@ import { fromTypedArray, noGrad, type Tensor, type TracedOp, trace, traceScope }
 import { type Module, writeFileAtomic } from '@agrad/nn';
 import { checkOptions, describeValue, formatShape, type Rule, rules } from '@agrad/tensor';
 import { type Dim, GraphBuilder, type ValueInfo } from './graph.js';
-import { OPERATORS, type Operator, type OperatorContext, operandsOf } from './operators.js';
+import { isTensor, OPERATORS, type Operator, type OperatorContext, operandsOf } from './operators.js';
 
 /**
  * ONNX export by tracing. The model runs twice in eval mode under a trace (@agrad/autograd's
@@ -56,8 +56,8 @@ const exportRules = {
 function flattenOutputs(value: unknown, into: Tensor[] = []): Tensor[] {
   if (Array.isArray(value)) {
     for (const item of value) flattenOutputs(item, into);
-  } else if (value !== null && typeof value === 'object' && 'array' in value && 'shape' in value) {
-    into.push(value as Tensor);
+  } else if (isTensor(value)) {
+    into.push(value);
   } else {
     throw new TypeError(
       `exportOnnx: the model's forward must return a Tensor or arrays of Tensors, got ${describeValue(value)}`,
@@ -104,9 +104,8 @@ export interface Axis {
 /**
  * The second run's inputs: every dynamic axis grows by a different amount (the k-th axis name by
  * k + 1, its first entries repeated), so a size found in a shape can be traced to the one axis it
- * follows (axes that share a name grow alike);
- * numbers are moved (x / 2 + 1/4) and ids and flags reversed, so a constant computed from the
- * input shows as a difference.
+ * follows (axes that share a name grow alike); values are reversed in order (and numbers moved,
+ * x / 2 + 1/4), so a constant computed from the input, its sum or its order, shows as a difference.
  */
 function variantInputs(inputs: Tensor[], axes: Axis[]): Tensor[] {
   return inputs.map((x, i) => {
@@ -118,10 +117,10 @@ function variantInputs(inputs: Tensor[], axes: Axis[]): Tensor[] {
       grown = grown.indexSelect(axis.axis, indexTensor(positions, x));
       axis.sizes[1] = size + growth;
     }
-    if (x.dtype === 'float32' || x.dtype === 'float64') return grown.mul(0.5).add(0.25);
     const flat = grown.reshape([-1]);
     const reversed = Array.from({ length: flat.shape[0] }, (_, p) => flat.shape[0] - 1 - p);
-    return flat.indexSelect(0, indexTensor(reversed, x)).reshape(grown.shape);
+    const moved = flat.indexSelect(0, indexTensor(reversed, x)).reshape(grown.shape);
+    return x.dtype === 'float32' || x.dtype === 'float64' ? moved.mul(0.5).add(0.25) : moved;
   });
 }
 
@@ -406,6 +405,11 @@ class ExportContext {
     const previous = this.current;
     this.current = { op, index };
     try {
+      if (isTensor(op.attributes.forward)) {
+        // A customOp: its forward's ops were traced before it; the op is their result.
+        this.names.set(op.outputs[0], this.value(op.attributes.forward as Tensor));
+        return;
+      }
       const refusal = operator ? operator.refuse?.(op) : 'no ONNX operator corresponds to it';
       if (refusal) throw new Error(`exportOnnx: cannot export op '${op.op}' (in ${where(op)}): ${refusal}`);
       const other = this.second.ops[index];
@@ -505,9 +509,7 @@ class ExportContext {
 
 /** An op's arguments that are not tensors, as text: they must not change with the dynamic axes. */
 function settings(op: TracedOp): string {
-  return JSON.stringify(op.attributes, (_, v) =>
-    v !== null && typeof v === 'object' && 'array' in v && 'shape' in v ? undefined : v,
-  );
+  return JSON.stringify(op.attributes, (_, v) => (isTensor(v) ? undefined : v));
 }
 
 /** Where an op ran, for error messages: its module path, or the model's own forward. */

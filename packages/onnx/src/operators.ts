@@ -1,4 +1,4 @@
-import type { Tensor, TracedOp } from '@agrad/autograd';
+import { Tensor, type TracedOp } from '@agrad/autograd';
 import type { DType } from '@agrad/tensor';
 import { type AttributeValue, type GraphBuilder, ONNX_TYPE } from './graph.js';
 
@@ -34,12 +34,14 @@ export interface Operator {
   emit(op: TracedOp, context: OperatorContext, other: TracedOp): string[];
 }
 
-/** A traced op's tensor operands: its inputs, then the tensors among its attributes (an index, a condition). */
+export const isTensor = (v: unknown): v is Tensor => v instanceof Tensor;
+
+/**
+ * A traced op's tensor operands: its inputs, then the tensors among its attributes (an index, a
+ * condition, a custom op's forward result).
+ */
 export function operandsOf(op: TracedOp): Tensor[] {
-  const extra = Object.values(op.attributes).filter(
-    (v): v is Tensor => v !== null && typeof v === 'object' && 'array' in v && 'shape' in v,
-  );
-  return [...op.inputs, ...extra];
+  return [...op.inputs, ...Object.values(op.attributes).filter(isTensor)];
 }
 
 type Attributes = Readonly<Record<string, AttributeValue | undefined>>;
@@ -313,6 +315,19 @@ export const OPERATORS: Record<string, Operator> = {
       });
     },
   },
+  convTranspose2d: {
+    emit: (op, c) => {
+      const [x, weight, bias] = op.inputs;
+      return c.graph.node('ConvTranspose', [c.value(x), c.value(weight), ...(bias ? [c.value(bias)] : [])], {
+        kernel_shape: weight.shape.slice(2),
+        strides: attr<number[]>(op, 'stride'),
+        dilations: attr<number[]>(op, 'dilation'),
+        group: attr<number>(op, 'groups'),
+        pads: symmetric(attr<number[]>(op, 'padding')),
+        output_padding: attr<number[]>(op, 'outputPadding'),
+      });
+    },
+  },
   maxPool2d: direct('MaxPool', (op) => ({
     kernel_shape: attr<number[]>(op, 'kernel'),
     strides: attr<number[]>(op, 'stride'),
@@ -397,11 +412,12 @@ export const OPERATORS: Record<string, Operator> = {
     'sliding windows are exported only as part of conv2d or pooling (no ONNX operator is im2col)',
   ),
   fold: refused(
-    'col2im is exported only as part of a layer that has an ONNX operator (convTranspose2d has none here yet)',
+    'col2im is exported only as part of convTranspose2d (no ONNX operator is col2im before opset 18)',
   ),
   scatterAdd: refused('scatterAdd is not exported yet'),
   indexAdd: refused('indexAdd is not exported yet'),
   maxPoolIndices: refused('max pooling indices are exported only inside maxPool2d'),
+  sort: refused('sort and topk are not exported: ONNX TopK does not promise their order among ties and NaN'),
 };
 
 function argReduce(type: string): Operator {
