@@ -2,8 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { manualSeed, noGrad, randn } from '@agrad/autograd';
+import { load } from '@agrad/nn';
+import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
+import { makeClassifier } from '../src/models.js';
 import type { Metrics } from '../src/run/experiment.js';
 import { resetStepCounter, stopSignal } from '../src/run/runner.js';
 
@@ -20,6 +24,23 @@ function capture() {
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'agrad-lab-')), name);
 const readMetrics = (dir: string) =>
   JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as Metrics<unknown>;
+
+/** The directory's model.onnx, run in onnxruntime, equals its model.safetensors loaded into agrad. */
+async function expectServedAsTrained(directory: string, name: 'vit' | 'cnn'): Promise<void> {
+  const model = makeClassifier(name);
+  model.loadStateDict(load(join(directory, 'model.safetensors')));
+  model.eval();
+  manualSeed(9);
+  const images = randn([3, 1, 28, 28]);
+  const expected = noGrad(() => model.forward(images)).array.read();
+  const session = await ort.InferenceSession.create(join(directory, 'model.onnx'));
+  const { logits } = await session.run({
+    images: new ort.Tensor('float32', Float32Array.from(images.array.read()), [3, 1, 28, 28]),
+  });
+  expect(logits.dims).toEqual([3, 10]);
+  const actual = logits.data as Float32Array;
+  expected.forEach((v, i) => expect(Math.abs(actual[i] - v)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(v))));
+}
 
 function expectPlots(dir: string, names: string[]) {
   for (const name of names) {
@@ -53,6 +74,11 @@ describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
     expectPlots(out, ['loss', 'test-accuracy', 'grad-norm', 'alpha-mlp']);
     expect(existsSync(join(out, 'fid-cnn.safetensors'))).toBe(true);
     expect(existsSync(join(out, 'checkpoints', 'mlp_adamw_seed0.safetensors'))).toBe(false);
+    // Each arm's first trained model, as safetensors and as ONNX: onnxruntime gives agrad's logits
+    // (the ViT and the CNN at a batch size other than the export's).
+    for (const model of ['vit', 'cnn'] as const)
+      for (const arm of ['adamw', 'adamw+agr'])
+        await expectServedAsTrained(join(out, 'models', model, arm), model);
 
     // `pnpm lab report DIR` rebuilds the report and plots from metrics.json alone.
     rmSync(join(out, 'report.md'));

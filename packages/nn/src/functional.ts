@@ -252,7 +252,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   requireDims('conv2d', 'weight', weight, 4, '[out,in/groups,kH,kW]');
   checkValue('conv2d', 'bias', bias ?? null, optionalTensor);
   const groups = options.groups ?? 1;
-  const [n, c] = x.shape;
+  const c = x.shape[1];
   const [out, inPerGroup, kh, kw] = weight.shape;
   if (c % groups !== 0 || out % groups !== 0) {
     throw new RangeError(

@@ -207,9 +207,11 @@ function dynamicAxesOf(
         throw new RangeError(
           `exportOnnx: dynamicAxes gives axis ${axis} of input '${inputName}', which has shape ${formatShape(shape)}`,
         );
-      if (shape[axis] === 0)
+      // Broadcasting treats size 1 apart (an expand to the same shape is skipped): an example of
+      // size 1 would trace a graph for that size alone.
+      if (shape[axis] < 2)
         throw new RangeError(
-          `exportOnnx: dynamic axis ${axis} of input '${inputName}' is empty in the example`,
+          `exportOnnx: dynamic axis ${axis} of input '${inputName}' has size ${shape[axis]} in the example; give an example with at least 2 along it (size 1 broadcasts, so its graph would not generalize)`,
         );
       axes.push({ name, input, axis, sizes: [shape[axis], shape[axis]] });
     }

@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { manualSeed, noGrad, type Tensor, tensor } from '@agrad/autograd';
 import { DataLoader, F, save, TensorDataset } from '@agrad/nn';
+import { saveOnnx } from '@agrad/onnx';
 import { Optimizer } from '@agrad/optim';
 import { type Arm, armName, makeTransform, type OptimizerName } from '../arms.js';
 import { BatchOrder, gatherRows } from '../data/batches.js';
@@ -176,6 +178,7 @@ export async function runClassify(
                   return evaluateClassifier(model, data.testImages, data.testLabels, count);
                 },
                 finish() {
+                  if (seed === 0) saveTrained(join(context.out, 'models', modelName, name), model);
                   // The first CNN trained with plain AdamW becomes the feature extractor for
                   // `generate`'s FID (penultimate layer), saved as a PyTorch-keyed state dict.
                   if (modelName === 'cnn' && seed === 0 && name === 'adamw') {
@@ -193,4 +196,25 @@ export async function runClassify(
     }
   }
   return results;
+}
+
+/**
+ * Each arm's first trained model, kept in `models/<model>/<arm>/`: its weights as a PyTorch-keyed
+ * safetensors state dict, and the model as ONNX (input 'images' [batch, 1, 28, 28], output
+ * 'logits'), for onnxruntime or any other serving stack.
+ */
+function saveTrained(directory: string, model: Classifier): void {
+  mkdirSync(directory, { recursive: true });
+  save(join(directory, 'model.safetensors'), model.stateDict() as Record<string, Tensor>);
+  model.eval();
+  saveOnnx(
+    join(directory, 'model.onnx'),
+    model,
+    tensor(new Float32Array(2 * 28 * 28), { shape: [2, 1, 28, 28] }),
+    {
+      inputNames: ['images'],
+      outputNames: ['logits'],
+      dynamicAxes: { images: { 0: 'batch' } },
+    },
+  );
 }
