@@ -259,6 +259,9 @@ describe('what is refused, with the op and where it was met', () => {
     expect(() => exportOnnx(model, x(), { outputNames: ['input'] })).toThrow(
       /'input' is given to two graph values/,
     );
+    expect(() => exportOnnx(model, randn([1, 3]), { dynamicAxes: { input: { 0: 'batch' } } })).toThrow(
+      /has size 1 in the example; give an example with at least 2/,
+    );
   });
 
   it('a constant whose shape follows a dynamic axis', () => {
