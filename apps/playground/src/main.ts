@@ -33,6 +33,8 @@ const history = { steps: [] as number[], loss: [[], []] as number[][], accuracy:
   /** ms per step of each backend, when 'auto' timed them. */
   timings: {} as Record<string, number>,
   errors: [] as string[],
+  /** The latest .onnx download: its file name and agrad's logits on a few test inputs. */
+  lastExport: null as null | { name: string; probe: { input: number[]; shape: number[]; logits: number[] } },
 };
 
 function fillSelect(id: string, values: readonly string[], selected: string): void {
@@ -255,6 +257,10 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     return;
   }
   if (message.epoch !== epoch) return;
+  if (message.type === 'onnx') {
+    download(message.bytes, `agr-playground-run${message.run + 1}-step${message.step}.onnx`, message.probe);
+    return;
+  }
   if (message.type === 'ready') {
     state.backend = message.backend;
     state.timings = message.timings;
@@ -312,6 +318,25 @@ $('step').onclick = () => {
   if (!running) send({ type: 'step', count: 1 });
 };
 $('reset').onclick = reset;
+for (const run of [0, 1] as const) $(`export-${run + 1}`).onclick = () => send({ type: 'export', run });
+
+/** Saves the bytes as a file through the browser's download, and notes it for the tests. */
+function download(
+  bytes: Uint8Array,
+  name: string,
+  probe: { input: Float32Array; shape: number[]; logits: Float32Array },
+): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  (window as unknown as { playground: { lastExport: unknown } }).playground.lastExport = {
+    name,
+    probe: { input: [...probe.input], shape: probe.shape, logits: [...probe.logits] },
+  };
+}
 // Any change of a setting starts over, as in the TensorFlow Playground.
 for (const id of [
   'dataset',

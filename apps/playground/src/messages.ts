@@ -6,7 +6,9 @@ export type ToWorker =
   | { type: 'reset'; settings: Settings; epoch: number; baseUrl: string }
   | { type: 'start' }
   | { type: 'pause' }
-  | { type: 'step'; count: number };
+  | { type: 'step'; count: number }
+  /** Export run 0 or 1's model as ONNX, as it is now. */
+  | { type: 'export'; run: 0 | 1 };
 
 export interface Boundary {
   /** Predicted class per grid cell, row by row from the top. */
@@ -35,5 +37,15 @@ export type FromWorker =
       step: number;
       runs: [RunReport, RunReport];
       boundaries: Boundary[] | null;
+    }
+  | {
+      type: 'onnx';
+      epoch: number;
+      run: 0 | 1;
+      step: number;
+      /** The model as ONNX: input 'input' [batch, features], output 'logits' [batch, classes]. */
+      bytes: Uint8Array;
+      /** agrad's logits for the first test inputs, for checking the file elsewhere. */
+      probe: { input: Float32Array; shape: number[]; logits: Float32Array };
     }
   | { type: 'error'; message: string };

@@ -9,7 +9,8 @@
  * backend. 'auto' times a few training steps of this model on each and keeps the faster: for
  * small models on a software or integrated GPU that is often the CPU, by a wide margin.
  */
-import { dispose, type Tensor, tidy } from '@agrad/autograd';
+import { dispose, noGrad, type Tensor, tidy } from '@agrad/autograd';
+import { exportOnnx } from '@agrad/onnx';
 import { type Backend, cpuBackend, setBackend } from '@agrad/tensor';
 import { GpuBackend } from '@agrad/tensor/gpu';
 import { type Dataset, loadDataset } from './datasets.js';
@@ -175,6 +176,37 @@ function report(): void {
   );
 }
 
+/** Posts one run's model as ONNX bytes, with agrad's own logits for a few test inputs. */
+function exportRun(index: 0 | 1): void {
+  if (!session) return;
+  const { model } = session.runs[index];
+  const probe = session.test.x.narrow(0, 0, Math.min(8, session.test.x.shape[0]));
+  model.eval();
+  try {
+    const bytes = exportOnnx(model, probe, {
+      outputNames: ['logits'],
+      dynamicAxes: { input: { 0: 'batch' } },
+    });
+    const logits = noGrad(() => model.forward(probe) as Tensor);
+    const input = Float32Array.from(probe.array.read());
+    const values = Float32Array.from(logits.array.read());
+    post(
+      {
+        type: 'onnx',
+        epoch: generation,
+        run: index,
+        step: session.step,
+        bytes,
+        probe: { input, shape: [...probe.shape], logits: values },
+      },
+      [bytes.buffer as ArrayBuffer, input.buffer, values.buffer],
+    );
+    dispose([logits]);
+  } finally {
+    model.train();
+  }
+}
+
 async function loop(): Promise<void> {
   const mine = generation;
   while (running && mine === generation) {
@@ -194,6 +226,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       running = true;
       loop().catch(fail);
     } else if (message.type === 'pause') running = false;
+    else if (message.type === 'export') exportRun(message.run);
     else if (message.type === 'step' && !running) {
       trainSteps(message.count);
       report();

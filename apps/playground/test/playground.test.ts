@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { type PreviewServer, preview } from 'vite';
@@ -244,6 +244,51 @@ describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in he
     expect(errors).toEqual([]);
     await narrow.screenshot({ path: join(shots, 'phone-390.png'), fullPage: true });
     await narrow.close();
+  });
+
+  it('downloads a run as .onnx, which onnxruntime-web runs to the same predictions as agrad', async () => {
+    await step(page, 4);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-2')]);
+    expect(download.suggestedFilename()).toMatch(/^agr-playground-run2-step\d+\.onnx$/);
+    const bytes = [...readFileSync(await download.path())];
+    const { lastExport } = (await page.evaluate(
+      () => (window as unknown as { playground: unknown }).playground,
+    )) as { lastExport: { probe: { input: number[]; shape: number[]; logits: number[] } } };
+    // onnxruntime-web's own files, served beside the page.
+    const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
+    await page.route('**/__ort__/*', (route) => {
+      const file = basename(new URL(route.request().url()).pathname);
+      const contentType = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+      return route.fulfill({ path: join(ortDist, file), contentType });
+    });
+    const origin = new URL(page.url()).origin;
+    await page.addScriptTag({ url: `${origin}/__ort__/ort.wasm.min.js` });
+    const logits = await page.evaluate(
+      async ({ bytes, probe, base }) => {
+        // biome-ignore lint/suspicious/noExplicitAny: onnxruntime-web's global, loaded just above
+        const ort = (window as any).ort;
+        ort.env.wasm.wasmPaths = base;
+        ort.env.wasm.numThreads = 1;
+        const session = await ort.InferenceSession.create(new Uint8Array(bytes));
+        const input = new ort.Tensor('float32', Float32Array.from(probe.input), probe.shape);
+        const output = await session.run({ input });
+        return [...(output.logits.data as Float32Array)];
+      },
+      { bytes, probe: lastExport.probe, base: `${origin}/__ort__/` },
+    );
+    const expected = lastExport.probe.logits;
+    expect(logits).toHaveLength(expected.length);
+    logits.forEach((v, i) =>
+      expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(expected[i]))),
+    );
+    // The same predicted class for every probe input.
+    const classes = expected.length / lastExport.probe.shape[0];
+    const argmax = (row: number[]) => row.indexOf(Math.max(...row));
+    for (let i = 0; i < lastExport.probe.shape[0]; i++)
+      expect(argmax(logits.slice(i * classes, (i + 1) * classes))).toBe(
+        argmax(expected.slice(i * classes, (i + 1) * classes)),
+      );
+    expect(consoleErrors).toEqual([]);
   });
 
   it('reset starts both runs over from the same weights', async () => {
