@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { manualSeed } from '@agrad/autograd';
 import { gemmKind, getNumThreads } from '@agrad/tensor';
+import { type InferenceRow, measureInference } from './inference.js';
 import { measure, measurePair } from './measure.js';
 import * as agrad from './workloads/agrad.js';
 import { CNN, MATMUL_SIZES, MLP, TRANSFORMER } from './workloads/shapes.js';
@@ -67,6 +68,8 @@ interface Memory {
 }
 interface Results {
   rows: Row[];
+  /** agrad's forward against onnxruntime-node on the exported model (agrad's process only). */
+  inference?: InferenceRow[];
   optimizer?: Optimizer;
   memory?: Memory;
   /** The PyTorch process's setup: version, threads, OpenMP wait policy, the BLAS it loaded. */
@@ -193,7 +196,9 @@ async function measureSystem(system: System): Promise<Results> {
     rows.push(row);
   }
   if (system !== 'agrad') return { rows };
-  return { rows, optimizer: measureOptimizer(), memory: soak() };
+  log('  inference: agrad and onnxruntime-node ...');
+  const inference = await measureInference(budgetSeconds);
+  return { rows, inference, optimizer: measureOptimizer(), memory: soak() };
 }
 
 /** AdamW with and without AGR in front, on the MLP's parameters. */
@@ -355,6 +360,11 @@ const perSystem = selected.map((system) => {
       agrOverheadPercent: median(runs.map((r) => r.optimizer!.agrOverheadPercent)),
     },
     memory: runs[runs.length - 1].memory,
+    inference: runs[0].inference?.map((row, i) => ({
+      ...row,
+      agrad: median(runs.map((r) => r.inference![i].agrad)),
+      onnxruntime: median(runs.map((r) => r.inference![i].onnxruntime)),
+    })),
     pytorch: runs[0].pytorch && { ...runs[0].pytorch, adamwMs: median(runs.map((r) => r.pytorch!.adamwMs)) },
   };
 });
@@ -364,6 +374,7 @@ const rows: Row[] = perSystem[0].rows.map((row, i) => ({
 }));
 const optimizer = perSystem.find((r) => r.optimizer)?.optimizer;
 const memory = perSystem.find((r) => r.memory)?.memory;
+const inference = perSystem.find((r) => r.inference)?.inference;
 const pytorch = perSystem.find((r) => r.pytorch)?.pytorch;
 if (optimizer && pytorch) optimizer.pytorchAdamwMs = pytorch.adamwMs;
 
@@ -378,7 +389,7 @@ if (args.json) {
     rounds,
     pytorch,
   };
-  console.log(JSON.stringify({ ...info, rows, optimizer, memory }, null, 2));
+  console.log(JSON.stringify({ ...info, rows, inference, optimizer, memory }, null, 2));
 } else {
   const format = (v: number | string | undefined) =>
     v === undefined ? '-' : typeof v === 'string' ? v : v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -395,6 +406,16 @@ if (args.json) {
     console.log(
       `| ${r.workload} | ${r.unit} | ${format(r.results.agrad)} | ${format(r.results['tfjs-cpu'])} | ${format(r.results['tfjs-wasm'])} | ${ratio(r, 'tfjs-wasm', 1)} | ${format(r.results.pytorch)} | ${ratio(r, 'pytorch', 2)} | ${gpu} |`,
     );
+  }
+  if (inference) {
+    console.log(
+      '\nInference (forward only, eval mode): agrad against onnxruntime-node running the model exported by @agrad/onnx' +
+        '\n\n| workload | unit | agrad | onnxruntime-node | agrad / onnxruntime |\n|---|---|---|---|---|',
+    );
+    for (const r of inference)
+      console.log(
+        `| ${r.workload} | ${r.unit} | ${format(r.agrad)} | ${format(r.onnxruntime)} | ${(r.agrad / r.onnxruntime).toFixed(2)}x |`,
+      );
   }
   if (optimizer) {
     console.log(

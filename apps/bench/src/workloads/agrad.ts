@@ -38,9 +38,9 @@ export function mlpStep(): Work {
   return trainer(mlpModel(), x, y);
 }
 
-export function cnnStep(): Work {
-  manualSeed(0);
-  const model = new Sequential(
+/** The CNN of shared/PERF.md. */
+export function cnnModel(): Sequential {
+  return new Sequential(
     new Conv2d(1, 32, 3),
     new ReLU(),
     new MaxPool2d(2),
@@ -52,23 +52,37 @@ export function cnnStep(): Work {
     new ReLU(),
     new Linear(128, 10),
   );
-  const x = tensor(fixedValues(CNN.batch * CNN.image * CNN.image, 3), {
-    shape: [CNN.batch, 1, CNN.image, CNN.image],
-  });
-  const y = tensor(fixedLabels(CNN.batch, 10, 4));
-  return trainer(model, x, y);
 }
 
-export function transformerStep(): Work {
+export const cnnInput = () =>
+  tensor(fixedValues(CNN.batch * CNN.image * CNN.image, 3), { shape: [CNN.batch, 1, CNN.image, CNN.image] });
+
+export function cnnStep(): Work {
   manualSeed(0);
-  const { batch, sequence, width, heads, feedforward } = TRANSFORMER;
-  const block = new TransformerEncoderLayer(width, heads, {
+  const model = cnnModel();
+  return trainer(model, cnnInput(), tensor(fixedLabels(CNN.batch, 10, 4)));
+}
+
+/** The transformer block of shared/PERF.md (pre-norm, batch first). */
+export function transformerBlock(): TransformerEncoderLayer {
+  const { width, heads, feedforward } = TRANSFORMER;
+  return new TransformerEncoderLayer(width, heads, {
     dimFeedforward: feedforward,
     dropout: 0,
     batchFirst: true,
     normFirst: true,
   });
-  const x = tensor(fixedValues(batch * sequence * width, 5), { shape: [batch, sequence, width] });
+}
+
+export const transformerInput = () => {
+  const { batch, sequence, width } = TRANSFORMER;
+  return tensor(fixedValues(batch * sequence * width, 5), { shape: [batch, sequence, width] });
+};
+
+export function transformerStep(): Work {
+  manualSeed(0);
+  const block = transformerBlock();
+  const x = transformerInput();
   const optimizer = new Optimizer(block, adam({ lr: 1e-3 }));
   return () => {
     const loss = block.forward(x).pow(2).mean();
