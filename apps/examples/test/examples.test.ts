@@ -22,6 +22,16 @@ describe('example programs', () => {
     expect(losses[10]).toBeLessThan(losses[0] / 10);
   });
 
+  it('the ONNX example trains, exports, and onnxruntime-node serves the same predictions', () => {
+    const output = run('serve-onnx.ts');
+    const losses = [...output.matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    expect(losses[4]).toBeLessThan(losses[0] / 2);
+    expect(output).toMatch(/exported to .*model\.onnx/);
+    expect(output).toMatch(/onnxruntime predicts [0-2]( [0-2]){4}; agrad predicts [0-2]( [0-2]){4}/);
+    expect(output).toContain('same predictions: yes');
+  });
+
   it('the CNN example resumes from its checkpoint bit-identically', () => {
     const output = run('cnn-checkpoint.ts');
     expect(output).toContain('resumed losses bit-identical to the uninterrupted run: yes');
