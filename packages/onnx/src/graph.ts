@@ -136,6 +136,8 @@ export class GraphBuilder {
         output: options.outputs.map(valueInfo),
       },
     });
-    return onnx.ModelProto.encode(model).finish();
+    // A plain Uint8Array of its own: protobufjs returns a Buffer in Node, which may be a view of
+    // a shared pool (transferring its buffer to a worker would take the pool with it).
+    return new Uint8Array(onnx.ModelProto.encode(model).finish());
   }
 }

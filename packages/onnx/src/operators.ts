@@ -240,13 +240,13 @@ export const OPERATORS: Record<string, Operator> = {
       const differs = y.shape.map((d, i) => d !== yOther.shape[i]);
       // A dim that follows the input's dim at the same position is ONNX's 0 ("copy it"); one
       // remaining dynamic dim is -1 ("whatever is left"); more are built from the axes' sizes.
+      // An empty tensor's shape holds a literal 0: then 0 means 0 (allowzero) and nothing copies.
+      const empty = y.shape.includes(0);
       const copies = (i: number) =>
-        i < x.ndim && x.shape[i] === y.shape[i] && xOther.shape[i] === yOther.shape[i];
+        !empty && i < x.ndim && x.shape[i] === y.shape[i] && xOther.shape[i] === yOther.shape[i];
       const left = differs.filter((d, i) => d && !copies(i)).length;
       const shape = c.shape(y.shape, yOther.shape, (i) => (copies(i) ? 0 : left === 1 ? -1 : null));
-      // allowzero stays 0 (0 copies): a literal 0 in a shape is only ever an empty tensor's dim.
-      if (y.shape.includes(0)) return c.graph.node('Reshape', [c.value(x), shape], { allowzero: 1 });
-      return c.graph.node('Reshape', [c.value(x), shape]);
+      return c.graph.node('Reshape', [c.value(x), shape], { allowzero: empty ? 1 : undefined });
     },
   },
   expand: {

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { manualSeed, noGrad, randint, randn, type Tensor, tensor } from '@agrad/autograd';
 import {
   BatchNorm2d,
@@ -15,12 +18,17 @@ import {
   Module,
   ReLU,
   Sequential,
+  Sigmoid,
+  Tanh,
   TransformerEncoderLayer,
 } from '@agrad/nn';
 import { adamw, Optimizer } from '@agrad/optim';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ExportOptions, exportOnnx } from '../src/index.js';
+import { type ExportOptions, exportOnnx, saveOnnx } from '../src/index.js';
 import { checkModel, expectClose, onnxChecker, runOnnx } from './helpers.js';
+
+const ACTIVATIONS = { relu: ReLU, tanh: Tanh, gelu: GELU, sigmoid: Sigmoid };
 
 /** Exports, checks with onnx.checker (where installed), runs in onnxruntime and compares with agrad. */
 async function roundTrip(
@@ -161,5 +169,54 @@ describe('exportOnnx, run in onnxruntime-node', () => {
     const bytes = exportOnnx(model, randn([3, 4]), { opset: 18 });
     const outputs = await runOnnx(bytes, { input: randn([3, 4]) });
     expect(outputs.output.dims).toEqual([3, 2]);
+  });
+});
+
+describe('exportOnnx on random models (fast-check)', () => {
+  it('random stacks of Linear, activations and LayerNorm match at a batch size the export never saw', async () => {
+    const layer = fc.constantFrom('relu', 'tanh', 'gelu', 'sigmoid', 'layerNorm');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 9 }), layer), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 1000 }),
+        async (hidden, features, exampleBatch, otherBatch, seed) => {
+          manualSeed(seed);
+          const layers: Module[] = [];
+          let width = features;
+          for (const [size, kind] of hidden) {
+            layers.push(new Linear(width, size));
+            width = size;
+            layers.push(kind === 'layerNorm' ? new LayerNorm(size) : new ACTIVATIONS[kind]());
+          }
+          const model = new Sequential(...(layers as never[])).eval();
+          const options = { dynamicAxes: { input: { 0: 'batch' } } };
+          await roundTrip(model, [randn([exampleBatch, features])], options, [randn([otherBatch, features])]);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+});
+
+describe('saveOnnx', () => {
+  it("writes exportOnnx's bytes, and nothing at all when the export fails", () => {
+    const directory = mkdtempSync(join(tmpdir(), 'agrad-onnx-save-'));
+    try {
+      manualSeed(8);
+      const model = new Sequential(new Linear(3, 2)).eval();
+      const x = randn([2, 3]);
+      const path = join(directory, 'model.onnx');
+      saveOnnx(path, model, x);
+      expect(new Uint8Array(readFileSync(path))).toEqual(exportOnnx(model, x));
+      const failing = join(directory, 'failing.onnx');
+      model.train();
+      expect(() => saveOnnx(failing, model, x)).toThrow(/training mode/);
+      expect(existsSync(failing)).toBe(false);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
