@@ -77,24 +77,28 @@ interface Run {
  * error can say where an op was met.
  */
 function traceModel(model: Module, inputs: Tensor[]): Run {
-  const patched: Module[] = [];
+  // Each module's own 'forward' property (usually none: the method is its class's), to restore.
+  const patched = new Map<Module, PropertyDescriptor | undefined>();
   try {
     for (const [path, module] of model.namedModules()) {
-      if (path === '') continue;
+      if (path === '' || patched.has(module)) continue;
+      patched.set(module, Object.getOwnPropertyDescriptor(module, 'forward'));
       const forward = module.forward;
       const scoped = (...args: never[]) => traceScope(path, () => forward.apply(module, args));
       Object.defineProperty(module, 'forward', { value: scoped, configurable: true, writable: true });
-      patched.push(module);
     }
     const { result, ops } = trace(() => noGrad(() => model.forward(...(inputs as never[]))));
     return { ops, inputs, outputs: flattenOutputs(result) };
   } finally {
-    for (const module of patched) delete (module as { forward?: unknown }).forward;
+    for (const [module, own] of patched) {
+      if (own) Object.defineProperty(module, 'forward', own);
+      else delete (module as { forward?: unknown }).forward;
+    }
   }
 }
 
 /** A dynamic axis of an input: its name, and its size in each run. */
-export interface Axis {
+interface Axis {
   name: string;
   input: number;
   axis: number;
@@ -136,6 +140,10 @@ export function exportOnnx(
 ): Uint8Array {
   checkOptions('exportOnnx', options, exportRules);
   const inputs = Array.isArray(exampleInputs) ? [...exampleInputs] : [exampleInputs as Tensor];
+  inputs.forEach((x, i) => {
+    if (!isTensor(x))
+      throw new TypeError(`exportOnnx: example input ${i} must be a Tensor, got ${describeValue(x)}`);
+  });
   const opset = options.opset ?? MIN_OPSET;
   const inputNames = options.inputNames ? [...options.inputNames] : defaultNames('input', inputs.length);
   if (inputNames.length !== inputs.length)
@@ -212,6 +220,11 @@ function dynamicAxesOf(
       if (shape[axis] < 2)
         throw new RangeError(
           `exportOnnx: dynamic axis ${axis} of input '${inputName}' has size ${shape[axis]} in the example; give an example with at least 2 along it (size 1 broadcasts, so its graph would not generalize)`,
+        );
+      const namesake = axes.find((a) => a.name === name);
+      if (namesake && namesake.sizes[0] !== shape[axis])
+        throw new RangeError(
+          `exportOnnx: dynamic axis '${name}' is ${namesake.sizes[0]} long in input '${inputNames[namesake.input]}' but ${shape[axis]} in input '${inputName}'; axes that share a name must agree in the example`,
         );
       axes.push({ name, input, axis, sizes: [shape[axis], shape[axis]] });
     }

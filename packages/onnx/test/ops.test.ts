@@ -253,6 +253,13 @@ describe('what is refused, with the op and where it was met', () => {
     expect(() => exportOnnx(model, x(), { dynamicAxes: { images: { 0: 'batch' } } })).toThrow(
       /names input 'images'/,
     );
+    expect(() => exportOnnx(model, [x(), 3 as never])).toThrow(/example input 1 must be a Tensor, got 3/);
+    const two = new Fn((a, b) => a.add(b.sum()));
+    expect(() =>
+      exportOnnx(two.eval(), [randn([2, 3]), randn([3, 3])], {
+        dynamicAxes: { input0: { 0: 'n' }, input1: { 0: 'n' } },
+      }),
+    ).toThrow(/'n' is 2 long in input 'input0' but 3 in input 'input1'/);
     expect(() => exportOnnx(model, x(), { dynamicAxes: { input: { 2: 'batch' } } })).toThrow(
       /axis 2 of input 'input'/,
     );
