@@ -38,7 +38,8 @@ for (let step = 1; step <= 200; step++) {
   optimizer.zeroGrad();
   loss.backward();
   optimizer.step();
-  if (step === 1 || step % 50 === 0) console.log(`step ${String(step).padStart(3)}  loss ${loss.item().toFixed(4)}`);
+  if (step === 1 || step % 50 === 0)
+    console.log(`step ${String(step).padStart(3)}  loss ${loss.item().toFixed(4)}`);
 }
 
 // Export: eval mode, an example batch (any size but 1 along the dynamic axis), names for the service.
