@@ -15,7 +15,10 @@ import { erf } from './math.js';
 export interface ElementwiseDefinition {
   /** The definition: a JavaScript expression over x (and y). `erf` is in scope. */
   readonly math: string;
-  /** A faster CPU form: `prelude` statements run first (locals the expression uses). */
+  /**
+   * A faster CPU form: `prelude` statements run first (locals the expression uses). `erf` and
+   * `pick`, a Float64Array [0, 0] of the compiled loop's own, are in scope.
+   */
   readonly cpu?: { readonly expression: string; readonly prelude?: string };
   /** gpu.js statements that set `v`, in the JavaScript subset gpu.js translates to GLSL. */
   readonly gpu?: string;
@@ -106,8 +109,14 @@ export const BINARY: Record<BinaryOp, ElementwiseDefinition> = {
   maximum: { math: '(x > y || x !== x ? x : y)', gpu: 'let v = y;\nif (x > y) { v = x; }' },
   minimum: { math: '(x < y || x !== x ? x : y)', gpu: 'let v = y;\nif (x < y) { v = x; }' },
   // relu's vector-Jacobian product in one pass: the gradient x where relu's input y is positive,
-  // else 0 (instead of a bool mask, then a where).
-  reluBackward: { math: '(y > 0 ? x : 0)', gpu: 'let v = 0.0;\nif (y > 0.0) { v = x; }' },
+  // else 0 (instead of a bool mask, then a where). On the CPU a select without a branch (which
+  // mispredicts half the time on real activations): pick[1] holds x, pick[0] stays +0, and the
+  // comparison as 0/1 indexes them; exactly the definition's value, NaN, infinities and -0 included.
+  reluBackward: {
+    math: '(y > 0 ? x : 0)',
+    cpu: { prelude: 'pick[1] = x;', expression: 'pick[+(y > 0)]' },
+    gpu: 'let v = 0.0;\nif (y > 0.0) { v = x; }',
+  },
   eq: predicate('x === y'),
   ne: predicate('x !== y'),
   lt: predicate('x < y'),

@@ -144,6 +144,37 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
       runs,
     );
   });
+  it('special values (NaN, infinities, signed zeros, extremes) in short and long rows', () => {
+    // Every pair of specials, in rows short enough for the 'offset' loops and long enough for the
+    // 'contiguous' ones, so each CPU form (relu's, reluBackward's select) meets each value.
+    const specials = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -2.5, 0.5];
+    const xs = specials.flatMap((x) => specials.map(() => x));
+    const ys = specials.flatMap(() => specials);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const repeat of [1, 12]) {
+        const [x, y] = [xs, ys].map((values) => {
+          const data =
+            dtype === 'float32'
+              ? new Float32Array(values.length * repeat)
+              : new Float64Array(values.length * repeat);
+          for (let r = 0; r < repeat; r++) data.set(values, r * values.length);
+          return ops.fromTypedArray(data, [data.length]);
+        });
+        for (const op of unary) {
+          const [fast, reference] = [typedArrayFor(dtype, x.size), typedArrayFor(dtype, x.size)];
+          cpuKernels.fastUnary(op, operand(x), fast);
+          cpuKernels.referenceUnary(op, operand(x), reference);
+          expectSame(fast, reference);
+        }
+        for (const op of binary) {
+          const [fast, reference] = [typedArrayFor(dtype, x.size), typedArrayFor(dtype, x.size)];
+          cpuKernels.fastBinary(op, operand(x), operand(y), fast);
+          cpuKernels.referenceBinary(op, operand(x), operand(y), reference);
+          expectSame(fast, reference);
+        }
+      }
+    }
+  });
   it('strided copy equals reading element by element', () => {
     fc.assert(
       fc.property(

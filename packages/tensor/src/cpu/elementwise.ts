@@ -13,8 +13,16 @@ import { contiguousStrides as contiguousOf } from '../shape.js';
 
 // Row kernels come in variants, because V8 runs `a[i]` over whole arrays two to three times faster
 // than strided `a[ao]` with `ao += as`: 'contiguous' (every operand stride 1, offsets folded into
-// subarrays), 'scalar' (binary: b broadcast, stride 0, hoisted out of the loop) and 'strided'.
-type Variant = 'contiguous' | 'scalar' | 'strided';
+// subarrays), 'offset' (every operand stride 1, indexed from an offset: for short rows, where
+// making three subarrays per row would cost more than the loop), 'scalar' (binary: b broadcast,
+// stride 0, hoisted out of the loop) and 'strided'.
+type Variant = 'contiguous' | 'offset' | 'scalar' | 'strided';
+
+/**
+ * Rows at least this long take the 'contiguous' variant; shorter ones 'offset'. Measured with
+ * `pnpm --filter @agrad/bench rows`: subarrays pay off only for rows of thousands of elements.
+ */
+const LONG_ROW = 1024;
 type UnaryRow = (out: TypedArray, o: number, a: TypedArray, ao: number, as: number, n: number) => void;
 type ContiguousUnaryRow = (out: TypedArray, a: TypedArray, n: number) => void;
 type BinaryRow = (
@@ -52,8 +60,10 @@ function unaryRow(
     const source =
       variant === 'contiguous'
         ? `return function ${op}Row(out, a, n) { for (let i = 0; i < n; i++) { const x = a[i]; ${prelude} out[i] = ${expression}; } };`
-        : `return function ${op}Row(out, o, a, ao, as, n) { for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; ${prelude} out[o + i] = ${expression}; } };`;
-    return new Function('erf', source)(erf);
+        : variant === 'offset'
+          ? `return function ${op}Row(out, o, a, ao, as, n) { for (let i = 0; i < n; i++) { const x = a[ao + i]; ${prelude} out[o + i] = ${expression}; } };`
+          : `return function ${op}Row(out, o, a, ao, as, n) { for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; ${prelude} out[o + i] = ${expression}; } };`;
+    return new Function('erf', 'pick', source)(erf, new Float64Array(2));
   });
 }
 
@@ -69,10 +79,12 @@ function binaryRow(
     const source =
       variant === 'contiguous'
         ? `return function ${op}Row(out, a, b, n) { for (let i = 0; i < n; i++) { const x = a[i]; const y = b[i]; ${prelude} out[i] = ${expression}; } };`
-        : variant === 'scalar'
-          ? `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { const y = b[bo]; for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; ${prelude} out[o + i] = ${expression}; } };`
-          : `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; ${prelude} out[o + i] = ${expression}; } };`;
-    return new Function('erf', source)(erf);
+        : variant === 'offset'
+          ? `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { for (let i = 0; i < n; i++) { const x = a[ao + i]; const y = b[bo + i]; ${prelude} out[o + i] = ${expression}; } };`
+          : variant === 'scalar'
+            ? `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { const y = b[bo]; for (let i = 0; i < n; i++, ao += as) { const x = a[ao]; ${prelude} out[o + i] = ${expression}; } };`
+            : `return function ${op}Row(out, o, a, ao, as, b, bo, bs, n) { for (let i = 0; i < n; i++, ao += as, bo += bs) { const x = a[ao]; const y = b[bo]; ${prelude} out[o + i] = ${expression}; } };`;
+    return new Function('erf', 'pick', source)(erf, new Float64Array(2));
   });
 }
 
@@ -82,6 +94,11 @@ export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
   const { shape, strides } = collapseDims(a.shape, [outOperand, a]);
   const last = shape.length - 1;
   const aStride = strides[1][last];
+  if (aStride === 1 && shape[last] < LONG_ROW) {
+    const row = unaryRow(op, 'offset', out, a.data) as UnaryRow;
+    forEachRow(shape, strides, [0, a.offset], (offsets, n) => row(out, offsets[0], a.data, offsets[1], 1, n));
+    return;
+  }
   if (aStride === 1) {
     const row = unaryRow(op, 'contiguous', out, a.data) as ContiguousUnaryRow;
     forEachRow(shape, strides, [0, a.offset], (offsets, n) =>
@@ -102,6 +119,13 @@ export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: 
   const last = shape.length - 1;
   const aStride = strides[1][last];
   const bStride = strides[2][last];
+  if (aStride === 1 && bStride === 1 && shape[last] < LONG_ROW) {
+    const row = binaryRow(op, 'offset', out, a.data, b.data) as BinaryRow;
+    forEachRow(shape, strides, [0, a.offset, b.offset], (offsets, n) =>
+      row(out, offsets[0], a.data, offsets[1], 1, b.data, offsets[2], 1, n),
+    );
+    return;
+  }
   if (aStride === 1 && bStride === 1) {
     const row = binaryRow(op, 'contiguous', out, a.data, b.data) as ContiguousBinaryRow;
     forEachRow(shape, strides, [0, a.offset, b.offset], (offsets, n) =>
