@@ -20,7 +20,7 @@ type Variant = 'contiguous' | 'offset' | 'scalar' | 'strided';
 
 /**
  * Rows at least this long take the 'contiguous' variant; shorter ones 'offset'. Measured with
- * `pnpm --filter @agrad/bench rows`: subarrays pay off only for rows of thousands of elements.
+ * `pnpm --filter @agrad/bench loops`: subarrays pay off only for long rows.
  */
 const LONG_ROW = 1024;
 type UnaryRow = (out: TypedArray, o: number, a: TypedArray, ao: number, as: number, n: number) => void;
