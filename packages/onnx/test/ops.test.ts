@@ -170,6 +170,29 @@ const CASES: Case[] = [
     fn: (a) => a.add(F.causalMask(3, 3).to('float32').cumsum(0)),
     inputs: [() => randn([3, 3])],
   },
+  {
+    name: 'rmsNorm and groupNorm (composed)',
+    fn: (x, w) => F.rmsNorm(x, [6], null).add(F.groupNorm(x, 2, w, w)),
+    inputs: [image([2, 4, 5, 6]), () => randn([4])],
+  },
+  {
+    name: 'pad, then interpolate nearest and bilinear',
+    fn: (x) =>
+      F.interpolate(F.pad(x, [1, 2, 0, 1], { value: 0.5 }), { scaleFactor: 2 })
+        .mean([2, 3])
+        .add(F.interpolate(x, { size: [7, 9], mode: 'bilinear' }).mean([2, 3])),
+    inputs: [image([1, 2, 4, 5])],
+  },
+  {
+    name: 'multi-head attention with a float mask',
+    fn: (q, m) => F.scaledDotProductAttention(q, q, q, { attnMask: m }),
+    inputs: [() => randn([2, 2, 5, 4]), () => randn([5, 5])],
+  },
+  {
+    name: 'float64 throughout',
+    fn: (a, b) => a.matmul(b).tanh().softmax(1),
+    inputs: [() => randn([3, 4], { dtype: 'float64' }), () => randn([4, 5], { dtype: 'float64' })],
+  },
   { name: 'a 0-d tensor made inside forward', fn: (a) => a.mul(tensor(2.5)), inputs: [() => randn([2])] },
   { name: 'an input returned as it is', fn: (a) => a, inputs: [() => randn([2])] },
   {
@@ -268,6 +291,13 @@ describe('what is refused, with the op and where it was met', () => {
     );
     expect(() => exportOnnx(model, randn([1, 3]), { dynamicAxes: { input: { 0: 'batch' } } })).toThrow(
       /has size 1 in the example; give an example with at least 2/,
+    );
+  });
+
+  it('adaptive pooling into cells of unequal size', () => {
+    const model = new Fn((a) => F.adaptiveAvgPool2d(a, 3)).eval();
+    expect(() => exportOnnx(model, randn([1, 2, 5, 5]))).toThrow(
+      /cannot export op 'adaptiveAvgPool2d' .*output 3x3 does not divide input 5x5/,
     );
   });
 
