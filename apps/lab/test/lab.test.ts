@@ -6,6 +6,7 @@ import { manualSeed, noGrad, randn } from '@agrad/autograd';
 import { load } from '@agrad/nn';
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
 import { runCli } from '../src/cli.js';
 import { makeClassifier } from '../src/models.js';
 import type { Metrics } from '../src/run/experiment.js';
@@ -33,6 +34,7 @@ async function expectServedAsTrained(directory: string, name: 'vit' | 'cnn'): Pr
   manualSeed(9);
   const images = randn([3, 1, 28, 28]);
   const expected = noGrad(() => model.forward(images)).array.read();
+  if (onnxChecker) expect(checkModel(readFileSync(join(directory, 'model.onnx')))).toBe('');
   const session = await ort.InferenceSession.create(join(directory, 'model.onnx'));
   const { logits } = await session.run({
     images: new ort.Tensor('float32', Float32Array.from(images.array.read()), [3, 1, 28, 28]),

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
 import {
   browserAvailable,
   browserRequired,
@@ -250,7 +251,9 @@ describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in he
     await step(page, 4);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-2')]);
     expect(download.suggestedFilename()).toMatch(/^agr-playground-run2-step\d+\.onnx$/);
-    const bytes = [...readFileSync(await download.path())];
+    const file = readFileSync(await download.path());
+    if (onnxChecker) expect(checkModel(file)).toBe('');
+    const bytes = [...file];
     const { lastExport } = (await page.evaluate(
       () => (window as unknown as { playground: unknown }).playground,
     )) as { lastExport: { probe: { input: number[]; shape: number[]; logits: number[] } } };
