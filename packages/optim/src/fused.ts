@@ -1,6 +1,5 @@
 import { fromTypedArray, type Tensor } from '@agrad/autograd';
-import { ops } from '@agrad/tensor';
-import { type SimdLoops, simdLoops } from './wasm/loops.js';
+import { ops, type SimdLoops, simdLoops } from '@agrad/tensor';
 
 /**
  * What the fused loops of the blocks (see ./block.ts) share: flat host arrays in, a tensor out. A
@@ -8,7 +7,7 @@ import { type SimdLoops, simdLoops } from './wasm/loops.js';
  * (and one allocation) per term. The arithmetic is the same, term for term; float32 results of
  * the JavaScript loops may differ from the composed version in the last bit, because there
  * intermediates stay in double. Large enough float32 arrays run in WebAssembly SIMD instead
- * (./wasm/loops.ts), which rounds as the composed version does.
+ * (@agrad/tensor's src/wasm/loops.ts), which rounds as the composed version does.
  */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -44,7 +43,7 @@ export function successor(t: Tensor, reuse: boolean): { data: FloatArray; tensor
     };
   }
   // A fresh array for the successor: in the SIMD loops' memory during an Optimizer step (see
-  // ./wasm/loops.ts), where the next block's loop reads it without a copy; not zeroed, as every
+  // @agrad/tensor's src/wasm/loops.ts), where the next block's loop reads it without a copy; not zeroed, as every
   // loop writes each element.
   const data = (t.dtype === 'float32' ? simdLoops()?.scratch(t.size) : null) ?? like(t);
   return { data, tensor: () => wrap(data, t) };
@@ -72,7 +71,7 @@ export function decayed(u: Tensor, p: Tensor, decay: number, reuse: boolean): Te
   return out.tensor();
 }
 
-/** The SIMD loops (see ./wasm/loops.ts) where they run these float32 arrays, else null. */
+/** The SIMD loops (@agrad/tensor's src/wasm/loops.ts) where they run these float32 arrays, else null. */
 export function float32Loops(...arrays: FloatArray[]): SimdLoops | null {
   const simd = simdLoops();
   if (!simd?.suits(arrays[0].length)) return null;

@@ -6,13 +6,14 @@ import {
   describeValue,
   ops,
   rules,
+  type SimdLoops,
   type Storage,
+  simdLoops,
   TypedArrayStorage,
 } from '@agrad/tensor';
 import { type FloatArray, float32Loops } from './fused.js';
 import { type ParamSource, paramRecord } from './params.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
-import { type SimdLoops, simdLoops } from './wasm/loops.js';
 
 export interface OptimizerOptions {
   /**
@@ -261,7 +262,7 @@ function addInPlace(p: Tensor, u: Tensor): void {
 }
 
 /**
- * Runs a step with the SIMD loops' scratch region open (see ./wasm/loops.ts): room for two
+ * Runs a step with the SIMD loops' scratch region open (@agrad/tensor's src/wasm/loops.ts): room for two
  * updates per float32 element of the parameters (AGR's output and Adam's, say; the blocks after
  * those write in place). When it is full, further updates are ordinary arrays.
  */

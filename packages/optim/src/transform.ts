@@ -35,7 +35,7 @@ export const NO_DONATION: Donation = { state: false, updates: new Set() };
  *
  * Under Optimizer.step an incoming update is valid for the call only: a later block may write
  * over it (donation), and between steps its memory is reused (the SIMD loops' scratch memory,
- * see ./wasm/loops.ts). A transform that keeps an update beyond the call, other than in the
+ * see @agrad/tensor's src/wasm/loops.ts). A transform that keeps an update beyond the call, other than in the
  * state it returns (which the Optimizer moves out of scratch memory), must copy it.
  */
 export interface GradientTransformation<State = unknown> {

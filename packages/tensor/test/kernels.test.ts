@@ -370,11 +370,11 @@ describe('matmul: the WebAssembly SIMD GEMM equals the triple loop (float32)', (
 });
 
 describe('the committed WebAssembly modules', () => {
-  it("are what the package's build:wasm script makes from wasm/gemm.ts", () => {
+  it("are what the package's build:wasm script makes from wasm/gemm.ts and wasm/loops.ts", () => {
     const root = join(import.meta.dirname, '..');
     const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['build:wasm'];
     const commands = script.split(' && ');
-    expect(commands).toHaveLength(2);
+    expect(commands).toHaveLength(3);
     for (const command of commands) {
       const [, ...args] = command.split(' ');
       const output = execFileSync(process.execPath, [...args, '--check'], { cwd: root, encoding: 'utf8' });

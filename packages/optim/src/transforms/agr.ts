@@ -98,7 +98,7 @@ export function agrCoefficients(g: Tensor): Tensor {
  */
 function agrLoop(g: Tensor, reuse: boolean): Tensor {
   const G = values(g);
-  // float32 arrays of some size run in WebAssembly SIMD (see ../wasm/loops.ts), with equal results.
+  // float32 arrays of some size run in WebAssembly SIMD (@agrad/tensor's src/wasm/loops.ts), with equal results.
   const simd = float32Loops(G);
   let l1 = simd ? simd.absoluteSum(G as Float32Array) : absoluteSum(G);
   if (l1 === 0) return g;

@@ -176,7 +176,7 @@ const adamBlock = defineBlock<Required<AdamScalingOptions>, AdamState>({
     const arrays = [G, M, V, m2, v2, u];
     const simd = vm2 ? null : float32Loops(...arrays);
     if (simd) {
-      // float32 in WebAssembly SIMD, op for op as the composed rule (see ../wasm/loops.ts).
+      // float32 in WebAssembly SIMD, op for op as the composed rule (@agrad/tensor's src/wasm/loops.ts).
       const corrections = { correction1: 1 - b1 ** step, correction2: Math.sqrt(1 - b2 ** step) };
       simd.adam(arrays as Float32Array[], { b1, b2, eps, ...corrections });
     } else if (vm2 && VM) amsgradLoop([...arrays, VM, vm2], constants);

@@ -1,4 +1,4 @@
-import { decodeBase64 } from '@agrad/tensor';
+import { decodeBase64 } from './bytes.js';
 import { loopsWasmBase64 } from './loops-binary.js';
 
 /**
