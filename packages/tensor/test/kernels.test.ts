@@ -14,6 +14,7 @@ import {
   layout,
   type NDArray,
   ops,
+  simdLoops,
   typedArrayFor,
   type UnaryOp,
 } from '../src/index.js';
@@ -174,6 +175,37 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
         }
       }
     }
+  });
+  it('float32 add, sub, mul and div in WebAssembly SIMD equal the reference, arrays and broadcast values', () => {
+    expect(simdLoops()).not.toBeNull();
+    const specials = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1.5, -2.25];
+    const value = fc.oneof(fc.constantFrom(...specials), fc.float({ noDefaultInfinity: false }));
+    fc.assert(
+      fc.property(
+        // Lengths past one staging piece (8192) and with every tail mod 4.
+        fc
+          .integer({ min: 256, max: 20_000 })
+          .chain((n) =>
+            fc.tuple(
+              fc.array(value, { minLength: n, maxLength: n }),
+              fc.array(value, { minLength: n, maxLength: n }),
+              fc.constantFrom<BinaryOp>('add', 'sub', 'mul', 'div'),
+              fc.boolean(),
+            ),
+          ),
+        ([xs, ys, op, broadcast]) => {
+          const x = ops.fromTypedArray(Float32Array.from(xs), [xs.length]);
+          const y = broadcast
+            ? ops.fromTypedArray(Float32Array.of(ys[0]), [1]).expand([xs.length])
+            : ops.fromTypedArray(Float32Array.from(ys), [ys.length]);
+          const [fast, reference] = [new Float32Array(xs.length), new Float32Array(xs.length)];
+          cpuKernels.fastBinary(op, operand(x), operand(y), fast);
+          cpuKernels.referenceBinary(op, operand(x), operand(y), reference);
+          expectSame(fast, reference);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
   it('strided copy equals reading element by element', () => {
     fc.assert(

@@ -1,9 +1,11 @@
-// AssemblyScript source of the optimizer's float32 loops in WebAssembly SIMD, compiled by
+// AssemblyScript source of agrad's float32 loops in WebAssembly SIMD, compiled by
 // scripts/build-wasm.mjs (at the repository root) into src/wasm/loops-binary.ts. The JavaScript
 // side, src/wasm/loops.ts, copies the arrays into this module's memory and back.
 //
-// Each loop follows its block's composed rule (src/transforms/blocks.ts, src/transforms/agr.ts)
-// term for term. Adam's and the affine loops compute in float32, one rounding per operation, as
+// The CPU backend's arithmetic (add, sub, mul, div) computes in float32, which for these four
+// operations is what its JavaScript loops give too (float64, rounded once to float32: float64 is
+// wide enough that the double rounding never differs). The optimizer's loops follow its blocks'
+// composed rules (@agrad/optim's src/transforms/blocks.ts and agr.ts) term for term. Adam's and the affine loops compute in float32, one rounding per operation, as
 // the composed rule does on float32 tensors (whose scalars are float32 too): they equal it bit
 // for bit. AGR's loops compute in float64, as its JavaScript loop does, and equal that.
 //
@@ -127,5 +129,86 @@ export function agrScale(g: usize, out: usize, n: i32, reciprocal: f64): void {
     const at = (<usize>i) << 2;
     const x = <f64>load<f32>(g + at);
     store<f32>(out + at, <f32>(x * (1 - abs<f64>(x) * reciprocal)));
+  }
+}
+
+// out = a op b elementwise, op 0 add, 1 sub, 2 mul, 3 div; with `scalar` set, b is one float32
+// (at b) for every element. The switch is outside the loops, so each loop is one instruction.
+export function arithmetic(op: i32, a: usize, b: usize, out: usize, n: i32, scalar: i32): void {
+  if (scalar) {
+    const y = load<f32>(b);
+    if (op === 0) addScalar(a, y, out, n);
+    else if (op === 1) addScalar(a, -y, out, n);
+    else if (op === 2) mulScalar(a, y, out, n);
+    else divScalar(a, y, out, n);
+    return;
+  }
+  const body = n & ~3;
+  if (op === 0) {
+    for (let i: i32 = 0; i < body; i += 4) {
+      const at = (<usize>i) << 2;
+      v128.store(out + at, f32x4.add(v128.load(a + at), v128.load(b + at)));
+    }
+  } else if (op === 1) {
+    for (let i: i32 = 0; i < body; i += 4) {
+      const at = (<usize>i) << 2;
+      v128.store(out + at, f32x4.sub(v128.load(a + at), v128.load(b + at)));
+    }
+  } else if (op === 2) {
+    for (let i: i32 = 0; i < body; i += 4) {
+      const at = (<usize>i) << 2;
+      v128.store(out + at, f32x4.mul(v128.load(a + at), v128.load(b + at)));
+    }
+  } else {
+    for (let i: i32 = 0; i < body; i += 4) {
+      const at = (<usize>i) << 2;
+      v128.store(out + at, f32x4.div(v128.load(a + at), v128.load(b + at)));
+    }
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const x = load<f32>(a + at);
+    const y = load<f32>(b + at);
+    store<f32>(out + at, op === 0 ? x + y : op === 1 ? x - y : op === 2 ? x * y : x / y);
+  }
+}
+
+// a - y is a + (-y) exactly (negation is exact), so sub by a scalar shares add's loop.
+function addScalar(a: usize, y: f32, out: usize, n: i32): void {
+  const Y = f32x4.splat(y);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, f32x4.add(v128.load(a + at), Y));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(a + at) + y);
+  }
+}
+
+function mulScalar(a: usize, y: f32, out: usize, n: i32): void {
+  const Y = f32x4.splat(y);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, f32x4.mul(v128.load(a + at), Y));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(a + at) * y);
+  }
+}
+
+function divScalar(a: usize, y: f32, out: usize, n: i32): void {
+  const Y = f32x4.splat(y);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, f32x4.div(v128.load(a + at), Y));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(a + at) / y);
   }
 }

@@ -39,7 +39,14 @@ interface LoopExports {
   addScaled(u: number, p: number, out: number, n: number, decay: number): void;
   absoluteSum(g: number, n: number, sums: number): void;
   agrScale(g: number, out: number, n: number, reciprocal: number): void;
+  arithmetic(op: number, a: number, b: number, out: number, n: number, scalar: number): void;
 }
+
+/** The arithmetic the module runs for the CPU backend, by its code there. */
+const ARITHMETIC = ['add', 'sub', 'mul', 'div'] as const;
+export type SimdArithmetic = (typeof ARITHMETIC)[number];
+export const isSimdArithmetic = (op: string): op is SimdArithmetic =>
+  (ARITHMETIC as readonly string[]).includes(op);
 
 /** Adam's constants for one step; the call rounds each to float32, as the composed rule's scalars are. */
 export interface AdamConstants32 {
@@ -136,6 +143,18 @@ export class SimdLoops {
   /** out = u + p * decay (out may be u or p). */
   addScaled(U: Float32Array, P: Float32Array, out: Float32Array, decay: number): void {
     this.pieces([U, P], [out], ([u, p, o], n) => this.exports.addScaled(u, p, o, n, decay));
+  }
+
+  /** out = a op b, b an array of a's length or one number (a float32 value) for every element. */
+  arithmetic(op: SimdArithmetic, A: Float32Array, B: Float32Array | number, out: Float32Array): void {
+    const code = ARITHMETIC.indexOf(op);
+    if (typeof B === 'number') {
+      const at = this.slot(SLOTS);
+      this.heap[at >> 2] = B;
+      this.pieces([A], [out], ([a, o], n) => this.exports.arithmetic(code, a, at, o, n, 1));
+    } else {
+      this.pieces([A, B], [out], ([a, b, o], n) => this.exports.arithmetic(code, a, b, o, n, 0));
+    }
   }
 
   /** AGR's L1 sum: sum |g| in float64, in the order of its JavaScript loop. */
