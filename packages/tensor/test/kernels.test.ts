@@ -207,6 +207,32 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
       { numRuns: 40 },
     );
   });
+  it('the same over rows, b broadcast as one row (a bias) or one value per row', () => {
+    const value = fc.oneof(fc.constantFrom(Number.NaN, Infinity, -0, 0, 1e-45, 3.4e38), fc.float());
+    fc.assert(
+      fc.property(
+        fc
+          .tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 9000 }))
+          .filter(([r, c]) => r * c >= 256 && r * c <= 60_000),
+        fc.constantFrom<BinaryOp>('add', 'sub', 'mul', 'div'),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        ([rows, cols], op, perRow, seed) => {
+          const xs = fc.sample(value, { numRuns: rows * cols, seed });
+          const ys = fc.sample(value, { numRuns: perRow ? rows : cols, seed: seed + 1 });
+          const x = ops.fromTypedArray(Float32Array.from(xs), [rows, cols]);
+          const y = ops
+            .fromTypedArray(Float32Array.from(ys), perRow ? [rows, 1] : [1, cols])
+            .expand([rows, cols]);
+          const [fast, reference] = [new Float32Array(rows * cols), new Float32Array(rows * cols)];
+          cpuKernels.fastBinary(op, operand(x), operand(y), fast);
+          cpuKernels.referenceBinary(op, operand(x), operand(y), reference);
+          expectSame(fast, reference);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
   it('strided copy equals reading element by element', () => {
     fc.assert(
       fc.property(

@@ -212,3 +212,23 @@ function divScalar(a: usize, y: f32, out: usize, n: i32): void {
     store<f32>(out + at, load<f32>(a + at) / y);
   }
 }
+
+// The same arithmetic over `rows` rows of `cols` elements whose b is broadcast: with `perRow`,
+// b holds one value per row (a column, as softmax's max); else b is one row for every row (a
+// row, as a bias). Each row is one call of the loops above.
+export function arithmeticRows(
+  op: i32,
+  a: usize,
+  b: usize,
+  out: usize,
+  rows: i32,
+  cols: i32,
+  perRow: i32,
+): void {
+  const rowBytes = (<usize>cols) << 2;
+  for (let r: i32 = 0; r < rows; r++) {
+    const at = <usize>r * rowBytes;
+    if (perRow) arithmetic(op, a + at, b + ((<usize>r) << 2), out + at, cols, 1);
+    else arithmetic(op, a + at, b, out + at, cols, 0);
+  }
+}

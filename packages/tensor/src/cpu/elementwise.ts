@@ -121,6 +121,13 @@ export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: 
   const aStride = strides[1][last];
   const bStride = strides[2][last];
   if (last === 0 && aStride === 1 && bStride <= 1 && simdArithmetic(op, a, b, bStride === 0, out)) return;
+  if (
+    last === 1 &&
+    aStride === 1 &&
+    strides[1][0] === shape[1] &&
+    simdArithmeticRows(op, a, b, strides[2], shape, out)
+  )
+    return;
   if (aStride === 1 && bStride === 1 && shape[last] < LONG_ROW) {
     const row = binaryRow(op, 'offset', out, a.data, b.data) as BinaryRow;
     forEachRow(shape, strides, [0, a.offset, b.offset], (offsets, n) =>
@@ -167,6 +174,30 @@ function simdArithmetic(
     return false;
   const x = a.data.subarray(a.offset, a.offset + n);
   simd.arithmetic(op, x, scalar ? b.data[b.offset] : b.data.subarray(b.offset, b.offset + n), out);
+  return true;
+}
+
+/**
+ * The same over contiguous rows whose b is broadcast along one dim: one value per row (b strides
+ * [1, 0]: softmax's max, a norm's statistics) or one row for all (b strides [0, 1]: a bias).
+ */
+function simdArithmeticRows(
+  op: BinaryOp,
+  a: ArrayOperand,
+  b: ArrayOperand,
+  bStrides: readonly number[],
+  [rows, cols]: readonly number[],
+  out: TypedArray,
+): boolean {
+  const simd = simdLoops();
+  const perRow = bStrides[0] === 1 && bStrides[1] === 0;
+  if (!perRow && !(bStrides[0] === 0 && bStrides[1] === 1)) return false;
+  if (!simd?.suits(out.length) || !simd.fitsRows(cols) || !isSimdArithmetic(op)) return false;
+  if (!(out instanceof Float32Array && a.data instanceof Float32Array && b.data instanceof Float32Array))
+    return false;
+  const x = a.data.subarray(a.offset, a.offset + rows * cols);
+  const y = b.data.subarray(b.offset, b.offset + (perRow ? rows : cols));
+  simd.arithmeticRows(op, x, y, out, cols, perRow);
   return true;
 }
 

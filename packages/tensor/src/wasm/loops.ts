@@ -40,6 +40,15 @@ interface LoopExports {
   absoluteSum(g: number, n: number, sums: number): void;
   agrScale(g: number, out: number, n: number, reciprocal: number): void;
   arithmetic(op: number, a: number, b: number, out: number, n: number, scalar: number): void;
+  arithmeticRows(
+    op: number,
+    a: number,
+    b: number,
+    out: number,
+    rows: number,
+    cols: number,
+    perRow: number,
+  ): void;
 }
 
 /** The arithmetic the module runs for the CPU backend, by its code there. */
@@ -154,6 +163,37 @@ export class SimdLoops {
       this.pieces([A], [out], ([a, o], n) => this.exports.arithmetic(code, a, at, o, n, 1));
     } else {
       this.pieces([A, B], [out], ([a, b, o], n) => this.exports.arithmetic(code, a, b, o, n, 0));
+    }
+  }
+
+  /** Whether rows of this many elements fit arithmeticRows' staging. */
+  fitsRows(cols: number): boolean {
+    return cols <= CHUNK;
+  }
+
+  /**
+   * out = a op b over the rows of a (`cols` elements each, contiguous), b broadcast: one value per
+   * row (`perRow`, b has a's row count) or one row for every row (b has `cols` values).
+   */
+  arithmeticRows(
+    op: SimdArithmetic,
+    A: Float32Array,
+    B: Float32Array,
+    out: Float32Array,
+    cols: number,
+    perRow: boolean,
+  ): void {
+    const code = ARITHMETIC.indexOf(op);
+    const rows = A.length / cols;
+    const rowsPerPiece = Math.floor(CHUNK / cols);
+    const [a, b, o] = [this.slot(0), this.slot(1), this.slot(3)];
+    if (!perRow) this.heap.set(B, b >> 2);
+    for (let first = 0; first < rows; first += rowsPerPiece) {
+      const count = Math.min(rowsPerPiece, rows - first);
+      this.heap.set(A.subarray(first * cols, (first + count) * cols), a >> 2);
+      if (perRow) this.heap.set(B.subarray(first, first + count), b >> 2);
+      this.exports.arithmeticRows(code, a, b, o, count, cols, perRow ? 1 : 0);
+      out.set(this.heap.subarray(o >> 2, (o >> 2) + count * cols), first * cols);
     }
   }
 
