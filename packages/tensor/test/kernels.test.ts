@@ -176,7 +176,7 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
       }
     }
   });
-  it('float32 add, sub, mul and div in WebAssembly SIMD equal the reference, arrays and broadcast values', () => {
+  it('float32 add, sub, mul, div, relu and its backward in WebAssembly SIMD equal the reference, arrays and broadcast values', () => {
     expect(simdLoops()).not.toBeNull();
     const specials = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1.5, -2.25];
     const value = fc.oneof(fc.constantFrom(...specials), fc.float({ noDefaultInfinity: false }));
@@ -189,7 +189,7 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
             fc.tuple(
               fc.array(value, { minLength: n, maxLength: n }),
               fc.array(value, { minLength: n, maxLength: n }),
-              fc.constantFrom<BinaryOp>('add', 'sub', 'mul', 'div'),
+              fc.constantFrom<BinaryOp>('add', 'sub', 'mul', 'div', 'reluBackward'),
               fc.boolean(),
             ),
           ),
@@ -201,6 +201,10 @@ describe('elementwise: fast kernels equal the reference kernels', () => {
           const [fast, reference] = [new Float32Array(xs.length), new Float32Array(xs.length)];
           cpuKernels.fastBinary(op, operand(x), operand(y), fast);
           cpuKernels.referenceBinary(op, operand(x), operand(y), reference);
+          expectSame(fast, reference);
+          // relu too, over the whole array.
+          cpuKernels.fastUnary('relu', operand(x), fast);
+          cpuKernels.referenceUnary('relu', operand(x), reference);
           expectSame(fast, reference);
         },
       ),

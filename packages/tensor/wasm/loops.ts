@@ -232,3 +232,34 @@ export function arithmeticRows(
     else arithmetic(op, a + at, b, out + at, cols, 0);
   }
 }
+
+// relu: x where x > 0 or x is NaN, else +0, as the CPU backend's loop gives (-0 and -inf give
+// +0). A bit select on the comparison's mask, with no branch.
+export function relu(a: usize, out: usize, n: i32): void {
+  const Z = f32x4.splat(0);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    const x = v128.load(a + at);
+    v128.store(out + at, v128.bitselect(x, Z, v128.or(f32x4.gt(x, Z), f32x4.ne(x, x))));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const x = load<f32>(a + at);
+    store<f32>(out + at, x > 0 || x != x ? x : 0);
+  }
+}
+
+// relu's vector-Jacobian product: g where relu's input y > 0, else +0 (NaN y gives +0).
+export function reluBackward(g: usize, y: usize, out: usize, n: i32): void {
+  const Z = f32x4.splat(0);
+  const body = n & ~3;
+  for (let i: i32 = 0; i < body; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(out + at, v128.bitselect(v128.load(g + at), Z, f32x4.gt(v128.load(y + at), Z)));
+  }
+  for (let i: i32 = body; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, load<f32>(y + at) > 0 ? load<f32>(g + at) : 0);
+  }
+}

@@ -95,6 +95,7 @@ export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
   const { shape, strides } = collapseDims(a.shape, [outOperand, a]);
   const last = shape.length - 1;
   const aStride = strides[1][last];
+  if (op === 'relu' && last === 0 && aStride === 1 && simdRelu(a, null, out)) return;
   if (aStride === 1 && shape[last] < LONG_ROW) {
     const row = unaryRow(op, 'offset', out, a.data) as UnaryRow;
     forEachRow(shape, strides, [0, a.offset], (offsets, n) => row(out, offsets[0], a.data, offsets[1], 1, n));
@@ -121,6 +122,7 @@ export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: 
   const aStride = strides[1][last];
   const bStride = strides[2][last];
   if (last === 0 && aStride === 1 && bStride <= 1 && simdArithmetic(op, a, b, bStride === 0, out)) return;
+  if (op === 'reluBackward' && last === 0 && aStride === 1 && bStride === 1 && simdRelu(b, a, out)) return;
   if (
     last === 1 &&
     aStride === 1 &&
@@ -198,6 +200,23 @@ function simdArithmeticRows(
   const x = a.data.subarray(a.offset, a.offset + rows * cols);
   const y = b.data.subarray(b.offset, b.offset + (perRow ? rows : cols));
   simd.arithmeticRows(op, x, y, out, cols, perRow);
+  return true;
+}
+
+/**
+ * relu (y alone) or its backward (the gradient g where y > 0) over whole contiguous float32
+ * arrays in WebAssembly SIMD: a bit select on the comparison, with exactly the values of the CPU
+ * forms in ../elementwise.ts. False when the dtypes, length or engine do not suit.
+ */
+function simdRelu(y: ArrayOperand, g: ArrayOperand | null, out: TypedArray): boolean {
+  const simd = simdLoops();
+  const n = out.length;
+  if (!simd?.suits(n) || !(out instanceof Float32Array && y.data instanceof Float32Array)) return false;
+  const ys = y.data.subarray(y.offset, y.offset + n);
+  if (g === null) simd.relu(ys, out);
+  else if (g.data instanceof Float32Array)
+    simd.reluBackward(g.data.subarray(g.offset, g.offset + n), ys, out);
+  else return false;
   return true;
 }
 

@@ -49,6 +49,8 @@ interface LoopExports {
     cols: number,
     perRow: number,
   ): void;
+  relu(a: number, out: number, n: number): void;
+  reluBackward(g: number, y: number, out: number, n: number): void;
 }
 
 /** The arithmetic the module runs for the CPU backend, by its code there. */
@@ -164,6 +166,16 @@ export class SimdLoops {
     } else {
       this.pieces([A, B], [out], ([a, b, o], n) => this.exports.arithmetic(code, a, b, o, n, 0));
     }
+  }
+
+  /** out = relu(a), as the CPU backend's loop computes it. */
+  relu(A: Float32Array, out: Float32Array): void {
+    this.pieces([A], [out], ([a, o], n) => this.exports.relu(a, o, n));
+  }
+
+  /** out = g where y > 0, else 0 (relu's vector-Jacobian product). */
+  reluBackward(G: Float32Array, Y: Float32Array, out: Float32Array): void {
+    this.pieces([G, Y], [out], ([g, y, o], n) => this.exports.reluBackward(g, y, o, n));
   }
 
   /** Whether rows of this many elements fit arithmeticRows' staging. */
