@@ -4,7 +4,7 @@ import { BINARY, cpuForm, UNARY } from '../elementwise.js';
 import { type ArrayOperand, collapseDims, forEachRow, type StridedOperand } from '../layout.js';
 import { erf } from '../math.js';
 import { contiguousStrides as contiguousOf } from '../shape.js';
-import { isSimdArithmetic, simdLoops } from '../wasm/loops.js';
+import { isSimdArithmetic, type SimdLoops, simdLoops } from '../wasm/loops.js';
 
 /**
  * The fast CPU elementwise kernels. The math of each op comes from the one table in
@@ -169,13 +169,11 @@ function simdArithmetic(
   scalar: boolean,
   out: TypedArray,
 ): boolean {
-  const simd = simdLoops();
+  if (!isSimdArithmetic(op)) return false;
+  const simd = simdFor(out, a, b);
+  if (!simd) return false;
   const n = out.length;
-  if (!simd?.suits(n) || !isSimdArithmetic(op)) return false;
-  if (!(out instanceof Float32Array && a.data instanceof Float32Array && b.data instanceof Float32Array))
-    return false;
-  const x = a.data.subarray(a.offset, a.offset + n);
-  simd.arithmetic(op, x, scalar ? b.data[b.offset] : b.data.subarray(b.offset, b.offset + n), out);
+  simd.arithmetic(op, span(a, n), scalar ? b.data[b.offset] : span(b, n), out as Float32Array);
   return true;
 }
 
@@ -191,34 +189,45 @@ function simdArithmeticRows(
   [rows, cols]: readonly number[],
   out: TypedArray,
 ): boolean {
-  const simd = simdLoops();
   const perRow = bStrides[0] === 1 && bStrides[1] === 0;
   if (!perRow && !(bStrides[0] === 0 && bStrides[1] === 1)) return false;
-  if (!simd?.suits(out.length) || !simd.fitsRows(cols) || !isSimdArithmetic(op)) return false;
-  if (!(out instanceof Float32Array && a.data instanceof Float32Array && b.data instanceof Float32Array))
-    return false;
-  const x = a.data.subarray(a.offset, a.offset + rows * cols);
-  const y = b.data.subarray(b.offset, b.offset + (perRow ? rows : cols));
-  simd.arithmeticRows(op, x, y, out, cols, perRow);
+  if (!isSimdArithmetic(op)) return false;
+  const simd = simdFor(out, a, b);
+  if (!simd?.fitsRows(cols)) return false;
+  simd.arithmeticRows(
+    op,
+    span(a, rows * cols),
+    span(b, perRow ? rows : cols),
+    out as Float32Array,
+    cols,
+    perRow,
+  );
   return true;
 }
 
 /**
  * relu (y alone) or its backward (the gradient g where y > 0) over whole contiguous float32
  * arrays in WebAssembly SIMD: a bit select on the comparison, with exactly the values of the CPU
- * forms in ../elementwise.ts. False when the dtypes, length or engine do not suit.
+ * forms in ../elementwise.ts.
  */
 function simdRelu(y: ArrayOperand, g: ArrayOperand | null, out: TypedArray): boolean {
-  const simd = simdLoops();
+  const simd = g === null ? simdFor(out, y) : simdFor(out, y, g);
+  if (!simd) return false;
   const n = out.length;
-  if (!simd?.suits(n) || !(out instanceof Float32Array && y.data instanceof Float32Array)) return false;
-  const ys = y.data.subarray(y.offset, y.offset + n);
-  if (g === null) simd.relu(ys, out);
-  else if (g.data instanceof Float32Array)
-    simd.reluBackward(g.data.subarray(g.offset, g.offset + n), ys, out);
-  else return false;
+  if (g === null) simd.relu(span(y, n), out as Float32Array);
+  else simd.reluBackward(span(g, n), span(y, n), out as Float32Array);
   return true;
 }
+
+/** The SIMD loops when they run here and every array is float32 and the output long enough, else null. */
+function simdFor(out: TypedArray, ...operands: ArrayOperand[]): SimdLoops | null {
+  const simd = simdLoops();
+  if (!simd?.suits(out.length) || !(out instanceof Float32Array)) return null;
+  return operands.every((x) => x.data instanceof Float32Array) ? simd : null;
+}
+
+/** n elements of a float32 operand from its offset (simdFor has checked its type). */
+const span = (x: ArrayOperand, n: number) => (x.data as Float32Array).subarray(x.offset, x.offset + n);
 
 /** Strided copy (with dtype conversion done by the typed array store). */
 export function fastCopy(
