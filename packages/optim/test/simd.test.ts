@@ -20,7 +20,7 @@ import {
  * Adam's, the weight decay's, the learning rate's and the parameter update's compute in float32
  * op for op as the composed rules do, so they must equal those rules run on the reference backend
  * (the oracle: plain loops, one element at a time) bit for bit. AGR's must equal its JavaScript
- * loop bit for bit. Lengths are random, so every tail length (n mod 4) comes up, and gradients
+ * loop bit for bit. Lengths are random, so every tail length (n mod 4, 8 and 16) comes up, and gradients
  * come as contiguous arrays and as transposed views.
  */
 
@@ -157,6 +157,31 @@ describe('WebAssembly SIMD optimizer loops', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('AGR on float32 keeps every sign and shrinks every entry, also where 1/sum|g| is not a normal float32', () => {
+    // Gradients led by one entry near the float32 maximum: there 1/sum|g| rounds to a subnormal
+    // float32, and |g| * that can round above 1 (for 3.4028228e38, to 1 + 2^-23), which would
+    // flip the entry's sign; such sums take the float64 loop. And a gradient with a normal
+    // reciprocal, on the float32 loops (SIMD for 300 elements, JavaScript for 20).
+    for (const lead of [3.4028228579130005e38, 1.701410009187828e38, 12.5]) {
+      for (const n of [300, 20]) {
+        for (const simd of [true, false]) {
+          useSimdLoops(simd);
+          const g = Float32Array.from({ length: n }, (_, i) => (i === 0 ? lead : (-1) ** i * 1e-3 * (i % 7)));
+          const [t, params] = [agr(), { w: fromTypedArray(new Float32Array(n), [n]) }];
+          const out = t.update({ w: fromTypedArray(g.slice(), [n]) }, t.init(params), params).updates.w.data;
+          out.forEach((v, i) => {
+            expect(v * g[i] >= 0 && Math.abs(v) <= Math.abs(g[i])).toBe(true);
+            // The value too: g (1 - |g| / sum|g|) to float32 precision (the sum over the rest is tiny).
+            const sum = g.reduce((a, x) => a + Math.abs(x), 0);
+            expect(Math.abs(v - g[i] * (1 - Math.abs(g[i]) / sum))).toBeLessThanOrEqual(
+              2 ** -22 * Math.abs(g[i]),
+            );
+          });
+        }
+      }
+    }
   });
 
   it('arrays longer than one piece (8192 elements) give the same results piece by piece', () => {

@@ -1,7 +1,7 @@
 import { type Tensor, where } from '@agrad/autograd';
 import { ops, rules } from '@agrad/tensor';
 import { defineBlock } from '../block.js';
-import { type FloatArray, float32Loops, successor, values } from '../fused.js';
+import { type FloatArray, float32Loops, successor, values, wrap } from '../fused.js';
 import type { GradientTransformation } from '../transform.js';
 
 export interface AgrOptions {
@@ -37,7 +37,7 @@ export interface AgrOptions {
  *
  * Deviations from the official code, all documented: an all-zero gradient is left unchanged
  * (the official code divides 0 by 0 and writes NaN); for float32 gradients the L1 sum is
- * accumulated in float64; and where sum|g| overflows (float64 gradients near 1e308) the
+ * accumulated in float64 (from pairs added in float32); and where sum|g| overflows (float64 gradients near 1e308) the
  * coefficients are computed from g / max|g| instead, so they stay right (the official code's
  * sum becomes infinite and AGR silently does nothing).
  */
@@ -92,14 +92,23 @@ export function agrCoefficients(g: Tensor): Tensor {
 
 /**
  * `regularize` in two passes over host arrays: s = sum|g| accumulated in double, then
- * g * (1 - |g| / s), written over g when it is a donated buffer; unchanged when s = 0. When s
+ * g * (1 - |g| / s) (in the gradient's precision), written over g when it is a donated buffer;
+ * unchanged when s = 0. When s
  * overflows (float64 gradients near 1e308), the same coefficients come from g / max|g|, whose
  * sum cannot overflow. NaN or infinite entries give NaN, as in `regularize`.
  */
 function agrLoop(g: Tensor, reuse: boolean): Tensor {
-  const G = values(g);
+  let G = values(g);
   // float32 arrays of some size run in WebAssembly SIMD (@agrad/tensor's src/wasm/loops.ts), with equal results.
   const simd = float32Loops(G);
+  // During an Optimizer step, a gradient outside the SIMD loops' memory is copied in once: both
+  // passes read the copy there, and the result is written over it, where the next block's loop
+  // reads it without copying it again.
+  const staged = simd && !simd.isScratch(G) ? simd.scratch(G.length) : null;
+  if (staged) {
+    staged.set(G);
+    G = staged;
+  }
   let l1 = simd ? simd.absoluteSum(G as Float32Array) : absoluteSum(G);
   if (l1 === 0) return g;
   let scale = 1;
@@ -111,14 +120,24 @@ function agrLoop(g: Tensor, reuse: boolean): Tensor {
     // An infinite entry makes this sum NaN, and every output with it, as in regularize.
     for (let i = 0; i < G.length; i++) l1 += Math.abs(G[i]) / largest;
   }
-  const out = successor(g, reuse);
+  const out = staged ? { data: staged, tensor: () => wrap(staged, g) } : successor(g, reuse);
   const O = out.data;
-  if (scale === 1 && G instanceof Float32Array) {
-    // float32: multiply by 1/s. The reciprocal is finite (a float32 gradient's nonzero sum is at
-    // least the smallest float32 subnormal), and a multiplication costs a fraction of a division.
-    const reciprocal = 1 / l1;
+  // float32: the scale in float32 arithmetic, as the composed rule computes it (and four lanes
+  // at a time in SIMD), with r = 1/s rounded to float32, where r is a normal float32. Then
+  // |g_i| r rounds to at most 1 (checked for every float32 mantissa: x * fround(1/x) never rounds
+  // above 1, and s >= |g_i|), so every sign is kept. Otherwise (s above about 8.5e37, where r is
+  // subnormal and imprecise, or below 3e-39, where it overflows) the float64 loop below.
+  const reciprocal = Math.fround(1 / l1);
+  if (Number.isNaN(l1))
+    O.fill(Number.NaN); // one NaN bit pattern, whichever loop would have run
+  else if (
+    scale === 1 &&
+    G instanceof Float32Array &&
+    reciprocal >= SMALLEST_NORMAL32 &&
+    reciprocal < Infinity
+  ) {
     if (simd) simd.agrScale(G, O as Float32Array, reciprocal);
-    else for (let i = 0; i < G.length; i++) O[i] = G[i] * (1 - Math.abs(G[i]) * reciprocal);
+    else agrScale32(G, O as Float32Array, reciprocal);
   } else if (scale === 1) {
     // Divide, not multiply by 1/s: for a subnormal float64 s, 1/s overflows to infinity and
     // 0 * inf is NaN.
@@ -129,16 +148,26 @@ function agrLoop(g: Tensor, reuse: boolean): Tensor {
   return out.tensor();
 }
 
-/** sum |g| in double, with four running sums: one sum is a chain of dependent additions. */
+const SMALLEST_NORMAL32 = 2 ** -126;
+
+/** g (1 - |g| r) with float32 rounding after each operation, as the SIMD loop. */
+function agrScale32(G: Float32Array, O: Float32Array, reciprocal: number): void {
+  const f = Math.fround;
+  for (let i = 0; i < G.length; i++) O[i] = f(G[i] * f(1 - f(Math.abs(G[i]) * reciprocal)));
+}
+
+/**
+ * sum |g| in double, in the SIMD loop's order (see @agrad/tensor's wasm/loops.ts): eight running
+ * sums, s_k taking elements k and k + 8 of each block of 16, added first in the array's precision;
+ * the tail added to s0. One sum would be a chain of dependent additions.
+ */
 function absoluteSum(G: FloatArray): number {
-  let [s0, s1, s2, s3] = [0, 0, 0, 0];
-  const body = G.length - (G.length % 4);
-  for (let i = 0; i < body; i += 4) {
-    s0 += Math.abs(G[i]);
-    s1 += Math.abs(G[i + 1]);
-    s2 += Math.abs(G[i + 2]);
-    s3 += Math.abs(G[i + 3]);
+  const pair = G instanceof Float32Array ? Math.fround : (x: number) => x;
+  const s = [0, 0, 0, 0, 0, 0, 0, 0];
+  const body = G.length - (G.length % 16);
+  for (let i = 0; i < body; i += 16) {
+    for (let k = 0; k < 8; k++) s[k] += pair(Math.abs(G[i + k]) + Math.abs(G[i + k + 8]));
   }
-  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
-  return s0 + s1 + (s2 + s3);
+  for (let i = body; i < G.length; i++) s[0] += Math.abs(G[i]);
+  return s[0] + s[1] + (s[2] + s[3]) + (s[4] + s[5] + (s[6] + s[7]));
 }

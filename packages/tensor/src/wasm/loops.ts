@@ -76,8 +76,8 @@ const PAGE = 65536;
 // Staging slots: as many as one call copies in or out at most (Adam: g, m, v in; m, v, u out).
 const SLOTS = 6;
 // Arrays go through the slots in pieces of this many floats: six slots of 32 KB stay in the
-// core's cache, so the loop's own reads and writes never reach main memory. A multiple of 4, so
-// AGR's four running sums keep their phase from piece to piece.
+// core's cache, so the loop's own reads and writes never reach main memory. A multiple of 16, so
+// AGR's eight running sums keep their phase from piece to piece.
 const CHUNK = 8192;
 
 /** The SIMD loops on float32 arrays. */
@@ -87,7 +87,7 @@ export class SimdLoops {
   private scratchEnd = 0;
   private scratchTop = 0;
   private scoped = false;
-  /** Byte offset of the staging slots, after the scratch region, and of AGR's four sums. */
+  /** Byte offset of the staging slots, after the scratch region, and of AGR's eight sums. */
   private slotBase = STAGGER;
 
   constructor(
@@ -212,13 +212,13 @@ export class SimdLoops {
   /** AGR's L1 sum: sum |g| in float64, in the order of its JavaScript loop. */
   absoluteSum(G: Float32Array): number {
     const sums = this.slot(SLOTS);
-    new Float64Array(this.memory.buffer, sums, 4).fill(0);
+    new Float64Array(this.memory.buffer, sums, 8).fill(0);
     this.pieces([G], [], ([g], n) => this.exports.absoluteSum(g, n, sums));
-    const [s0, s1, s2, s3] = new Float64Array(this.memory.buffer, sums, 4);
-    return s0 + s1 + (s2 + s3);
+    const [s0, s1, s2, s3, s4, s5, s6, s7] = new Float64Array(this.memory.buffer, sums, 8);
+    return s0 + s1 + (s2 + s3) + (s4 + s5 + (s6 + s7));
   }
 
-  /** out = g (1 - |g| r) in float64 (out may be g). */
+  /** out = g (1 - |g| r) in float32, r a normal float32 value (out may be g). */
   agrScale(G: Float32Array, out: Float32Array, reciprocal: number): void {
     this.pieces([G], [out], ([g, o], n) => this.exports.agrScale(g, o, n, reciprocal));
   }
@@ -280,8 +280,8 @@ const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 const STAGGER = 1088;
 const SCRATCH_SLACK = 1 << 16; // room for the scratch arrays' staggers
 const SLOT_STRIDE = CHUNK * 4 + STAGGER;
-/** The end of the slots placed from byte `base`: the six staging slots, then AGR's four float64 sums. */
-const slotsEnd = (base: number) => base + SLOTS * SLOT_STRIDE + 32;
+/** The end of the slots placed from byte `base`: the six staging slots, then AGR's eight float64 sums. */
+const slotsEnd = (base: number) => base + SLOTS * SLOT_STRIDE + 64;
 
 function instantiate(): SimdLoops | null {
   try {
