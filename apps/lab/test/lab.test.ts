@@ -8,6 +8,13 @@ import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
 import { runCli } from '../src/cli.js';
+import {
+  gridRates,
+  instability,
+  pilotScales,
+  STABILITY_PRESETS,
+  stabilityTransform,
+} from '../src/experiments/stability.js';
 import { makeClassifier } from '../src/models.js';
 import type { Metrics } from '../src/run/experiment.js';
 import { resetStepCounter, stopSignal } from '../src/run/runner.js';
@@ -57,7 +64,7 @@ afterEach(() => {
   resetStepCounter();
 });
 
-describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
+describe('pnpm lab: the experiments end to end (smoke presets)', () => {
   it('classify writes metrics, a report with paired differences, plots and the FID feature CNN', async () => {
     const out = fresh('classify');
     await runCli(['classify', '--preset', 'smoke', '--out', out, '--quiet']);
@@ -129,6 +136,62 @@ describe('pnpm lab: the three experiments end to end (smoke presets)', () => {
     );
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('paper SOP (WikiText-2)');
     expectPlots(out, ['loss', 'sop-accuracy']);
+  });
+  it('stability sweeps each arm upward to its first failure, with a pilot for the matched-step arm', async () => {
+    const out = fresh('stability');
+    await runCli(['stability', '--preset', 'smoke', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    const rates = gridRates(STABILITY_PRESETS.smoke.grid.sgd);
+    for (const arm of ['sgd', 'sgd+agr', 'sgd+matched-step']) {
+      for (const seed of [0, 1]) {
+        const runs = Object.values(metrics.results)
+          .filter((r) => r.info.arm === arm && r.info.seed === seed)
+          .sort((a, b) => Number(a.info.lr) - Number(b.info.lr));
+        // From the grid's first rate up, each run only after every lower one trained.
+        expect(runs.map((r) => r.info.lr)).toEqual(rates.slice(0, runs.length));
+        runs.slice(0, -1).forEach((r) => expect(instability(r)).toBeNull());
+        if (runs.length < rates.length) expect(instability(runs.at(-1)!)).not.toBeNull();
+      }
+    }
+    // The pilot's scales: AGR shrinks every tensor's gradient, the small output bias the most.
+    const scales = pilotScales(metrics.results['mlp/sgd/pilot']);
+    expect(Object.keys(scales).sort()).toEqual([
+      '1.bias',
+      '1.weight',
+      '3.bias',
+      '3.weight',
+      '5.bias',
+      '5.weight',
+    ]);
+    for (const s of Object.values(scales)) expect(s > 0 && s < 1).toBe(true);
+    expect(scales['5.bias']).toBeLessThan(scales['1.weight']);
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report.indexOf('## The claim and the prediction')).toBeLessThan(report.indexOf('## Results'));
+    expect(report).toMatch(/## Verdict\n\n- mlp · sgd: \S/);
+    expectPlots(out, ['stability']);
+  });
+
+  it("the matched-step arm scales each tensor's update by its pilot scale", () => {
+    manualSeed(3);
+    const model = makeClassifier('mlp');
+    const scales = Object.fromEntries(
+      [...model.namedParameters()].map(([name], i) => [name, 0.25 + 0.1 * i]),
+    );
+    const update = (arm: 'base' | 'matched') => {
+      const config = STABILITY_PRESETS.smoke;
+      const t = stabilityTransform('adamw', arm, 1e-2, config, scales);
+      const params = Object.fromEntries(model.namedParameters());
+      const grads = Object.fromEntries(Object.entries(params).map(([n, p]) => [n, randn(p.shape)]));
+      return t.update(grads, t.init(params), params).updates;
+    };
+    manualSeed(5);
+    const base = update('base');
+    manualSeed(5);
+    const matched = update('matched');
+    for (const [name, u] of Object.entries(base)) {
+      const expected = u.data.map((v) => v * scales[name]);
+      matched[name].data.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+    }
   });
 });
 

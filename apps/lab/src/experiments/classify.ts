@@ -93,7 +93,7 @@ export function loadClassifyData(config: ClassifyConfig, dataDir?: string): Clas
   };
 }
 
-const PIXELS = 28 * 28;
+export const PIXELS = 28 * 28;
 
 /** Test images behind each point of the accuracy curve (the final point uses the whole test set). */
 export const CURVE_TEST_IMAGES = 2000;

@@ -10,6 +10,7 @@ import { CLASSIFIERS, type ClassifierName } from '../models.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
+import { writeStabilityReport } from '../report/stability-report.js';
 import { type DataSource, type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import type { RunnerContext } from '../run/runner.js';
@@ -28,6 +29,7 @@ import {
   languageBaselines,
   runLanguage,
 } from './language.js';
+import { runStability, STABILITY_PRESETS, type StabilityConfig } from './stability.js';
 
 /** The language experiment holds out every this-many-th chapter of the corpus. */
 const HELD_OUT_EVERY = 10;
@@ -347,5 +349,64 @@ const language: ExperimentDefinition = {
   },
 };
 
-export const EXPERIMENTS = { classify, generate, language } satisfies Record<string, ExperimentDefinition>;
+const stability: ExperimentDefinition = {
+  description:
+    'learning-rate sweeps to divergence: SGD with momentum and AdamW, alone, with AGR, and with a matched smaller step',
+  presets: STABILITY_PRESETS,
+  presetHelp: [
+    'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 150 steps a run (about 2 minutes on 2 cores)',
+    'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (about an hour)',
+    'smoke: a few steps of a three-rate grid, for CI (seconds)',
+  ].join('\n'),
+  report: (out, metrics) => writeStabilityReport(out, metrics as unknown as Metrics<StabilityConfig>),
+  async run(options, command, threads, makeProgress) {
+    const preset = STABILITY_PRESETS[options.preset as keyof typeof STABILITY_PRESETS];
+    const config: StabilityConfig = {
+      ...preset,
+      optimizers: options.optimizers ? stabilityOptimizers(options.optimizers) : preset.optimizers,
+      seeds: options.seeds ?? preset.seeds,
+    };
+    if (options.epochs !== undefined)
+      throw new InvalidArgumentError(
+        '--epochs: stability runs count steps (the preset sets them), not epochs',
+      );
+    const loaded = loadClassifyData(
+      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
+      options.data,
+    );
+    // Jobs: the pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).
+    const rates = config.optimizers.reduce((n, o) => n + config.grid[o].count, 0);
+    const jobCount = config.models.length * (config.optimizers.length + 3 * config.seeds * rates);
+    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
+    return conduct(
+      'stability',
+      options,
+      config,
+      run,
+      async (metrics, context) => {
+        metrics.data = {
+          Dataset: describeFashionMnist(loaded.data),
+          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
+        };
+        await runStability(config, loaded, context);
+      },
+      writeStabilityReport,
+    );
+  },
+};
+
+/** --optimizers for stability: SGD (with momentum) and AdamW only. */
+function stabilityOptimizers(names: OptimizerName[]): StabilityConfig['optimizers'] {
+  const unsupported = names.filter((n) => n !== 'sgd' && n !== 'adamw');
+  if (unsupported.length > 0)
+    throw new InvalidArgumentError(
+      `--optimizers: stability sweeps sgd and adamw only, got '${unsupported.join(',')}'`,
+    );
+  return names as StabilityConfig['optimizers'];
+}
+
+export const EXPERIMENTS = { classify, generate, language, stability } satisfies Record<
+  string,
+  ExperimentDefinition
+>;
 export type ExperimentName = keyof typeof EXPERIMENTS;
