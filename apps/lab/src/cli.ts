@@ -8,6 +8,9 @@ import { getNumThreads, setNumThreads } from '@agrad/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseOptimizers } from './arms.js';
 import { EXPERIMENTS, type ExperimentName, type LabOptions } from './experiments/index.js';
+import { classifyDecisions } from './report/classify-report.js';
+import { stabilityDecisions } from './report/stability-report.js';
+import type { Decision } from './report/summary.js';
 import { readMetrics } from './run/experiment.js';
 import { BarProgress, LineProgress } from './run/progress.js';
 import { Interrupted, stopSignal } from './run/runner.js';
@@ -165,6 +168,56 @@ export function buildProgram(output?: {
       await runExperiment(name, opts, invocation);
     });
   }
+  program
+    .command('decide')
+    .description(
+      "the README's main job: classify and stability at their quick presets (about 5 minutes on 2 cores), then what they decided about AGR and what they left open",
+    )
+    .option(
+      '--data <dir>',
+      "data directory (default: Debian's full copy if installed, else the bundled subset)",
+    )
+    .option('--out <dir>', 'results folder, one subfolder per experiment (default: results/decide-<time>)')
+    .option('--quiet', 'one line per finished run instead of progress bars', false)
+    .action(async (opts: { data?: string; out?: string; quiet: boolean }) => {
+      const out = opts.out ?? defaultOut('decide', 'quick', false);
+      const parts = [
+        ['classify', classifyDecisions],
+        ['stability', stabilityDecisions],
+      ] as const;
+      for (const [name] of parts) {
+        const folder = join(out, name);
+        const argv = [
+          name,
+          '--preset',
+          'quick',
+          '--out',
+          folder,
+          ...(opts.data ? ['--data', opts.data] : []),
+        ];
+        process.stdout.write(`\n${name} --preset quick\n`);
+        await runExperiment(name, { preset: 'quick', resume: false, ...opts, out: folder }, argv);
+        if (process.exitCode) return; // interrupted: runExperiment said how to resume
+      }
+      const decisions = parts.flatMap(([name, decide]) =>
+        decide(readMetrics<never>(join(out, name, 'metrics.json'), [name])),
+      );
+      const list = (ds: Decision[]) =>
+        ds.length > 0 ? ds.map((d) => `- ${d.subject}: ${d.text}`) : ['- nothing'];
+      process.stdout.write(
+        [
+          '',
+          'What this run decided about AGR:',
+          ...list(decisions.filter((d) => d.decided)),
+          '',
+          'What it left open (more seeds, or the full presets, in docs/results/):',
+          ...list(decisions.filter((d) => !d.decided)),
+          '',
+          `Reports: ${join(out, 'classify', 'report.md')} and ${join(out, 'stability', 'report.md')}`,
+          '',
+        ].join('\n'),
+      );
+    });
   program
     .command('report')
     .description('rebuild report.md and the plots of a results folder from its metrics.json')

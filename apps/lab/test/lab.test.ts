@@ -171,6 +171,39 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
     expectPlots(out, ['stability']);
   });
 
+  it('ablation runs AGR by tensor size and records the counterfactual along the runs without AGR', async () => {
+    const out = fresh('ablation');
+    await runCli(['ablation', '--preset', 'smoke', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    expect(Object.keys(metrics.results).sort()).toEqual(
+      ['sgd', 'sgd+agr', 'sgd+agr<1000', 'sgd+agr>=1000']
+        .flatMap((arm) => [0, 1].map((s) => `mlp/${arm}/seed${s}`))
+        .sort(),
+    );
+    for (const r of Object.values(metrics.results)) {
+      const probes = r.log.counterfactual ?? [];
+      if (r.info.arm !== 'sgd') {
+        expect(probes).toHaveLength(0);
+        continue;
+      }
+      // Every tensor at every probe; the biases' updates change more than the weight matrices'.
+      expect(new Set(probes.map((p) => p.layer)).size).toBe(6);
+      const mean = (small: boolean) => {
+        const picked = probes.filter((p) => p.size < 1000 === small).map((p) => p.change);
+        return picked.reduce((a, b) => a + b, 0) / picked.length;
+      };
+      expect(mean(true)).toBeGreaterThan(mean(false));
+      for (const p of probes) expect(p.change >= 0 && p.change < 1).toBe(true);
+    }
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report.indexOf('## The question and the prediction')).toBeLessThan(
+      report.indexOf('## Test accuracy'),
+    );
+    expect(report).toContain('## One-step counterfactual per tensor');
+    expect(report).toMatch(/## Verdict\n\n- ablation · mlp · sgd: \S/);
+    expectPlots(out, ['accuracy']);
+  });
+
   it("the matched-step arm scales each tensor's update by its pilot scale", () => {
     manualSeed(3);
     const model = makeClassifier('mlp');

@@ -7,6 +7,7 @@ import { fingerprintFiles } from '../data/fingerprint.js';
 import { type FashionMnist, loadFashionMnist } from '../data/idx.js';
 import { versePairs } from '../data/text.js';
 import { CLASSIFIERS, type ClassifierName } from '../models.js';
+import { writeAblationReport } from '../report/ablation-report.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
@@ -14,6 +15,7 @@ import { writeStabilityReport } from '../report/stability-report.js';
 import { type DataSource, type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
 import type { RunnerContext } from '../run/runner.js';
+import { ABLATION_PRESETS, type AblationConfig, runAblation } from './ablation.js';
 import {
   CLASSIFY_PRESETS,
   type ClassifyConfig,
@@ -354,7 +356,7 @@ const stability: ExperimentDefinition = {
     'learning-rate sweeps to divergence: SGD with momentum and AdamW, alone, with AGR, and with a matched smaller step',
   presets: STABILITY_PRESETS,
   presetHelp: [
-    'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 150 steps a run (about 2 minutes on 2 cores)',
+    'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 100 steps a run (about 2 minutes on 2 cores)',
     'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (about an hour)',
     'smoke: a few steps of a three-rate grid, for CI (seconds)',
   ].join('\n'),
@@ -363,7 +365,7 @@ const stability: ExperimentDefinition = {
     const preset = STABILITY_PRESETS[options.preset as keyof typeof STABILITY_PRESETS];
     const config: StabilityConfig = {
       ...preset,
-      optimizers: options.optimizers ? stabilityOptimizers(options.optimizers) : preset.optimizers,
+      optimizers: options.optimizers ? sgdOrAdamw('stability', options.optimizers) : preset.optimizers,
       seeds: options.seeds ?? preset.seeds,
     };
     if (options.epochs !== undefined)
@@ -395,17 +397,58 @@ const stability: ExperimentDefinition = {
   },
 };
 
-/** --optimizers for stability: SGD (with momentum) and AdamW only. */
-function stabilityOptimizers(names: OptimizerName[]): StabilityConfig['optimizers'] {
+/** --optimizers for the experiments that run SGD (with momentum) and AdamW only. */
+function sgdOrAdamw(experiment: string, names: OptimizerName[]): Array<'sgd' | 'adamw'> {
   const unsupported = names.filter((n) => n !== 'sgd' && n !== 'adamw');
   if (unsupported.length > 0)
     throw new InvalidArgumentError(
-      `--optimizers: stability sweeps sgd and adamw only, got '${unsupported.join(',')}'`,
+      `--optimizers: ${experiment} runs sgd and adamw only, got '${unsupported.join(',')}'`,
     );
-  return names as StabilityConfig['optimizers'];
+  return names as Array<'sgd' | 'adamw'>;
 }
 
-export const EXPERIMENTS = { classify, generate, language, stability } satisfies Record<
+const ablation: ExperimentDefinition = {
+  description:
+    'which tensors carry AGR: AGR on every tensor, on small ones only, on large ones only; and the one-step counterfactual per tensor',
+  presets: ABLATION_PRESETS,
+  presetHelp: [
+    'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (about 3 minutes on 2 cores)',
+    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (about an hour)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ].join('\n'),
+  report: (out, metrics) => writeAblationReport(out, metrics as unknown as Metrics<AblationConfig>),
+  async run(options, command, threads, makeProgress) {
+    const preset = ABLATION_PRESETS[options.preset as keyof typeof ABLATION_PRESETS];
+    const config: AblationConfig = {
+      ...preset,
+      optimizers: options.optimizers ? sgdOrAdamw('ablation', options.optimizers) : preset.optimizers,
+      seeds: options.seeds ?? preset.seeds,
+      epochs: options.epochs ?? preset.epochs,
+    };
+    const loaded = loadClassifyData(
+      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
+      options.data,
+    );
+    const jobCount = config.models.length * config.optimizers.length * 4 * config.seeds;
+    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
+    return conduct(
+      'ablation',
+      options,
+      config,
+      run,
+      async (metrics, context) => {
+        metrics.data = {
+          Dataset: describeFashionMnist(loaded.data),
+          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
+        };
+        await runAblation(config, loaded, context);
+      },
+      writeAblationReport,
+    );
+  },
+};
+
+export const EXPERIMENTS = { classify, generate, language, stability, ablation } satisfies Record<
   string,
   ExperimentDefinition
 >;

@@ -24,6 +24,7 @@ import {
   type Comparison,
   claimText,
   compare,
+  type Decision,
   differenceCurves,
   effectText,
   formatDifference,
@@ -57,6 +58,36 @@ function stepsCell(jobs: JobResult[]): string {
   const s = summarize(jobs, stepsToTarget);
   const diverged = s.diverged > 0 ? `; ${s.diverged} diverged` : '';
   return `${summaryText({ ...s, diverged: 0 }, 0)} (${reached} of ${jobs.length} reached${diverged})`;
+}
+
+/**
+ * What a classify run decided about AGR's effect on test accuracy, per model and optimizer: a
+ * difference whose Holm-adjusted p-value (over the run's accuracy comparisons, as in the report)
+ * is below 0.05, or arms identical in every seed; anything else is left open.
+ */
+export function classifyDecisions(metrics: Metrics<ClassifyConfig>): Decision[] {
+  const { config, results } = metrics;
+  const pairs = config.models.flatMap((model) =>
+    config.optimizers.map((optimizer) => {
+      const base = select(results, { model, arm: optimizer });
+      const treated = select(results, { model, arm: `${optimizer}+agr` });
+      return {
+        model,
+        optimizer,
+        acc: base.length && treated.length ? compare(base, treated, accuracy) : null,
+      };
+    }),
+  );
+  const compared = pairs.filter((p): p is typeof p & { acc: Comparison } => p.acc !== null);
+  adjust(compared.map((p) => p.acc));
+  return compared.map((p) => {
+    const v = verdict(p.acc);
+    return {
+      subject: `classify · ${p.model} · ${p.optimizer}`,
+      text: effectText(p.acc, 'test accuracy', 'pp'),
+      decided: v === 'higher' || v === 'lower' || v === 'identical',
+    };
+  });
 }
 
 /** Writes report.md and the plots for a classify run; returns the summary table for the terminal. */

@@ -16,6 +16,7 @@ import { holm, mean, type PairedDifference, pairedDifference } from '../stats.js
 import { setupSection, totalTrainSeconds } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
+import type { Decision } from './summary.js';
 
 /** Test accuracy (%) a failed run is counted at: chance for 10 classes. */
 const CHANCE_ACCURACY = 10;
@@ -63,13 +64,6 @@ function interval(d: PairedDifference | null, unit: string): string {
     : `${s(d.mean)} [${s(d.low)}, ${s(d.high)}] ${unit}`;
 }
 
-interface Decision {
-  model: string;
-  optimizer: string;
-  verdict: string;
-  decided: boolean;
-}
-
 /**
  * The verdict for one model and optimizer, from the 95% intervals of the paired differences of
  * log2(edge): AGR against the optimizer alone, and AGR against the matched-step control.
@@ -111,8 +105,8 @@ function decide(
   ];
 }
 
-/** Writes report.md and the plot for a stability run; returns the summary for the terminal. */
-export async function writeStabilityReport(out: string, metrics: Metrics<StabilityConfig>): Promise<string> {
+/** Everything the report shows, from the results alone. */
+function analyze(metrics: Metrics<StabilityConfig>) {
   const { config, results } = metrics;
   const sections: string[] = [];
   const summaryRows: Array<Array<string | number>> = [];
@@ -198,7 +192,7 @@ export async function writeStabilityReport(out: string, metrics: Metrics<Stabili
           ? 'no run failed within the grid; it must reach higher rates'
           : null;
       const [verdict, decided] = decide(agrVsBase.d, agrVsMatched.d, agrVsBase.same, outside);
-      decisions.push({ model, optimizer, verdict, decided });
+      decisions.push({ subject: `stability · ${model} · ${optimizer}`, text: verdict, decided });
       sections.push(
         [
           `### ${model} · ${optimizer} (rates ${rates[0]} to ${rates.at(-1)}, ×${grid.factor.toPrecision(3)} apart)`,
@@ -223,6 +217,18 @@ export async function writeStabilityReport(out: string, metrics: Metrics<Stabili
   comparisonRows.forEach((row, i) => {
     row.push(adjusted[i] === null ? '—' : (adjusted[i] as number).toPrecision(2));
   });
+  return { sections, summaryRows, decisions, comparisonRows, plotRows, pilotRows };
+}
+
+/** What a stability run decided, model by model and optimizer by optimizer. */
+export function stabilityDecisions(metrics: Metrics<StabilityConfig>): Decision[] {
+  return analyze(metrics).decisions;
+}
+
+/** Writes report.md and the plot for a stability run; returns the summary for the terminal. */
+export async function writeStabilityReport(out: string, metrics: Metrics<StabilityConfig>): Promise<string> {
+  const { results } = metrics;
+  const { sections, summaryRows, decisions, comparisonRows, plotRows, pilotRows } = analyze(metrics);
   const plot = await writePlot(
     out,
     'stability',
@@ -272,7 +278,7 @@ export async function writeStabilityReport(out: string, metrics: Metrics<Stabili
     '',
     '## Verdict',
     '',
-    ...decisions.map((d) => `- ${d.model} · ${d.optimizer}: ${d.verdict}`),
+    ...decisions.map((d) => `- ${d.subject}: ${d.text}`),
     '',
   ].join('\n');
   writeFileAtomic(join(out, 'report.md'), report);
@@ -280,7 +286,7 @@ export async function writeStabilityReport(out: string, metrics: Metrics<Stabili
   return [
     textTable(['model', 'arm', 'median edge', "failures at base's edge", 'accuracy there (%)'], summaryRows),
     '',
-    ...decisions.map((d) => `${d.model} · ${d.optimizer}: ${d.verdict}`),
+    ...decisions.map((d) => `${d.subject}: ${d.text}`),
     `Decided ${decided} of ${decisions.length} model-optimizer pairs; the report is ${join(out, 'report.md')}.`,
   ].join('\n');
 }

@@ -8,6 +8,15 @@ import { holm, mean, type PairedDifference, pairedDifference, std } from '../sta
  * report's family of comparisons, and the verdict and claim sentences that follow from them.
  */
 
+/** One question a run answered or left open, for the main job's closing lines. */
+export interface Decision {
+  /** "classify · mlp · adamw" */
+  subject: string;
+  /** The answer, or why there is none. */
+  text: string;
+  decided: boolean;
+}
+
 /** Jobs whose info matches every given field, sorted by seed. */
 export function select(
   results: Record<string, JobResult>,

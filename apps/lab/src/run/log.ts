@@ -34,6 +34,15 @@ export interface AlphaPoint {
   maxAlpha: number;
 }
 
+/** One-step counterfactual of one tensor (the ablation experiment): AGR's relative change to its update. */
+export interface CounterfactualPoint {
+  step: number;
+  layer: string;
+  size: number;
+  /** ||u(AGR(g)) - u(g)|| / ||u(g)||, both from the same optimizer state. */
+  change: number;
+}
+
 /** Everything recorded while training one arm with one seed; serialisable to JSON. */
 export interface RunLog {
   losses: LossPoint[];
@@ -49,6 +58,8 @@ export interface RunLog {
    * there (a failure the reports count). Absent in logs written before it was recorded.
    */
   divergedAt?: number | null;
+  /** The ablation experiment's counterfactual probes (absent elsewhere). */
+  counterfactual?: CounterfactualPoint[];
   /** Smoothed training loss (exponential moving average, bias-corrected). */
   smoothedLoss: number;
   lossAverager: { sum: number; count: number; ema: number; emaSteps: number };
