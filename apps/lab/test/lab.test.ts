@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { manualSeed, noGrad, randn } from '@agrad/autograd';
 import { load } from '@agrad/nn';
 import * as ort from 'onnxruntime-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
 import { runCli } from '../src/cli.js';
 import {
@@ -202,6 +202,39 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
     expect(report).toContain('## One-step counterfactual per tensor');
     expect(report).toMatch(/## Verdict\n\n- ablation · mlp · sgd: \S/);
     expectPlots(out, ['accuracy']);
+  });
+
+  it('decide runs classify (AdamW, SGD) and stability, then lists what they decided and what they left open', async () => {
+    const out = fresh('decide');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await runCli(['decide', '--preset', 'smoke', '--out', out, '--quiet']);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join('');
+    const classify = readMetrics(join(out, 'classify'));
+    expect(new Set(Object.values(classify.results).map((r) => r.info.optimizer))).toEqual(
+      new Set(['adamw', 'sgd']),
+    );
+    expect(readMetrics(join(out, 'stability')).experiment).toBe('stability');
+    const decided = text.slice(
+      text.indexOf('What this run decided about AGR:'),
+      text.indexOf('What it left open'),
+    );
+    const open = text.slice(text.indexOf('What it left open'));
+    expect(decided.length > 0 && open.length > 0).toBe(true);
+    // Every question is answered in exactly one of the two lists.
+    const subjects = ['mlp', 'cnn', 'vit']
+      .flatMap((m) => ['adamw', 'sgd'].map((o) => `classify · ${m} · ${o}`))
+      .concat(['stability · mlp · sgd']);
+    for (const subject of subjects)
+      expect([subject, decided.includes(subject), open.includes(subject)]).toContain(true);
+    for (const subject of subjects) expect(decided.includes(subject)).not.toBe(open.includes(subject));
   });
 
   it("the matched-step arm scales each tensor's update by its pilot scale", () => {
