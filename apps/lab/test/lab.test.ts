@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
 import { runCli } from '../src/cli.js';
+import { SMOOTHNESS_PRESETS } from '../src/experiments/smoothness.js';
 import {
   gridRates,
   instability,
@@ -235,6 +236,29 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
     for (const subject of subjects)
       expect([subject, decided.includes(subject), open.includes(subject)]).toContain(true);
     for (const subject of subjects) expect(decided.includes(subject)).not.toBe(open.includes(subject));
+  });
+
+  it('smoothness probes along each step and the Hessian at checkpoints, paired with and without AGR', async () => {
+    const out = fresh('smoothness');
+    await runCli(['smoothness', '--preset', 'smoke', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    const { probePoints, multiples, hessianPoints } = SMOOTHNESS_PRESETS.smoke;
+    expect(Object.keys(metrics.results)).toHaveLength(2 * 2 * 2); // lr multiples x {sgd, sgd+agr} x seeds
+    for (const r of Object.values(metrics.results)) {
+      const probes = r.log.smoothness ?? [];
+      expect(probes).toHaveLength(probePoints * (multiples.length + 1));
+      for (const p of probes) {
+        expect(Number.isFinite(p.loss)).toBe(true);
+        if (p.multiple > 0) expect(p.smoothness).toBeGreaterThan(0);
+      }
+      expect(r.log.curvature?.map((c) => Number.isFinite(c.eigenvalue))).toEqual(
+        Array(hessianPoints).fill(true),
+      );
+    }
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report.indexOf('## The claim and the prediction')).toBeLessThan(report.indexOf('## Per arm'));
+    expect(report).toMatch(/## Verdict\n\n- smoothness · mlp · sgd · lr×1: \S/);
+    expectPlots(out, ['smoothness']);
   });
 
   it("the matched-step arm scales each tensor's update by its pilot scale", () => {

@@ -11,6 +11,7 @@ import { writeAblationReport } from '../report/ablation-report.js';
 import { writeClassifyReport } from '../report/classify-report.js';
 import { writeGenerateReport } from '../report/generate-report.js';
 import { writeLanguageReport } from '../report/language-report.js';
+import { writeSmoothnessReport } from '../report/smoothness-report.js';
 import { writeStabilityReport } from '../report/stability-report.js';
 import { type DataSource, type Metrics, startExperiment } from '../run/experiment.js';
 import type { Progress } from '../run/progress.js';
@@ -31,6 +32,7 @@ import {
   languageBaselines,
   runLanguage,
 } from './language.js';
+import { runSmoothness, SMOOTHNESS_PRESETS, type SmoothnessConfig } from './smoothness.js';
 import { runStability, STABILITY_PRESETS, type StabilityConfig } from './stability.js';
 
 /** The language experiment holds out every this-many-th chapter of the corpus. */
@@ -448,7 +450,48 @@ const ablation: ExperimentDefinition = {
   },
 };
 
-export const EXPERIMENTS = { classify, generate, language, stability, ablation } satisfies Record<
+const smoothness: ExperimentDefinition = {
+  description:
+    'the loss landscape along real MLP trajectories with and without AGR: effective smoothness along each step, loss range, top Hessian eigenvalue',
+  presets: SMOOTHNESS_PRESETS,
+  presetHelp: [
+    'quick: SGD and AdamW at 1x and 4x the learning rate, 6,000 images, 3 seeds (about 3 minutes on 2 cores)',
+    'full:  the same on 20,000 images for 3 epochs, 5 seeds, more probes (about an hour)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ].join('\n'),
+  report: (out, metrics) => writeSmoothnessReport(out, metrics as unknown as Metrics<SmoothnessConfig>),
+  async run(options, command, threads, makeProgress) {
+    const preset = SMOOTHNESS_PRESETS[options.preset as keyof typeof SMOOTHNESS_PRESETS];
+    const config: SmoothnessConfig = {
+      ...preset,
+      optimizers: options.optimizers ? sgdOrAdamw('smoothness', options.optimizers) : preset.optimizers,
+      seeds: options.seeds ?? preset.seeds,
+      epochs: options.epochs ?? preset.epochs,
+    };
+    const loaded = loadClassifyData(
+      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
+      options.data,
+    );
+    const jobCount = config.optimizers.length * config.lrMultipliers.length * 2 * config.seeds;
+    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
+    return conduct(
+      'smoothness',
+      options,
+      config,
+      run,
+      async (metrics, context) => {
+        metrics.data = {
+          Dataset: describeFashionMnist(loaded.data),
+          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images; the first ${Math.min(config.probeBatch, loaded.trainCount)} training images as the probe batch`,
+        };
+        await runSmoothness(config, loaded, context);
+      },
+      writeSmoothnessReport,
+    );
+  },
+};
+
+export const EXPERIMENTS = { classify, generate, language, stability, smoothness, ablation } satisfies Record<
   string,
   ExperimentDefinition
 >;

@@ -43,6 +43,21 @@ export interface CounterfactualPoint {
   change: number;
 }
 
+/** The smoothness experiment's probe along one step, at one step multiple (0: the starting point). */
+export interface SmoothnessPoint {
+  step: number;
+  multiple: number;
+  /** ||grad L(theta + s d) - grad L(theta)|| / ||s d|| (NaN at s = 0). */
+  smoothness: number;
+  loss: number;
+}
+
+/** The largest Hessian eigenvalue (by magnitude) of the probe batch's loss at one step. */
+export interface CurvaturePoint {
+  step: number;
+  eigenvalue: number;
+}
+
 /** Everything recorded while training one arm with one seed; serialisable to JSON. */
 export interface RunLog {
   losses: LossPoint[];
@@ -60,6 +75,9 @@ export interface RunLog {
   divergedAt?: number | null;
   /** The ablation experiment's counterfactual probes (absent elsewhere). */
   counterfactual?: CounterfactualPoint[];
+  /** The smoothness experiment's probes (absent elsewhere). */
+  smoothness?: SmoothnessPoint[];
+  curvature?: CurvaturePoint[];
   /** Smoothed training loss (exponential moving average, bias-corrected). */
   smoothedLoss: number;
   lossAverager: { sum: number; count: number; ema: number; emaSteps: number };
