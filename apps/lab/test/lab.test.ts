@@ -168,7 +168,7 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
     expect(scales['5.bias']).toBeLessThan(scales['1.weight']);
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report.indexOf('## The claim and the prediction')).toBeLessThan(report.indexOf('## Results'));
-    expect(report).toMatch(/## Verdict\n\n- mlp · sgd: \S/);
+    expect(report).toMatch(/## Verdict\n\n- stability · mlp · sgd: \S/);
     expectPlots(out, ['stability']);
   });
 

@@ -1,4 +1,4 @@
-import { manualSeed, noGrad, type Tensor, tensor } from '@agrad/autograd';
+import { manualSeed, noGrad, type Tensor } from '@agrad/autograd';
 import { F } from '@agrad/nn';
 import {
   agr,
@@ -10,11 +10,11 @@ import {
   regularize,
 } from '@agrad/optim';
 import { armName, makeTransform } from '../arms.js';
-import { BatchOrder, gatherRows } from '../data/batches.js';
+import { BatchOrder } from '../data/batches.js';
 import { makeClassifier } from '../models.js';
 import { type RunLog, recordLoss } from '../run/log.js';
 import { type JobResult, type RunnerContext, runJob } from '../run/runner.js';
-import { CLASSIFY_HYPERPARAMETERS, type ClassifyData, evaluateClassifier, PIXELS } from './classify.js';
+import { CLASSIFY_HYPERPARAMETERS, type ClassifyData, evaluateClassifier, imageBatch } from './classify.js';
 
 /**
  * `pnpm lab ablation`: which tensors carry AGR's effect? AGR's alpha = |g| / sum|g| averages 1/N
@@ -197,11 +197,7 @@ export async function runAblation(
                 evalEvery: totalSteps,
                 step(step, stepLog) {
                   [current, log] = [step, stepLog];
-                  const indices = batches.batch(step);
-                  const x = tensor(gatherRows(data.trainImages, PIXELS, indices), {
-                    shape: [indices.length, 1, 28, 28],
-                  });
-                  const y = tensor(gatherRows(data.trainLabels, 1, indices));
+                  const { x, y } = imageBatch(data, batches.batch(step));
                   const loss = F.crossEntropy(net.forward(x), y);
                   optim.zeroGrad();
                   loss.backward();

@@ -95,6 +95,14 @@ export function loadClassifyData(config: ClassifyConfig, dataDir?: string): Clas
 
 export const PIXELS = 28 * 28;
 
+/** The training images and labels at `indices`, as the [N, 1, 28, 28] batch and its labels. */
+export function imageBatch(data: FashionMnist, indices: Int32Array): { x: Tensor; y: Tensor } {
+  return {
+    x: tensor(gatherRows(data.trainImages, PIXELS, indices), { shape: [indices.length, 1, 28, 28] }),
+    y: tensor(gatherRows(data.trainLabels, 1, indices)),
+  };
+}
+
 /** Test images behind each point of the accuracy curve (the final point uses the whole test set). */
 export const CURVE_TEST_IMAGES = 2000;
 
@@ -159,11 +167,7 @@ export async function runClassify(
                 parts: { model, optimizer: optim },
                 evalEvery,
                 step(step, log) {
-                  const indices = batches.batch(step);
-                  const x = tensor(gatherRows(data.trainImages, PIXELS, indices), {
-                    shape: [indices.length, 1, 28, 28],
-                  });
-                  const y = tensor(gatherRows(data.trainLabels, 1, indices));
+                  const { x, y } = imageBatch(data, batches.batch(step));
                   const loss = F.crossEntropy(model.forward(x), y);
                   optim.zeroGrad();
                   loss.backward();

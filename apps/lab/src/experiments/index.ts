@@ -20,6 +20,7 @@ import { ABLATION_PRESETS, type AblationConfig, runAblation } from './ablation.j
 import {
   CLASSIFY_PRESETS,
   type ClassifyConfig,
+  type ClassifyData,
   CURVE_TEST_IMAGES,
   loadClassifyData,
   runClassify,
@@ -353,7 +354,78 @@ const language: ExperimentDefinition = {
   },
 };
 
-const stability: ExperimentDefinition = {
+/** The SGD-or-AdamW experiments' settings that the shared options override. */
+interface SgdOrAdamwConfig {
+  optimizers: Array<'sgd' | 'adamw'>;
+  seeds: number;
+  /** Absent where runs count steps: --epochs is then refused. */
+  epochs?: number;
+  trainLimit: number;
+  testLimit: number;
+}
+
+/**
+ * An experiment on Fashion-MNIST that runs SGD (with momentum) and AdamW: its preset with
+ * --optimizers, --seeds and --epochs applied, the images loaded once, the runs conducted and
+ * reported as every experiment's are.
+ */
+function sgdOrAdamwExperiment<C extends SgdOrAdamwConfig>(definition: {
+  name: string;
+  description: string;
+  presets: Record<string, C>;
+  presetHelp: string[];
+  /** At most this many runs (the progress bar's total). */
+  jobCount: (config: C) => number;
+  /** What else the report's "Used" line names. */
+  alsoUsed?: (config: C, loaded: ClassifyData) => string;
+  train: (config: C, loaded: ClassifyData, context: RunnerContext) => Promise<unknown>;
+  report: (out: string, metrics: Metrics<C>) => Promise<string>;
+}): ExperimentDefinition {
+  const { name, presets } = definition;
+  return {
+    description: definition.description,
+    presets,
+    presetHelp: definition.presetHelp.join('\n'),
+    report: (out, metrics) => definition.report(out, metrics as unknown as Metrics<C>),
+    async run(options, command, threads, makeProgress) {
+      const preset = presets[options.preset];
+      if (options.epochs !== undefined && preset.epochs === undefined)
+        throw new InvalidArgumentError(
+          `--epochs: ${name} runs count steps (the preset sets them), not epochs`,
+        );
+      const config: C = {
+        ...preset,
+        optimizers: options.optimizers ? sgdOrAdamw(name, options.optimizers) : preset.optimizers,
+        seeds: options.seeds ?? preset.seeds,
+        ...(preset.epochs === undefined ? {} : { epochs: options.epochs ?? preset.epochs }),
+      };
+      const loaded = loadClassifyData(
+        { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
+        options.data,
+      );
+      const source = fashionMnistSource(loaded.data);
+      const run = { command, threads, jobCount: definition.jobCount(config), makeProgress, source };
+      return conduct(
+        name,
+        options,
+        config,
+        run,
+        async (metrics, context) => {
+          const also = definition.alsoUsed?.(config, loaded);
+          metrics.data = {
+            Dataset: describeFashionMnist(loaded.data),
+            Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images${also ? `; ${also}` : ''}`,
+          };
+          await definition.train(config, loaded, context);
+        },
+        definition.report,
+      );
+    },
+  };
+}
+
+const stability = sgdOrAdamwExperiment<StabilityConfig>({
+  name: 'stability',
   description:
     'learning-rate sweeps to divergence: SGD with momentum and AdamW, alone, with AGR, and with a matched smaller step',
   presets: STABILITY_PRESETS,
@@ -361,43 +433,46 @@ const stability: ExperimentDefinition = {
     'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 100 steps a run (about 2 minutes on 2 cores)',
     'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (about an hour)',
     'smoke: a few steps of a three-rate grid, for CI (seconds)',
-  ].join('\n'),
-  report: (out, metrics) => writeStabilityReport(out, metrics as unknown as Metrics<StabilityConfig>),
-  async run(options, command, threads, makeProgress) {
-    const preset = STABILITY_PRESETS[options.preset as keyof typeof STABILITY_PRESETS];
-    const config: StabilityConfig = {
-      ...preset,
-      optimizers: options.optimizers ? sgdOrAdamw('stability', options.optimizers) : preset.optimizers,
-      seeds: options.seeds ?? preset.seeds,
-    };
-    if (options.epochs !== undefined)
-      throw new InvalidArgumentError(
-        '--epochs: stability runs count steps (the preset sets them), not epochs',
-      );
-    const loaded = loadClassifyData(
-      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
-      options.data,
-    );
-    // Jobs: the pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).
-    const rates = config.optimizers.reduce((n, o) => n + config.grid[o].count, 0);
-    const jobCount = config.models.length * (config.optimizers.length + 3 * config.seeds * rates);
-    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
-    return conduct(
-      'stability',
-      options,
-      config,
-      run,
-      async (metrics, context) => {
-        metrics.data = {
-          Dataset: describeFashionMnist(loaded.data),
-          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
-        };
-        await runStability(config, loaded, context);
-      },
-      writeStabilityReport,
-    );
-  },
-};
+  ],
+  // The pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).
+  jobCount: (c) =>
+    c.models.length *
+    (c.optimizers.length + 3 * c.seeds * c.optimizers.reduce((n, o) => n + c.grid[o].count, 0)),
+  train: runStability,
+  report: writeStabilityReport,
+});
+
+const smoothness = sgdOrAdamwExperiment<SmoothnessConfig>({
+  name: 'smoothness',
+  description:
+    'the loss landscape along real MLP trajectories with and without AGR: effective smoothness along each step, loss range, top Hessian eigenvalue',
+  presets: SMOOTHNESS_PRESETS,
+  presetHelp: [
+    'quick: SGD and AdamW at 1x and 4x the learning rate, 6,000 images, 3 seeds (about 3 minutes on 2 cores)',
+    'full:  the same on 20,000 images for 3 epochs, 5 seeds, more probes (about an hour)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ],
+  jobCount: (c) => c.optimizers.length * c.lrMultipliers.length * 2 * c.seeds,
+  alsoUsed: (c, loaded) =>
+    `the first ${Math.min(c.probeBatch, loaded.trainCount)} training images as the probe batch`,
+  train: runSmoothness,
+  report: writeSmoothnessReport,
+});
+
+const ablation = sgdOrAdamwExperiment<AblationConfig>({
+  name: 'ablation',
+  description:
+    'which tensors carry AGR: AGR on every tensor, on small ones only, on large ones only; and the one-step counterfactual per tensor',
+  presets: ABLATION_PRESETS,
+  presetHelp: [
+    'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (about 3 minutes on 2 cores)',
+    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (about an hour)',
+    'smoke: a few steps of everything, for CI (seconds)',
+  ],
+  jobCount: (c) => c.models.length * c.optimizers.length * 4 * c.seeds,
+  train: runAblation,
+  report: writeAblationReport,
+});
 
 /** --optimizers for the experiments that run SGD (with momentum) and AdamW only. */
 function sgdOrAdamw(experiment: string, names: OptimizerName[]): Array<'sgd' | 'adamw'> {
@@ -408,88 +483,6 @@ function sgdOrAdamw(experiment: string, names: OptimizerName[]): Array<'sgd' | '
     );
   return names as Array<'sgd' | 'adamw'>;
 }
-
-const ablation: ExperimentDefinition = {
-  description:
-    'which tensors carry AGR: AGR on every tensor, on small ones only, on large ones only; and the one-step counterfactual per tensor',
-  presets: ABLATION_PRESETS,
-  presetHelp: [
-    'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (about 3 minutes on 2 cores)',
-    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (about an hour)',
-    'smoke: a few steps of everything, for CI (seconds)',
-  ].join('\n'),
-  report: (out, metrics) => writeAblationReport(out, metrics as unknown as Metrics<AblationConfig>),
-  async run(options, command, threads, makeProgress) {
-    const preset = ABLATION_PRESETS[options.preset as keyof typeof ABLATION_PRESETS];
-    const config: AblationConfig = {
-      ...preset,
-      optimizers: options.optimizers ? sgdOrAdamw('ablation', options.optimizers) : preset.optimizers,
-      seeds: options.seeds ?? preset.seeds,
-      epochs: options.epochs ?? preset.epochs,
-    };
-    const loaded = loadClassifyData(
-      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
-      options.data,
-    );
-    const jobCount = config.models.length * config.optimizers.length * 4 * config.seeds;
-    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
-    return conduct(
-      'ablation',
-      options,
-      config,
-      run,
-      async (metrics, context) => {
-        metrics.data = {
-          Dataset: describeFashionMnist(loaded.data),
-          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images`,
-        };
-        await runAblation(config, loaded, context);
-      },
-      writeAblationReport,
-    );
-  },
-};
-
-const smoothness: ExperimentDefinition = {
-  description:
-    'the loss landscape along real MLP trajectories with and without AGR: effective smoothness along each step, loss range, top Hessian eigenvalue',
-  presets: SMOOTHNESS_PRESETS,
-  presetHelp: [
-    'quick: SGD and AdamW at 1x and 4x the learning rate, 6,000 images, 3 seeds (about 3 minutes on 2 cores)',
-    'full:  the same on 20,000 images for 3 epochs, 5 seeds, more probes (about an hour)',
-    'smoke: a few steps of everything, for CI (seconds)',
-  ].join('\n'),
-  report: (out, metrics) => writeSmoothnessReport(out, metrics as unknown as Metrics<SmoothnessConfig>),
-  async run(options, command, threads, makeProgress) {
-    const preset = SMOOTHNESS_PRESETS[options.preset as keyof typeof SMOOTHNESS_PRESETS];
-    const config: SmoothnessConfig = {
-      ...preset,
-      optimizers: options.optimizers ? sgdOrAdamw('smoothness', options.optimizers) : preset.optimizers,
-      seeds: options.seeds ?? preset.seeds,
-      epochs: options.epochs ?? preset.epochs,
-    };
-    const loaded = loadClassifyData(
-      { trainLimit: config.trainLimit, testLimit: config.testLimit } as ClassifyConfig,
-      options.data,
-    );
-    const jobCount = config.optimizers.length * config.lrMultipliers.length * 2 * config.seeds;
-    const run = { command, threads, jobCount, makeProgress, source: fashionMnistSource(loaded.data) };
-    return conduct(
-      'smoothness',
-      options,
-      config,
-      run,
-      async (metrics, context) => {
-        metrics.data = {
-          Dataset: describeFashionMnist(loaded.data),
-          Used: `the first ${loaded.trainCount} training and ${loaded.testCount} test images; the first ${Math.min(config.probeBatch, loaded.trainCount)} training images as the probe batch`,
-        };
-        await runSmoothness(config, loaded, context);
-      },
-      writeSmoothnessReport,
-    );
-  },
-};
 
 export const EXPERIMENTS = { classify, generate, language, stability, smoothness, ablation } satisfies Record<
   string,

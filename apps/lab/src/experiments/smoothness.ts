@@ -6,7 +6,13 @@ import { BatchOrder, gatherRows } from '../data/batches.js';
 import { type Classifier, makeClassifier } from '../models.js';
 import { type RunLog, recordLoss } from '../run/log.js';
 import { type JobResult, type RunnerContext, runJob } from '../run/runner.js';
-import { CLASSIFY_HYPERPARAMETERS, type ClassifyData, evaluateClassifier, PIXELS } from './classify.js';
+import {
+  CLASSIFY_HYPERPARAMETERS,
+  type ClassifyData,
+  evaluateClassifier,
+  imageBatch,
+  PIXELS,
+} from './classify.js';
 
 /**
  * `pnpm lab smoothness`: is the loss smoother along AGR's trajectories? The paper claims AGR
@@ -236,11 +242,7 @@ export async function runSmoothness(
                 parts: { model, optimizer: optim },
                 evalEvery: totalSteps,
                 step(step, log: RunLog) {
-                  const indices = batches.batch(step);
-                  const x = tensor(gatherRows(data.trainImages, PIXELS, indices), {
-                    shape: [indices.length, 1, 28, 28],
-                  });
-                  const y = tensor(gatherRows(data.trainLabels, 1, indices));
+                  const { x, y } = imageBatch(data, batches.batch(step));
                   const loss = F.crossEntropy(model.forward(x), y);
                   optim.zeroGrad();
                   loss.backward();

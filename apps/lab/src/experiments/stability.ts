@@ -1,11 +1,11 @@
-import { manualSeed, tensor } from '@agrad/autograd';
+import { manualSeed } from '@agrad/autograd';
 import { F } from '@agrad/nn';
 import { adamw, agr, chain, type GradientTransformation, Optimizer, sgd, stateless } from '@agrad/optim';
-import { BatchOrder, gatherRows } from '../data/batches.js';
+import { BatchOrder } from '../data/batches.js';
 import { makeClassifier } from '../models.js';
 import { probeGradients, recordLoss } from '../run/log.js';
 import { type JobResult, type RunnerContext, runJob } from '../run/runner.js';
-import { type ClassifyData, evaluateClassifier, PIXELS } from './classify.js';
+import { type ClassifyData, evaluateClassifier, imageBatch } from './classify.js';
 
 /**
  * `pnpm lab stability`: does AGR let training survive larger learning rates, and is that more than
@@ -182,11 +182,7 @@ export async function runStability(
         parts: { model, optimizer: optim },
         evalEvery: spec.totalSteps,
         step(step, log) {
-          const indices = batches.batch(step);
-          const x = tensor(gatherRows(data.trainImages, PIXELS, indices), {
-            shape: [indices.length, 1, 28, 28],
-          });
-          const y = tensor(gatherRows(data.trainLabels, 1, indices));
+          const { x, y } = imageBatch(data, batches.batch(step));
           const loss = F.crossEntropy(model.forward(x), y);
           optim.zeroGrad();
           loss.backward();
