@@ -140,4 +140,25 @@ describe('stability: edges, failures and the verdict that follows from the inter
     });
     expect(below).toContain("undecided: every run failed at the grid's first rate");
   });
+
+  it("finds each arm's run at the baseline's edge on a grid of irrational steps (×√2)", async () => {
+    const grid = { first: 0.05, factor: Math.SQRT2, count: 6 };
+    const rates = gridRates(grid); // 0.05, 0.0707107, 0.1, 0.141421, 0.2, 0.282843
+    const jobs = ['sgd', 'sgd+agr', 'sgd+matched-step'].flatMap((arm) =>
+      [0, 1, 2].flatMap((seed) => rates.slice(0, 5).map((lr, i) => run(arm, seed, lr, i < 4))),
+    );
+    const out = mkdtempSync(join(tmpdir(), 'agrad-stability-'));
+    await writeStabilityReport(out, {
+      experiment: 'stability',
+      preset: 'smoke',
+      config: { ...config, grid: { sgd: grid, adamw: grid } },
+      command: 'pnpm lab stability (synthetic)',
+      data: {},
+      machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
+      startedAt: '2026-11-30T00:00:00Z',
+      results: Object.fromEntries(jobs.map((j) => [j.key, j])),
+    });
+    const text = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(text).toContain('| sgd | 0.141, 0.141, 0.141 | 0.141 | 0 of 3 | 80.00 |');
+  });
 });

@@ -27,6 +27,8 @@ interface Sweep {
   jobs: JobResult[];
   /** log2 of the largest rate that trained; below the grid when the first rate failed. */
   edge: number;
+  /** That rate as the jobs name it (their `lr`); null when the first rate failed. */
+  edgeRate: number | null;
   /** No rate of the grid failed: the true edge is at least `edge` (the report says so). */
   censored: boolean;
 }
@@ -47,7 +49,8 @@ function sweepsOf(
     const stable = mine.filter((j) => instability(j) === null);
     const failed = mine.some((j) => instability(j) !== null);
     const edge = stable.length > 0 ? Math.log2(Number(stable.at(-1)!.info.lr)) : Math.log2(first / factor);
-    return { seed, jobs: mine, edge, censored: !failed };
+    const edgeRate = stable.length > 0 ? Number(stable.at(-1)!.info.lr) : null;
+    return { seed, jobs: mine, edge, edgeRate, censored: !failed };
   });
 }
 
@@ -138,8 +141,8 @@ function analyze(metrics: Metrics<StabilityConfig>) {
         const name = stabilityArmName(optimizer, arm);
         const mine = sweeps[arm];
         const atEdge = sweeps.base.map((b) => {
-          const lr = rate(b.edge);
-          const job = mine.find((s) => s.seed === b.seed)?.jobs.find((j) => Number(j.info.lr) === lr);
+          // The very rate the baseline's job ran (a rate rebuilt from log2 would round differently).
+          const job = mine.find((s) => s.seed === b.seed)?.jobs.find((j) => Number(j.info.lr) === b.edgeRate);
           // An arm that failed below that rate was not run at it: a failure there too.
           return job ? { failed: instability(job) !== null, accuracy: accuracyOrChance(job) } : null;
         });
