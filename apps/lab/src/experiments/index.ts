@@ -431,7 +431,7 @@ const stability = sgdOrAdamwExperiment<StabilityConfig>({
   presets: STABILITY_PRESETS,
   presetHelp: [
     'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 100 steps a run (about 2 minutes on 2 cores)',
-    'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (about an hour)',
+    'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (the MLP half 23 minutes, the CNN half about two hours)',
     'smoke: a few steps of a three-rate grid, for CI (seconds)',
   ],
   // The pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).
@@ -448,8 +448,8 @@ const smoothness = sgdOrAdamwExperiment<SmoothnessConfig>({
     'the loss landscape along real MLP trajectories with and without AGR: effective smoothness along each step, loss range, top Hessian eigenvalue',
   presets: SMOOTHNESS_PRESETS,
   presetHelp: [
-    'quick: SGD and AdamW at 1x and 4x the learning rate, 6,000 images, 3 seeds (about 3 minutes on 2 cores)',
-    'full:  the same on 20,000 images for 3 epochs, 5 seeds, more probes (about an hour)',
+    'quick: SGD and AdamW at 1x and 4x the learning rate, 6,000 images, 3 seeds (about 2 minutes on 2 cores)',
+    'full:  the same on 20,000 images for 3 epochs, 5 seeds, more probes (estimated at an hour; not yet run)',
     'smoke: a few steps of everything, for CI (seconds)',
   ],
   jobCount: (c) => c.optimizers.length * c.lrMultipliers.length * 2 * c.seeds,
@@ -465,8 +465,8 @@ const ablation = sgdOrAdamwExperiment<AblationConfig>({
     'which tensors carry AGR: AGR on every tensor, on small ones only, on large ones only; and the one-step counterfactual per tensor',
   presets: ABLATION_PRESETS,
   presetHelp: [
-    'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (about 3 minutes on 2 cores)',
-    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (about an hour)',
+    'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (under a minute on 2 cores)',
+    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (estimated at half an hour; not yet run)',
     'smoke: a few steps of everything, for CI (seconds)',
   ],
   jobCount: (c) => c.models.length * c.optimizers.length * 4 * c.seeds,

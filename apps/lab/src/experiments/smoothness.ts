@@ -52,7 +52,7 @@ export interface SmoothnessConfig {
 }
 
 export const SMOOTHNESS_PRESETS: Record<'quick' | 'full' | 'smoke', SmoothnessConfig> = {
-  // About 3 minutes on 2 cores.
+  // About 2 minutes on 2 cores (129 s measured).
   quick: {
     optimizers: ['sgd', 'adamw'],
     lrMultipliers: [1, 4],
@@ -67,7 +67,7 @@ export const SMOOTHNESS_PRESETS: Record<'quick' | 'full' | 'smoke', SmoothnessCo
     hessianPoints: 2,
     powerIterations: 15,
   },
-  // About an hour on 2 cores.
+  // Estimated at an hour on 2 cores; not yet run.
   full: {
     optimizers: ['sgd', 'adamw'],
     lrMultipliers: [1, 4],
