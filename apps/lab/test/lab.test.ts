@@ -151,6 +151,8 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
         // From the grid's first rate up, each run only after every lower one trained.
         expect(runs.map((r) => r.info.lr)).toEqual(rates.slice(0, runs.length));
         runs.slice(0, -1).forEach((r) => expect(instability(r)).toBeNull());
+        // The MLP's own step count (perModel), not the preset's default.
+        for (const r of runs) expect(r.log.losses.at(-1)?.step).toBe(r.log.divergedAt ?? 40);
         if (runs.length < rates.length) expect(instability(runs.at(-1)!)).not.toBeNull();
       }
     }

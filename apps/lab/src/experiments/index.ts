@@ -34,7 +34,7 @@ import {
   runLanguage,
 } from './language.js';
 import { runSmoothness, SMOOTHNESS_PRESETS, type SmoothnessConfig } from './smoothness.js';
-import { runStability, STABILITY_PRESETS, type StabilityConfig } from './stability.js';
+import { runStability, STABILITY_PRESETS, type StabilityConfig, settingsFor } from './stability.js';
 
 /** The language experiment holds out every this-many-th chapter of the corpus. */
 const HELD_OUT_EVERY = 10;
@@ -431,7 +431,7 @@ const stability = sgdOrAdamwExperiment<StabilityConfig>({
   presets: STABILITY_PRESETS,
   presetHelp: [
     'quick: the MLP, SGD and AdamW, rates x2 apart, 3 seeds, 100 steps a run (about 2 minutes on 2 cores)',
-    'full:  the MLP and the CNN, rates x1.41 apart, 4 seeds, 300 steps a run (the MLP half 23 minutes, the CNN half about two hours)',
+    'full:  the MLP (rates x1.41 apart, 300 steps a run) and the CNN (x2, 100 steps), 4 seeds (about 80 minutes, estimated)',
     'smoke: a few steps of a three-rate grid, for CI (seconds)',
   ],
   // The pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).

@@ -7,7 +7,9 @@ import {
   pilotScales,
   STABILITY_ARMS,
   type StabilityConfig,
+  type StabilityModel,
   type StabilityOptimizer,
+  settingsFor,
   stabilityArmName,
 } from '../experiments/stability.js';
 import type { Metrics } from '../run/experiment.js';
@@ -120,7 +122,7 @@ function analyze(metrics: Metrics<StabilityConfig>) {
   const pilotRows: Array<Array<string | number>> = [];
   for (const model of config.models) {
     for (const optimizer of config.optimizers as StabilityOptimizer[]) {
-      const grid = config.grid[optimizer];
+      const grid = settingsFor(config, model as StabilityModel).grid[optimizer];
       const rates = gridRates(grid);
       const sweeps = Object.fromEntries(
         STABILITY_ARMS.map((arm) => {
