@@ -436,8 +436,10 @@ const stability = sgdOrAdamwExperiment<StabilityConfig>({
   ],
   // The pilots, and at most every rate of every arm and seed (a sweep stops at its first failure).
   jobCount: (c) =>
-    c.models.length *
-    (c.optimizers.length + 3 * c.seeds * c.optimizers.reduce((n, o) => n + c.grid[o].count, 0)),
+    c.models.reduce((n, model) => {
+      const { grid } = settingsFor(c, model);
+      return n + c.optimizers.length + 3 * c.seeds * c.optimizers.reduce((k, o) => k + grid[o].count, 0);
+    }, 0),
   train: runStability,
   report: writeStabilityReport,
 });
