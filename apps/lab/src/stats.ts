@@ -10,6 +10,13 @@ export function mean(xs: readonly number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
 
+/** The median of the finite values (NaN when there are none). */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** Sample standard deviation (n - 1 in the denominator); 0 for a single value. */
 export function std(xs: readonly number[]): number {
   if (xs.length < 2) return 0;

@@ -4,6 +4,7 @@ import {
   holm,
   incompleteBeta,
   mean,
+  median,
   pairedDifference,
   std,
   studentTCdf,
@@ -93,5 +94,14 @@ describe('statistics for the reports', () => {
         },
       ),
     );
+  });
+});
+
+describe('median', () => {
+  it('is the middle value, or the mean of the two middle ones, of the finite values', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([Number.NaN, 7, Number.POSITIVE_INFINITY, 1])).toBe(4);
+    expect(median([Number.NaN])).toBeNaN();
   });
 });

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '@agrad/nn';
 import { ABLATION_SCOPES, type AblationConfig, ablationArmName } from '../experiments/ablation.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
+import { median } from '../stats.js';
 import { setupSection, totalTrainSeconds } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
 import { barChart, writePlot } from './plots.js';
@@ -20,15 +21,6 @@ import {
 } from './summary.js';
 
 const accuracy = (j: JobResult) => j.final.testAccuracy;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 const percent = (x: number) => (Number.isFinite(x) ? `${(100 * x).toPrecision(3)}%` : 'n/a');
 

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '@agrad/nn';
 import { type SmoothnessConfig, smoothnessArmName } from '../experiments/smoothness.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
+import { median } from '../stats.js';
 import { setupSection, totalTrainSeconds } from './common.js';
 import { markdownTable, textTable } from './markdown.js';
 import { lineChart, writePlot } from './plots.js';
@@ -18,12 +19,6 @@ import {
   summaryText,
   verdict,
 } from './summary.js';
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Median over a run's probes of the effective smoothness along its step (s = 1). */
 export const smoothnessAtOne = (j: JobResult) =>
