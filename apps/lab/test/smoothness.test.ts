@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   fromTypedArray,
   Generator,
@@ -10,8 +13,17 @@ import {
 } from '@agrad/autograd';
 import { F, Flatten, Linear, Sequential, Tanh } from '@agrad/nn';
 import { describe, expect, it } from 'vitest';
-import { probeAlongStep, topHessianEigenvalue } from '../src/experiments/smoothness.js';
+import {
+  probeAlongStep,
+  SMOOTHNESS_PRESETS,
+  type SmoothnessConfig,
+  topHessianEigenvalue,
+} from '../src/experiments/smoothness.js';
 import type { Classifier } from '../src/models.js';
+import { writeSmoothnessReport } from '../src/report/smoothness-report.js';
+import type { Metrics } from '../src/run/experiment.js';
+import { emptyLog } from '../src/run/log.js';
+import type { JobResult } from '../src/run/runner.js';
 
 /** A float64 model small enough to build its Hessian element by element. */
 function tiny(): { model: Classifier; x: Tensor; y: Tensor } {
@@ -100,5 +112,45 @@ describe('smoothness: probes along the step and the Hessian top eigenvalue', () 
       expect(points[k + 1].loss).toBeCloseTo(here.loss, 12);
       expect(points[k + 1].smoothness).toBeCloseTo(change / (s * dNorm), 10);
     }
+  });
+
+  it('rules out a 10% smoothing only when both intervals lie within ±10%', async () => {
+    // Per seed: the run's effective smoothness (s = 1) and top eigenvalue, without and with AGR.
+    const report = async (agrFactors: number[]) => {
+      const jobs: JobResult[] = [];
+      for (const agr of [false, true])
+        for (const [seed, factor] of agrFactors.entries()) {
+          const log = emptyLog();
+          const value = (1 + seed) * (agr ? factor : 1);
+          log.smoothness = [{ step: 5, multiple: 1, smoothness: value, loss: 1 }];
+          log.curvature = [{ step: 5, eigenvalue: 10 * value }];
+          log.losses = [{ step: 5, loss: 1 }];
+          const arm = `sgd${agr ? '+agr' : ''} lr×1`;
+          jobs.push({
+            key: `mlp/${arm}/seed${seed}`,
+            label: arm,
+            info: { arm, seed },
+            final: { testAccuracy: 80 },
+            log,
+          });
+        }
+      const config: SmoothnessConfig = { ...SMOOTHNESS_PRESETS.smoke, lrMultipliers: [1] };
+      const metrics: Metrics<SmoothnessConfig> = {
+        experiment: 'smoothness',
+        preset: 'smoke',
+        config,
+        command: 'pnpm lab smoothness (synthetic)',
+        data: {},
+        machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
+        startedAt: '2026-11-30T00:00:00Z',
+        results: Object.fromEntries(jobs.map((j) => [j.key, j])),
+      };
+      const out = mkdtempSync(join(tmpdir(), 'agrad-smoothness-'));
+      await writeSmoothnessReport(out, metrics);
+      return readFileSync(join(out, 'report.md'), 'utf8');
+    };
+    expect(await report([1.01, 0.99, 1.02, 1.0])).toContain('no smoothing of 10% or more');
+    expect(await report([1.3, 0.8, 1.1, 0.9])).toContain('too wide to rule out a 10% change');
+    expect(await report([0.8, 0.82, 0.79, 0.81])).toContain('confirms the claim here');
   });
 });

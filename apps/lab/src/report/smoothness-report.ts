@@ -36,6 +36,19 @@ export const topEigenvalue = (j: JobResult) => median((j.log.curvature ?? []).ma
 
 const logOf = (metric: (j: JobResult) => number) => (j: JobResult) => Math.log(metric(j));
 
+/**
+ * The smallest change in smoothness that would matter: 10% (in log units, log 1.1). Both 95%
+ * intervals inside +-this rule out a smoothing of that size.
+ */
+export const SMOOTHING_MARGIN = Math.log(1.1);
+
+const within = (c: Comparison, margin: number) => {
+  const d = c.difference;
+  return (
+    c.identical || (d !== null && d.low !== null && d.high !== null && d.low > -margin && d.high < margin)
+  );
+};
+
 function decide(smooth: Comparison, curvature: Comparison): [string, boolean] {
   const [s, c] = [verdict(smooth), verdict(curvature)];
   if (s === 'lower' && c === 'lower')
@@ -50,8 +63,13 @@ function decide(smooth: Comparison, curvature: Comparison): [string, boolean] {
     ];
   if ((s === 'lower' && c === 'higher') || (s === 'higher' && c === 'lower'))
     return [`mixed: effective smoothness ${s}, top Hessian eigenvalue ${c} with AGR.`, false];
+  if (within(smooth, SMOOTHING_MARGIN) && within(curvature, SMOOTHING_MARGIN))
+    return [
+      'no smoothing of 10% or more: both intervals (effective smoothness, top Hessian eigenvalue) lie within ±10% (refutes a material effect here).',
+      true,
+    ];
   return [
-    `undecided: with AGR, effective smoothness: ${s}; top Hessian eigenvalue: ${c} (Holm-adjusted).`,
+    `undecided: with AGR, effective smoothness: ${s}; top Hessian eigenvalue: ${c} (Holm-adjusted); the intervals are too wide to rule out a 10% change.`,
     false,
   ];
 }
@@ -182,8 +200,8 @@ export async function writeSmoothnessReport(
     `The paper claims AGR gives a smaller loss Lipschitz constant, a smoother landscape. Measured along real training runs of the MLP, paired by seed, at the classify experiment's learning rate times ${config.lrMultipliers.join(' and ')}, on one fixed batch of ${config.probeBatch} training images, at ${config.probePoints} steps per run: the effective smoothness ‖∇L(θ + s·d) − ∇L(θ)‖ / ‖s·d‖ along the step d the optimizer took (s = ${config.multiples.join(', ')}), the loss range along that line, and the Hessian's top eigenvalue (power iteration on Hessian-vector products, ${config.powerIterations} iterations) at ${config.hessianPoints} of those steps.`,
     '',
     "- Confirms the claim: with AGR, both the effective smoothness and the top eigenvalue are lower (paired log ratio below 0 after Holm's adjustment).",
-    '- Refutes it: both higher.',
-    '- Anything else (mixed, or no significant change) is undecided, and said so.',
+    '- Refutes it: both higher; or both 95% intervals within ±10% (log 1.1), which rules out a smoothing of 10% or more.',
+    '- Anything else (mixed, or intervals too wide to rule out a 10% change) is undecided, and said so.',
     '',
     'The runs with and without AGR follow different trajectories; the measures are taken at the same steps of each, per unit of step length.',
     '',
