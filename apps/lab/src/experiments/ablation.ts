@@ -57,7 +57,8 @@ export const ABLATION_PRESETS: Record<'quick' | 'full' | 'smoke', AblationConfig
     threshold: 1000,
     probePoints: 10,
   },
-  // Estimated at half an hour on 2 cores (the CNN's steps dominate); not yet run.
+  // Estimated at about 70 minutes on 2 cores (40 CNN runs of 312 steps at about 0.25 s a step, and
+  // their evaluations on all 10,000 test images, dominate); not yet run.
   full: {
     models: ['mlp', 'cnn'],
     optimizers: ['sgd', 'adamw'],

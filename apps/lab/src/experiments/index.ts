@@ -468,7 +468,7 @@ const ablation = sgdOrAdamwExperiment<AblationConfig>({
   presets: ABLATION_PRESETS,
   presetHelp: [
     'quick: the MLP, SGD and AdamW, 6,000 training images, 3 seeds (under a minute on 2 cores)',
-    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (estimated at half an hour; not yet run)',
+    'full:  the MLP and the CNN, 20,000 training images, all test images, 5 seeds (estimated at about 70 minutes; not yet run)',
     'smoke: a few steps of everything, for CI (seconds)',
   ],
   jobCount: (c) => c.models.length * c.optimizers.length * 4 * c.seeds,
