@@ -1,6 +1,3 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fromTypedArray, manualSeed, randn, type Tensor } from '@agrad/autograd';
 import { adamw, regularize, sgd } from '@agrad/optim';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +8,9 @@ import {
   withCounterfactual,
 } from '../src/experiments/ablation.js';
 import { writeAblationReport } from '../src/report/ablation-report.js';
-import type { Metrics } from '../src/run/experiment.js';
 import { emptyLog } from '../src/run/log.js';
 import type { JobResult } from '../src/run/runner.js';
+import { syntheticReport } from './synthetic.js';
 
 /** A report over synthetic runs: each arm's test accuracy per seed. */
 async function report(accuracies: Record<string, number[]>): Promise<string> {
@@ -36,20 +33,12 @@ async function report(accuracies: Record<string, number[]>): Promise<string> {
       };
     }),
   );
-  const metrics: Metrics<AblationConfig> = {
-    experiment: 'ablation',
-    preset: 'smoke',
-    config: { ...ABLATION_PRESETS.smoke, seeds: 3 },
-    command: 'pnpm lab ablation (synthetic)',
-    data: { Dataset: 'synthetic' },
-    machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
-    startedAt: '2026-11-30T00:00:00Z',
-    finishedAt: '2026-11-30T00:01:00Z',
-    results: Object.fromEntries(jobs.map((j) => [j.key, j])),
-  };
-  const out = mkdtempSync(join(tmpdir(), 'agrad-ablation-'));
-  await writeAblationReport(out, metrics);
-  return readFileSync(join(out, 'report.md'), 'utf8');
+  return syntheticReport<AblationConfig>(
+    'ablation',
+    { ...ABLATION_PRESETS.smoke, seeds: 3 },
+    jobs,
+    writeAblationReport,
+  );
 }
 
 const norm = (t: Tensor) => Math.sqrt(t.mul(t).sum().item());

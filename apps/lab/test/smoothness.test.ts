@@ -1,6 +1,3 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   fromTypedArray,
   Generator,
@@ -21,9 +18,9 @@ import {
 } from '../src/experiments/smoothness.js';
 import type { Classifier } from '../src/models.js';
 import { writeSmoothnessReport } from '../src/report/smoothness-report.js';
-import type { Metrics } from '../src/run/experiment.js';
 import { emptyLog } from '../src/run/log.js';
 import type { JobResult } from '../src/run/runner.js';
+import { syntheticReport } from './synthetic.js';
 
 /** A float64 model small enough to build its Hessian element by element. */
 function tiny(): { model: Classifier; x: Tensor; y: Tensor } {
@@ -135,19 +132,7 @@ describe('smoothness: probes along the step and the Hessian top eigenvalue', () 
           });
         }
       const config: SmoothnessConfig = { ...SMOOTHNESS_PRESETS.smoke, lrMultipliers: [1] };
-      const metrics: Metrics<SmoothnessConfig> = {
-        experiment: 'smoothness',
-        preset: 'smoke',
-        config,
-        command: 'pnpm lab smoothness (synthetic)',
-        data: {},
-        machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
-        startedAt: '2026-11-30T00:00:00Z',
-        results: Object.fromEntries(jobs.map((j) => [j.key, j])),
-      };
-      const out = mkdtempSync(join(tmpdir(), 'agrad-smoothness-'));
-      await writeSmoothnessReport(out, metrics);
-      return readFileSync(join(out, 'report.md'), 'utf8');
+      return syntheticReport('smoothness', config, jobs, writeSmoothnessReport);
     };
     expect(await report([1.01, 0.99, 1.02, 1.0])).toContain('no smoothing of 10% or more');
     expect(await report([1.3, 0.8, 1.1, 0.9])).toContain('too wide to rule out a 10% change');

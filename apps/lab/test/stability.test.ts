@@ -1,6 +1,3 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CHANCE_LOSS,
@@ -11,9 +8,9 @@ import {
   type StabilityConfig,
 } from '../src/experiments/stability.js';
 import { writeStabilityReport } from '../src/report/stability-report.js';
-import type { Metrics } from '../src/run/experiment.js';
 import { emptyLog } from '../src/run/log.js';
 import type { JobResult } from '../src/run/runner.js';
+import { syntheticReport } from './synthetic.js';
 
 const GRID = { first: 0.05, factor: 2, count: 5 }; // 0.05, 0.1, 0.2, 0.4, 0.8
 
@@ -49,23 +46,10 @@ function sweep(arm: string, seed: number, edge: number, accuracy = 80): JobResul
 }
 
 async function report(edges: Record<string, number[]>): Promise<string> {
-  const out = mkdtempSync(join(tmpdir(), 'agrad-stability-'));
   const jobs = Object.entries(edges).flatMap(([arm, perSeed]) =>
     perSeed.flatMap((edge, seed) => sweep(arm, seed, edge, arm === 'sgd+agr' ? 82 : 80)),
   );
-  const metrics: Metrics<StabilityConfig> = {
-    experiment: 'stability',
-    preset: 'smoke',
-    config,
-    command: 'pnpm lab stability (synthetic)',
-    data: { Dataset: 'synthetic' },
-    machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
-    startedAt: '2026-11-30T00:00:00Z',
-    finishedAt: '2026-11-30T00:01:00Z',
-    results: Object.fromEntries(jobs.map((j) => [j.key, j])),
-  };
-  await writeStabilityReport(out, metrics);
-  return readFileSync(join(out, 'report.md'), 'utf8');
+  return syntheticReport('stability', config, jobs, writeStabilityReport);
 }
 
 describe('stability: edges, failures and the verdict that follows from the intervals', () => {
@@ -147,18 +131,12 @@ describe('stability: edges, failures and the verdict that follows from the inter
     const jobs = ['sgd', 'sgd+agr', 'sgd+matched-step'].flatMap((arm) =>
       [0, 1, 2].flatMap((seed) => rates.slice(0, 5).map((lr, i) => run(arm, seed, lr, i < 4))),
     );
-    const out = mkdtempSync(join(tmpdir(), 'agrad-stability-'));
-    await writeStabilityReport(out, {
-      experiment: 'stability',
-      preset: 'smoke',
-      config: { ...config, grid: { sgd: grid, adamw: grid } },
-      command: 'pnpm lab stability (synthetic)',
-      data: {},
-      machine: { cpu: 'test', cores: 2, node: 'v20', threads: 1 },
-      startedAt: '2026-11-30T00:00:00Z',
-      results: Object.fromEntries(jobs.map((j) => [j.key, j])),
-    });
-    const text = readFileSync(join(out, 'report.md'), 'utf8');
+    const text = await syntheticReport(
+      'stability',
+      { ...config, grid: { sgd: grid, adamw: grid } },
+      jobs,
+      writeStabilityReport,
+    );
     expect(text).toContain('| sgd | 0.141, 0.141, 0.141 | 0.141 | 0 of 3 | 80.00 |');
   });
 });

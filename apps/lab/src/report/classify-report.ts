@@ -21,7 +21,6 @@ import { lineChart, writePlot } from './plots.js';
 import {
   adjust,
   type Claim,
-  type Comparison,
   claimText,
   compare,
   type Decision,
@@ -60,27 +59,27 @@ function stepsCell(jobs: JobResult[]): string {
   return `${summaryText({ ...s, diverged: 0 }, 0)} (${reached} of ${jobs.length} reached${diverged})`;
 }
 
+/** Each model and optimizer run with and without AGR: the two arms' jobs, paired by seed. */
+function armPairs(metrics: Metrics<ClassifyConfig>) {
+  const { config, results } = metrics;
+  return config.models.flatMap((model) =>
+    config.optimizers.flatMap((optimizer) => {
+      const base = select(results, { model, arm: optimizer });
+      const treated = select(results, { model, arm: `${optimizer}+agr` });
+      return base.length > 0 && treated.length > 0 ? [{ model, optimizer, base, treated }] : [];
+    }),
+  );
+}
+
 /**
  * What a classify run decided about AGR's effect on test accuracy, per model and optimizer: a
  * difference whose Holm-adjusted p-value (over the run's accuracy comparisons, as in the report)
  * is below 0.05, or arms identical in every seed; anything else is left open.
  */
 export function classifyDecisions(metrics: Metrics<ClassifyConfig>): Decision[] {
-  const { config, results } = metrics;
-  const pairs = config.models.flatMap((model) =>
-    config.optimizers.map((optimizer) => {
-      const base = select(results, { model, arm: optimizer });
-      const treated = select(results, { model, arm: `${optimizer}+agr` });
-      return {
-        model,
-        optimizer,
-        acc: base.length && treated.length ? compare(base, treated, accuracy) : null,
-      };
-    }),
-  );
-  const compared = pairs.filter((p): p is typeof p & { acc: Comparison } => p.acc !== null);
-  adjust(compared.map((p) => p.acc));
-  return compared.map((p) => {
+  const pairs = armPairs(metrics).map((p) => ({ ...p, acc: compare(p.base, p.treated, accuracy) }));
+  adjust(pairs.map((p) => p.acc));
+  return pairs.map((p) => {
     const v = verdict(p.acc);
     return {
       subject: `classify · ${p.model} · ${p.optimizer}`,
@@ -94,13 +93,6 @@ export function classifyDecisions(metrics: Metrics<ClassifyConfig>): Decision[] 
 export async function writeClassifyReport(out: string, metrics: Metrics<ClassifyConfig>): Promise<string> {
   const { config, results } = metrics;
   const armRows: Array<Array<string | number>> = [];
-  const pairs: Array<{
-    model: string;
-    optimizer: string;
-    acc: Comparison;
-    steps: Comparison;
-    overhead: number;
-  }> = [];
   for (const model of config.models) {
     for (const optimizer of config.optimizers) {
       for (const arm of [optimizer, `${optimizer}+agr`]) {
@@ -116,18 +108,15 @@ export async function writeClassifyReport(out: string, metrics: Metrics<Classify
           summarize(jobs, msPerStep).mean.toFixed(1),
         ]);
       }
-      const base = select(results, { model, arm: optimizer });
-      const treated = select(results, { model, arm: `${optimizer}+agr` });
-      if (base.length === 0 || treated.length === 0) continue;
-      pairs.push({
-        model,
-        optimizer,
-        acc: compare(base, treated, accuracy),
-        steps: compare(base, treated, stepsToTarget, 'did not reach the target'),
-        overhead: timeOverheadPercent(treated, base),
-      });
     }
   }
+  const pairs = armPairs(metrics).map(({ model, optimizer, base, treated }) => ({
+    model,
+    optimizer,
+    acc: compare(base, treated, accuracy),
+    steps: compare(base, treated, stepsToTarget, 'did not reach the target'),
+    overhead: timeOverheadPercent(treated, base),
+  }));
   adjust(pairs.map((p) => p.acc));
   adjust(pairs.map((p) => p.steps));
   const pairRows = pairs.map((p) => [

@@ -152,6 +152,7 @@ function analyze(metrics: Metrics<StabilityConfig>) {
         const failures = atEdge.filter((x) => x === null || x.failed).length;
         accuracyAtEdge[arm] = atEdge.map((x) => x?.accuracy ?? CHANCE_ACCURACY);
         const edges = mine.map((s) => `${rate(s.edge)}${s.censored ? '+' : ''}`).join(', ');
+        // The lower of the two middle edges for an even seed count, so the median is a rate of the grid.
         const median = [...mine.map((s) => s.edge)].sort((a, b) => a - b)[Math.floor((mine.length - 1) / 2)];
         const accuracy = known.length > 0 ? mean(accuracyAtEdge[arm]).toFixed(2) : 'n/a';
         rows.push([name, edges, rate(median), `${failures} of ${atEdge.length}`, accuracy]);
