@@ -11,6 +11,7 @@ import {
   type GradientTransformation,
   Optimizer,
   reference,
+  regularize,
   scaleByAdam,
   scaleByLearningRate,
 } from '../src/index.js';
@@ -129,6 +130,41 @@ describe('WebAssembly SIMD optimizer loops', () => {
             b.step();
             expect(bits(fast.w)).toEqual(bits(slow.w));
           }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('AGR on float32 gradients, contiguous or transposed, equals regularize on the reference backend to float32 rounding, inside and outside an Optimizer step', () => {
+    fc.assert(
+      fc.property(
+        shapes.chain((s) => fc.tuple(fc.constant(s), entries(s.rows * s.cols))),
+        ([{ rows, cols, transposed }, values]) => {
+          const g = matrix(values, rows, cols, transposed);
+          const expected = regularize(onBackend(g.contiguous())).data;
+          const close = (actual: ArrayLike<number>, sign: number) =>
+            g
+              .contiguous()
+              .data.forEach((gi, i) =>
+                expect(Math.abs(sign * actual[i] - expected[i])).toBeLessThanOrEqual(1e-6 * Math.abs(gi)),
+              );
+          // A plain update (the SIMD loops read the gradient where it is) ...
+          const t = agr();
+          const params = {
+            w: matrix(
+              values.map(() => 0),
+              rows,
+              cols,
+              false,
+            ),
+          };
+          close(t.update({ w: g }, t.init(params), params).updates.w.contiguous().data, 1);
+          // ... and an Optimizer step, where the gradient is staged into the loops' memory:
+          // from zeros, p - 1 * AGR(g) is exactly -AGR(g).
+          params.w.grad = g;
+          new Optimizer(params, chain(agr(), scaleByLearningRate(1))).step();
+          close(params.w.data, -1);
         },
       ),
       { numRuns: 25 },
