@@ -162,12 +162,25 @@ function agrScale32(G: Float32Array, O: Float32Array, reciprocal: number): void 
  * the tail added to s0. One sum would be a chain of dependent additions.
  */
 function absoluteSum(G: FloatArray): number {
-  const pair = G instanceof Float32Array ? Math.fround : (x: number) => x;
-  const s = [0, 0, 0, 0, 0, 0, 0, 0];
+  // Plain locals and one predictable branch, not an array of sums and a function per pair: this
+  // loop runs every step for float64 gradients of any size.
+  const f32 = G instanceof Float32Array;
+  const pair = (i: number) => {
+    const x = Math.abs(G[i]) + Math.abs(G[i + 8]);
+    return f32 ? Math.fround(x) : x;
+  };
+  let [s0, s1, s2, s3, s4, s5, s6, s7] = [0, 0, 0, 0, 0, 0, 0, 0];
   const body = G.length - (G.length % 16);
   for (let i = 0; i < body; i += 16) {
-    for (let k = 0; k < 8; k++) s[k] += pair(Math.abs(G[i + k]) + Math.abs(G[i + k + 8]));
+    s0 += pair(i);
+    s1 += pair(i + 1);
+    s2 += pair(i + 2);
+    s3 += pair(i + 3);
+    s4 += pair(i + 4);
+    s5 += pair(i + 5);
+    s6 += pair(i + 6);
+    s7 += pair(i + 7);
   }
-  for (let i = body; i < G.length; i++) s[0] += Math.abs(G[i]);
-  return s[0] + s[1] + (s[2] + s[3]) + (s[4] + s[5] + (s[6] + s[7]));
+  for (let i = body; i < G.length; i++) s0 += Math.abs(G[i]);
+  return s0 + s1 + (s2 + s3) + (s4 + s5 + (s6 + s7));
 }
