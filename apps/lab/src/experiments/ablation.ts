@@ -112,9 +112,9 @@ export function ablationTransform(
 }
 
 /**
- * Wraps a transform so that, when `probe()` says so, it also computes the updates the same state
- * would give for AGR(g) and for g (pure calls: no state is touched) and reports each tensor's
- * relative change; the step itself runs as without the wrapper.
+ * Wraps a transform so that, when `probe()` says so, it also computes the update the same state
+ * would give for AGR(g) (a pure call: no state is touched) and reports each tensor's relative
+ * change from the real step's update; the step itself runs as without the wrapper.
  */
 export function withCounterfactual(
   transform: GradientTransformation,
@@ -124,20 +124,23 @@ export function withCounterfactual(
   return {
     init: (params) => transform.init(params),
     update(updates, state, params, donation) {
-      if (probe()) {
-        noGrad(() => {
-          const regularized: Record<string, Tensor> = {};
-          for (const [name, g] of Object.entries(updates)) regularized[name] = regularize(g);
-          const plain = copy(transform.update(updates, state, params).updates);
-          const treated = transform.update(regularized, state, params).updates;
-          for (const [name, u] of Object.entries(plain)) {
-            const norm = Math.sqrt(u.mul(u).sum().item());
-            const d = treated[name].sub(u);
-            report(name, u.size, norm > 0 ? Math.sqrt(d.mul(d).sum().item()) / norm : 0);
-          }
-        });
-      }
-      return transform.update(updates, state, params, donation);
+      if (!probe()) return transform.update(updates, state, params, donation);
+      // AGR's update first, as a pure call (the state is untouched); then the real step, whose
+      // updates are the other side of the comparison.
+      const treated = noGrad(() => {
+        const regularized: Record<string, Tensor> = {};
+        for (const [name, g] of Object.entries(updates)) regularized[name] = regularize(g);
+        return copy(transform.update(regularized, state, params).updates);
+      });
+      const result = transform.update(updates, state, params, donation);
+      noGrad(() => {
+        for (const [name, u] of Object.entries(result.updates)) {
+          const norm = Math.sqrt(u.mul(u).sum().item());
+          const d = treated[name].sub(u);
+          report(name, u.size, norm > 0 ? Math.sqrt(d.mul(d).sum().item()) / norm : 0);
+        }
+      });
+      return result;
     },
     learningRate: transform.learningRate,
   };
