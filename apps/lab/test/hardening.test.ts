@@ -7,8 +7,9 @@ import { loadFile, serialize } from '@agrad/nn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { BUNDLED_FASHION_MNIST, readIdxGz } from '../src/data/idx.js';
+import { startExperiment } from '../src/run/experiment.js';
 import { recordLoss } from '../src/run/log.js';
-import { checkpointPath, resetStepCounter, runJob, stopSignal } from '../src/run/runner.js';
+import { checkpointPath, type JobResult, resetStepCounter, runJob, stopSignal } from '../src/run/runner.js';
 
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'agrad-lab-')), name);
 const repository = join(import.meta.dirname, '..', '..', '..');
@@ -175,5 +176,40 @@ describe('pnpm lab report reads metrics.json as untrusted input', () => {
     await expect(runCli(['report', dir])).rejects.toThrow(/unknown experiment "regress"/);
     write([1, 2]);
     await expect(runCli(['report', dir])).rejects.toThrow(/metrics\.json: not a JSON object/);
+  });
+});
+
+describe('metrics.json keeps the configuration exact', () => {
+  it('a configuration with sqrt(2) in it resumes, while the results are rounded to six digits', () => {
+    const out = fresh('exact');
+    const silent = { startJob() {}, update() {}, finishJob() {}, stop() {} };
+    const options = {
+      experiment: 'stability',
+      preset: 'full',
+      config: { grid: { factor: Math.SQRT2 } },
+      command: 'test',
+      out,
+      resume: false,
+      progress: silent,
+      checkpointEvery: 1000,
+      threads: 1,
+      source: { description: 'test data', fingerprint: '0123456789abcdef' },
+    };
+    const { metrics, context } = startExperiment(options);
+    context.results.job = {
+      info: { seed: 0 },
+      final: { testAccuracy: 1 / 3 },
+      log: { losses: [[1, Math.PI]] },
+    } as unknown as JobResult;
+    context.save();
+    const written = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(written.config.grid.factor).toBe(Math.SQRT2);
+    expect(written.results.job.final.testAccuracy).toBe(0.333333);
+    expect(written.startedAt).toBe(metrics.startedAt);
+    const resumed = startExperiment({ ...options, resume: true });
+    expect(resumed.metrics.config.grid.factor).toBe(Math.SQRT2);
+    expect(() =>
+      startExperiment({ ...options, resume: true, config: { grid: { factor: 1.4 } } }),
+    ).toThrow(/--resume: .* was started with .*"factor":1.4142135623730951/);
   });
 });

@@ -32,11 +32,16 @@ export interface Metrics<C> {
 }
 
 /**
- * metrics.json without indentation and with six significant digits, which is more than any
- * curve needs and keeps a full run's file to a few megabytes.
+ * metrics.json without indentation and with six significant digits in the results, which is more
+ * than any curve needs and keeps a full run's file to a few megabytes. The header (configuration,
+ * source, machine) is written exactly: --resume compares the configuration with the new options,
+ * and a rounded grid factor such as sqrt(2) would no longer match itself.
  */
 export function serializeMetrics(metrics: Metrics<unknown>): string {
-  return `${JSON.stringify(metrics, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v))}\n`;
+  const { results, ...header } = metrics;
+  const sixDigits = (_: string, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
+  return `${JSON.stringify(header).slice(0, -1)},"results":${JSON.stringify(results, sixDigits)}}\n`;
 }
 
 export interface StartOptions<C> {
