@@ -92,10 +92,7 @@ async function runExperiment(
   } catch (error) {
     if (error instanceof Interrupted) {
       process.stderr.write(
-        `\nStopped. Checkpoint: ${error.checkpoint}\nContinue with: pnpm lab ${name} --out ${out} --resume ${argv
-          .slice(1)
-          .filter((a) => a !== '--resume')
-          .join(' ')}\n`,
+        `\nStopped. Checkpoint: ${error.checkpoint}\nContinue with: ${resumeCommand(name, out, argv.slice(1))}\n`,
       );
       process.exitCode = 130;
       return;
@@ -251,6 +248,24 @@ function parseOptimizersOption(value: string) {
 
 /** The arguments of this invocation, recorded in the report as the command that produced it. */
 let invocation: string[] = [];
+
+/**
+ * The command that continues an interrupted run: the same options, with --out named once (the
+ * folder actually used, also when it was the default) and --resume once.
+ */
+export function resumeCommand(name: string, out: string, options: string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i];
+    if (option === '--resume' || option.startsWith('--out=')) continue;
+    if (option === '--out') {
+      i++;
+      continue;
+    }
+    kept.push(option);
+  }
+  return ['pnpm lab', name, '--out', out, '--resume', ...kept].join(' ');
+}
 
 /** Runs `pnpm lab <args>`; with `output`, usage errors throw (commander's CommanderError). */
 export async function runCli(

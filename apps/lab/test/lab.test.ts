@@ -7,7 +7,7 @@ import { load } from '@agrad/nn';
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkModel, onnxChecker } from '../../../packages/onnx/test/helpers.js';
-import { runCli } from '../src/cli.js';
+import { resumeCommand, runCli } from '../src/cli.js';
 import { SMOOTHNESS_PRESETS } from '../src/experiments/smoothness.js';
 import {
   gridRates,
@@ -372,9 +372,31 @@ describe('pnpm lab: interrupt and resume', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('Ctrl-C: saving a checkpoint after this step');
-    expect(stderr).toMatch(/Continue with: pnpm lab classify --out .* --resume/);
+    expect(stderr).toMatch(/Continue with: pnpm lab classify --out \S+ --resume --preset smoke/);
+    expect(stderr.match(/--out/g)).toHaveLength(1);
     expect(readdirSync(join(out, 'checkpoints'))).toHaveLength(1);
   }, 120_000);
+});
+
+describe('the command that continues an interrupted run', () => {
+  it('names --out once, with the folder used, and --resume once, keeping the other options', () => {
+    expect(
+      resumeCommand('ablation', 'results/a', [
+        '--out',
+        'results/a',
+        '--resume',
+        '--preset',
+        'full',
+        '--quiet',
+      ]),
+    ).toBe('pnpm lab ablation --out results/a --resume --preset full --quiet');
+    expect(resumeCommand('classify', 'results/b', ['--out=results/b', '--seeds', '2'])).toBe(
+      'pnpm lab classify --out results/b --resume --seeds 2',
+    );
+    expect(resumeCommand('generate', 'results/generate-quick', [])).toBe(
+      'pnpm lab generate --out results/generate-quick --resume',
+    );
+  });
 });
 
 describe('pnpm lab: usage errors', () => {
