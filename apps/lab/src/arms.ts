@@ -47,17 +47,34 @@ export function parseOptimizers(list: string): OptimizerName[] {
 /** The share of the steps over which every arm's learning rate warms up linearly. */
 export const WARMUP_FRACTION = 0.05;
 
+/** Every arm's learning rate: linear warm-up over the first 5% of steps, then cosine decay to zero. */
+export function armSchedule(arm: Pick<Arm, 'lr'>, totalSteps: number): Schedule {
+  const warmupSteps = Math.max(1, Math.round(WARMUP_FRACTION * totalSteps));
+  return warmupCosineDecay({
+    peak: arm.lr,
+    warmupSteps,
+    decaySteps: Math.max(totalSteps, warmupSteps + 1),
+  });
+}
+
+/**
+ * What decoupled weight decay alone does to a weight over a run: AdamW multiplies every weight by
+ * (1 - lr_t * wd) at each step t, so by the product of those over the run. A weight decay whose
+ * product is near 1 changes nothing, whatever its name.
+ */
+export function decayFactor(arm: Pick<Arm, 'lr' | 'weightDecay'>, totalSteps: number): number {
+  const lr = armSchedule(arm, totalSteps);
+  let factor = 1;
+  for (let step = 0; step < totalSteps; step++) factor *= 1 - lr(step) * arm.weightDecay;
+  return factor;
+}
+
 /**
  * The arm's gradient transformation: [clip] -> [AGR] -> optimizer, with a linear warm-up over the
  * first 5% of steps and cosine decay to zero, the same schedule for every arm.
  */
 export function makeTransform(arm: Arm, totalSteps: number): GradientTransformation {
-  const warmupSteps = Math.max(1, Math.round(WARMUP_FRACTION * totalSteps));
-  const lr: Schedule = warmupCosineDecay({
-    peak: arm.lr,
-    warmupSteps,
-    decaySteps: Math.max(totalSteps, warmupSteps + 1),
-  });
+  const lr = armSchedule(arm, totalSteps);
   const base =
     arm.optimizer === 'adamw'
       ? adamw({ lr, weightDecay: arm.weightDecay })
