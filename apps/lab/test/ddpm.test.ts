@@ -2,6 +2,7 @@ import { gradcheck, manualSeed, randn, type Tensor, tensor } from '@agrad/autogr
 import { describe, expect, it } from 'vitest';
 import {
   ddimSample,
+  MlpDenoiser,
   NoiseSchedule,
   TinyUNet,
   timestepEmbedding,
@@ -81,5 +82,31 @@ describe('DDPM pieces', () => {
       expect(v).toBeGreaterThanOrEqual(-1);
       expect(v).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe('latent diffusion pieces', () => {
+  it('the MLP denoiser maps [N, k] latents to noise of the same shape, and DDIM samples latents unclipped', () => {
+    manualSeed(0);
+    const model = new MlpDenoiser(6, 16, 2);
+    expect(model.forward(randn([3, 6]), Int32Array.from([0, 10, 999])).shape).toEqual([3, 6]);
+    // An exact noise predictor for a one-point data set z*: eps = (x - sqrt(abar) z*) / sqrt(1 - abar).
+    const star = tensor([3, -2, 0.5, 4, -5, 1], { shape: [1, 6] });
+    const schedule = new NoiseSchedule();
+    const oracle = {
+      training: false,
+      train() {},
+      eval() {},
+      forward: (x: Tensor, t: Int32Array) => {
+        const abar = schedule.alphasCumprod[t[0]];
+        return x.sub(star.mul(Math.sqrt(abar))).div(Math.sqrt(1 - abar));
+      },
+    };
+    manualSeed(1);
+    const samples = ddimSample(oracle as never, schedule, 2, 20, { sampleShape: [6], clip: false });
+    expect(samples.shape).toEqual([2, 6]);
+    const values = samples.data as Float32Array;
+    for (let n = 0; n < 2; n++)
+      for (let i = 0; i < 6; i++) expect(values[n * 6 + i]).toBeCloseTo((star.data as Float32Array)[i], 3);
   });
 });

@@ -208,8 +208,8 @@ describe('metrics.json keeps the configuration exact', () => {
     expect(written.startedAt).toBe(metrics.startedAt);
     const resumed = startExperiment({ ...options, resume: true });
     expect(resumed.metrics.config.grid.factor).toBe(Math.SQRT2);
-    expect(() =>
-      startExperiment({ ...options, resume: true, config: { grid: { factor: 1.4 } } }),
-    ).toThrow(/--resume: .* was started with .*"factor":1.4142135623730951/);
+    expect(() => startExperiment({ ...options, resume: true, config: { grid: { factor: 1.4 } } })).toThrow(
+      /--resume: .* was started with .*"factor":1.4142135623730951/,
+    );
   });
 });

@@ -98,18 +98,36 @@ describe('pnpm lab: the experiments end to end (smoke presets)', () => {
     expectPlots(out, ['loss']);
   });
 
-  it('generate trains the UNet arms, names its FID honestly and writes sample grids', async () => {
+  it('generate trains the latent-diffusion arms, names its FID honestly, says how sure the feature CNN is, and writes sample grids', async () => {
     const out = fresh('generate');
     await runCli(['generate', '--preset', 'smoke', '--out', out, '--quiet']);
     const metrics = readMetrics(out);
-    const unet = Object.values(metrics.results).filter((r) => r.info.model === 'unet');
-    expect(unet).toHaveLength(2 * 2);
-    for (const r of unet) expect(r.final.fid).toBeGreaterThan(0);
+    const denoisers = Object.values(metrics.results).filter((r) => r.info.model === 'latent-mlp');
+    expect(denoisers).toHaveLength(2 * 2);
+    for (const r of denoisers) {
+      expect(r.final.fid).toBeGreaterThan(0);
+      expect(r.final.maxClassProbability).toBeGreaterThanOrEqual(0.1);
+      expect(r.final.maxClassProbability).toBeLessThanOrEqual(1);
+    }
+    expect(Number(metrics.data['Max-class probability, real'])).toBeGreaterThanOrEqual(0.1);
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('FID, FMNIST-CNN features');
     expect(report).toContain('not Inception FID');
+    expect(report).toContain('top 16 principal components');
+    expect(report).toMatch(/max-class probability [0-9.]+ \(test images\)/);
     expect([...readFileSync(join(out, 'samples-adan+agr.png')).subarray(0, 8)]).toEqual(PNG_SIGNATURE);
     expectPlots(out, ['loss', 'held-out-loss', 'grad-norm']);
+  });
+
+  it('generate --denoiser unet trains the tiny UNet on pixels instead', async () => {
+    const out = fresh('generate-unet');
+    await runCli(['generate', '--preset', 'smoke', '--denoiser', 'unet', '--out', out, '--quiet']);
+    const metrics = readMetrics(out);
+    expect((metrics.config as { denoiser: unknown }).denoiser).toEqual({ kind: 'unet', channels: 8 });
+    expect(Object.values(metrics.results).filter((r) => r.info.model === 'unet')).toHaveLength(2 * 2);
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('A tiny UNet (base width 8');
+    expect(metrics.data['Latent codec']).toBeUndefined();
   });
 
   it('language sweeps the weight decays and reports SOP and MLM accuracy', async () => {

@@ -1,10 +1,16 @@
 import { cat, noGrad, randn, type Tensor, tensor } from '@agrad/autograd';
-import { Conv2d, GroupNorm, Linear, Module, ModuleList, SiLU } from '@agrad/nn';
+import { Conv2d, GroupNorm, LayerNorm, Linear, Module, ModuleList, SiLU } from '@agrad/nn';
 
 /**
- * DDPM (Ho et al., 2020) pieces for `pnpm lab generate`: a linear beta schedule, epsilon
- * prediction with a tiny UNet, and deterministic DDIM sampling (Song et al., 2021).
+ * DDPM (Ho et al., 2020) pieces for `pnpm lab generate`: a linear beta schedule, two noise
+ * predictors (a tiny UNet on images, a residual MLP on vectors such as PCA latents), and
+ * deterministic DDIM sampling (Song et al., 2021).
  */
+
+/** A denoiser maps noisy samples x_t [N, ...] and their timesteps to the noise eps (same shape). */
+export interface Denoiser extends Module {
+  forward(x: Tensor, t: Int32Array): Tensor;
+}
 export class NoiseSchedule {
   readonly betas: Float64Array;
   /** alpha-bar_t = prod_{s <= t} (1 - beta_s), t = 0 .. T-1. */
@@ -26,16 +32,16 @@ export class NoiseSchedule {
     });
   }
 
-  /** x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, per example; x0 and eps are [N, C, H, W]. */
+  /** x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, per example; x0 and eps are [N, ...]. */
   addNoise(x0: Tensor, noise: Tensor, t: Int32Array): Tensor {
-    const n = x0.shape[0];
+    const shape = x0.shape.map((size, axis) => (axis === 0 ? size : 1));
     const a = tensor(
       Float32Array.from(t, (s) => Math.sqrt(this.alphasCumprod[s])),
-      { shape: [n, 1, 1, 1] },
+      { shape },
     );
     const b = tensor(
       Float32Array.from(t, (s) => Math.sqrt(1 - this.alphasCumprod[s])),
-      { shape: [n, 1, 1, 1] },
+      { shape },
     );
     return x0.mul(a).add(noise.mul(b));
   }
@@ -96,7 +102,7 @@ export class ResBlock extends Module {
  * A tiny UNet for 28x28 single-channel images: 28 -> 14 -> 7 and back, with skip connections
  * and the timestep embedding fed to every block. Predicts the noise eps.
  */
-export class TinyUNet extends Module {
+export class TinyUNet extends Module implements Denoiser {
   constructor(readonly channels = 16) {
     super();
     const c = channels;
@@ -130,32 +136,76 @@ export class TinyUNet extends Module {
   }
 }
 
+/** One residual block of the MLP denoiser: h + Linear(SiLU(LayerNorm(h + Linear(temb)))). */
+export class MlpBlock extends Module {
+  constructor(width: number, embedding: number) {
+    super();
+    this.registerModule('time', new Linear(embedding, width));
+    this.registerModule('norm', new LayerNorm(width));
+    this.registerModule('linear', new Linear(width, width));
+  }
+
+  forward(h: Tensor, temb: Tensor): Tensor {
+    const z = this.module<LayerNorm>('norm').forward(h.add(this.module<Linear>('time').forward(temb)));
+    return h.add(this.module<Linear>('linear').forward(z.mul(z.sigmoid())));
+  }
+}
+
 /**
- * Deterministic DDIM sampling (eta = 0) over `steps` evenly spaced timesteps: from x_T ~ N(0, I),
- * predict eps, form the clipped x0 estimate, and step to the previous timestep. Returns [N, 1, 28, 28]
- * in [-1, 1].
+ * A residual MLP noise predictor for vectors [N, features] (the lab's PCA latents): in
+ * (features -> width), `depth` MlpBlocks, out (width -> features). Every unit sees every
+ * coordinate, so on image latents the global shape of a garment is learned from the first steps.
+ */
+export class MlpDenoiser extends Module implements Denoiser {
+  /** Width of the sinusoidal timestep embedding. */
+  static readonly EMBEDDING = 128;
+
+  constructor(
+    readonly features: number,
+    readonly width: number,
+    readonly depth: number,
+  ) {
+    super();
+    this.registerModule('input', new Linear(features, width));
+    const blocks = Array.from({ length: depth }, () => new MlpBlock(width, MlpDenoiser.EMBEDDING));
+    this.registerModule('blocks', new ModuleList(blocks));
+    this.registerModule('output', new Linear(width, features));
+  }
+
+  forward(x: Tensor, t: Int32Array): Tensor {
+    const temb = timestepEmbedding(t, MlpDenoiser.EMBEDDING);
+    let h = this.module<Linear>('input').forward(x);
+    for (const block of this.module<ModuleList<MlpBlock>>('blocks')) h = block.forward(h, temb);
+    return this.module<Linear>('output').forward(h);
+  }
+}
+
+/**
+ * Deterministic DDIM sampling (eta = 0) over `steps` evenly spaced timesteps: from x_T ~ N(0, I)
+ * of shape [count, ...sampleShape], predict eps, form the x0 estimate (clipped to [-1, 1] for
+ * images; latents are not bounded), and step to the previous timestep.
  */
 export function ddimSample(
-  model: Pick<TinyUNet, 'forward' | 'training' | 'train' | 'eval'>,
+  model: Pick<Denoiser, 'forward' | 'training' | 'train' | 'eval'>,
   schedule: NoiseSchedule,
   count: number,
   steps: number,
+  options: { sampleShape?: number[]; clip?: boolean } = {},
 ): Tensor {
+  const { sampleShape = [1, 28, 28], clip = true } = options;
   return noGrad(() => {
     const wasTraining = model.training;
     model.eval();
     const stride = schedule.timesteps / steps;
     const times = Array.from({ length: steps }, (_, i) => Math.round(i * stride));
-    let x = randn([count, 1, 28, 28]);
+    let x = randn([count, ...sampleShape]);
     for (let i = steps - 1; i >= 0; i--) {
       const t = times[i];
       const abar = schedule.alphasCumprod[t];
       const abarPrev = i > 0 ? schedule.alphasCumprod[times[i - 1]] : 1;
       const eps = model.forward(x, new Int32Array(count).fill(t));
-      const x0 = x
-        .sub(eps.mul(Math.sqrt(1 - abar)))
-        .div(Math.sqrt(abar))
-        .clamp(-1, 1);
+      const estimate = x.sub(eps.mul(Math.sqrt(1 - abar))).div(Math.sqrt(abar));
+      const x0 = clip ? estimate.clamp(-1, 1) : estimate;
       x = x0.mul(Math.sqrt(abarPrev)).add(eps.mul(Math.sqrt(1 - abarPrev)));
     }
     if (wasTraining) model.train();

@@ -2,7 +2,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@agrad/nn';
 import { WARMUP_FRACTION } from '../arms.js';
 import { NoiseSchedule } from '../experiments/ddpm.js';
-import { GENERATE_CLIP, GENERATE_HYPERPARAMETERS, type GenerateConfig } from '../experiments/generate.js';
+import {
+  DENOISER_MODELS,
+  GENERATE_CLIP,
+  GENERATE_HYPERPARAMETERS,
+  type GenerateConfig,
+} from '../experiments/generate.js';
 import { CNN_FEATURES } from '../models.js';
 import type { Metrics } from '../run/experiment.js';
 import type { JobResult } from '../run/runner.js';
@@ -37,6 +42,7 @@ import {
 } from './summary.js';
 
 const fid = (j: JobResult) => j.final.fid;
+const maxClassProbability = (j: JobResult) => j.final.maxClassProbability;
 const heldOutLoss = (j: JobResult) => j.final.emaHeldOutLoss;
 
 /** The paper's DDPM result on CIFAR-10: Inception FID 7.98 with Adan, 7.44 with Adan+AGR. */
@@ -59,21 +65,49 @@ function claimFor(base: JobResult[]): Claim | null {
   };
 }
 
-/** How far the samples are from the data, judged against the real-vs-real floor, not assumed. */
-function qualityComment(results: Record<string, JobResult>, floor: number): string {
+/**
+ * How far the samples are from the data, judged against the real-vs-real floor and the feature
+ * CNN's confidence on real images, not assumed. Runs from before the max-class probability was
+ * recorded are judged on FID alone.
+ */
+function qualityComment(
+  results: Record<string, JobResult>,
+  floor: number,
+  realProbability: number | undefined,
+): string {
   const f = summarize(Object.values(results), fid);
   const ratio = f.mean / floor;
-  const head = `The generated samples average FID ${f.mean.toFixed(1)} against a real-vs-real floor of ${floor.toFixed(2)} (${ratio.toFixed(0)}x).`;
+  const sure = summarize(Object.values(results), maxClassProbability);
+  const sureText = Number.isFinite(sure.mean)
+    ? ` The feature CNN's mean largest class probability on the samples is ${sure.mean.toFixed(3)}${realProbability === undefined ? '' : ` (${realProbability.toFixed(3)} on real test images)`}.`
+    : '';
+  const head = `The generated samples average FID ${f.mean.toFixed(1)} against a real-vs-real floor of ${floor.toFixed(2)} (${ratio.toFixed(0)}x).${sureText}`;
   if (ratio > 20) {
-    return `${head} At this training budget the tiny UNet's samples are still far from Fashion-MNIST (see the grids below), so the two arms compare undertrained models: the difference between them says little about the paper's claim, which is about well-trained models.`;
+    return `${head} At this training budget the samples are still far from Fashion-MNIST (see the grids below), so the two arms compare undertrained models: the difference between them says little about the paper's claim, which is about well-trained models.`;
   }
-  return `${head} The samples resemble the data to a degree, so the difference between arms is a fair, if small-scale, test of the paper's claim.`;
+  return `${head} The samples resemble the data to a degree (see the grids below), so the difference between arms is a fair, if small-scale, test of the paper's claim.`;
+}
+
+/** One sentence on what was diffused and by what, from the run's configuration. */
+function denoiserText(config: GenerateConfig): string {
+  const denoiser = config.denoiser ?? {
+    kind: 'unet',
+    channels: (config as { channels?: number }).channels ?? 8,
+  };
+  if (denoiser.kind === 'unet') {
+    return `A tiny UNet (base width ${denoiser.channels}, 28 → 14 → 7, GroupNorm, SiLU, sinusoidal timestep embedding) predicts the noise added to the images`;
+  }
+  return `Latent diffusion with a linear autoencoder: each image is encoded as its top ${denoiser.components} principal components (fitted to the training images used, each coordinate scaled to variance 1), and a residual MLP (width ${denoiser.width}, ${denoiser.depth} block${denoiser.depth === 1 ? '' : 's'} of LayerNorm, SiLU and a linear layer, sinusoidal timestep embedding added in every block) predicts the noise added to those coordinates; samples are decoded back to pixels`;
 }
 
 export async function writeGenerateReport(out: string, metrics: Metrics<GenerateConfig>): Promise<string> {
   const { config } = metrics;
+  const model = String(
+    Object.values(metrics.results).find((r) => DENOISER_MODELS.includes(String(r.info.model)))?.info.model ??
+      'unet',
+  );
   const results = Object.fromEntries(
-    Object.entries(metrics.results).filter(([, r]) => r.info.model === 'unet'),
+    Object.entries(metrics.results).filter(([, r]) => DENOISER_MODELS.includes(String(r.info.model))),
   );
   const armRows: Array<Array<string | number>> = [];
   const pairs: Array<{
@@ -91,6 +125,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
         arm,
         jobs.length,
         summaryText(summarize(jobs, fid)),
+        summaryText(summarize(jobs, maxClassProbability), 3),
         summaryText(summarize(jobs, heldOutLoss), 4),
         summarize(jobs, msPerStep).mean.toFixed(0),
       ]);
@@ -132,7 +167,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     groupField: 'model',
     groupTitle: 'model',
     logLoss: true,
-    model: () => 'unet',
+    model: () => model,
   });
   const heldRows: Array<Record<string, string | number>> = [];
   for (const arm of armsOf(results)) {
@@ -160,7 +195,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       select(results, { arm: `${optimizer}+agr` }),
       (l) => l.evals,
       (e) => e.heldOutLoss,
-    ).map((d) => ({ group: 'unet', pair: `${optimizer}+agr − ${optimizer}`, ...d })),
+    ).map((d) => ({ group: model, pair: `${optimizer}+agr − ${optimizer}`, ...d })),
   );
   const differenceFile = await differencePlot(out, 'held-out-loss-difference', differenceRows, {
     title: "AGR's effect on the held-out denoising loss: with AGR minus without, per seed (0 = no effect)",
@@ -178,8 +213,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
   const report = [
     '# AGR lab: image generation (DDPM on Fashion-MNIST)',
     '',
-    `A tiny UNet (base width ${config.channels}, 28 → 14 → 7, GroupNorm, SiLU, sinusoidal timestep embedding) predicts`,
-    `the noise of a DDPM with a linear beta schedule (${schedule.betas[0]} to ${schedule.betas[schedule.timesteps - 1]} over ${schedule.timesteps.toLocaleString('en-US')} steps). Gradients are clipped to norm ${GENERATE_CLIP},`,
+    `${denoiserText(config)}, in a DDPM with a linear beta schedule (${schedule.betas[0]} to ${schedule.betas[schedule.timesteps - 1]} over ${schedule.timesteps.toLocaleString('en-US')} steps). Gradients are clipped to norm ${GENERATE_CLIP},`,
     'then AGR (in the "+agr" arms), then the optimizer, as in the paper\'s DDPM setting. Samples come from an EMA of the',
     `weights (decay ${config.emaDecay}) with deterministic DDIM in ${config.ddimSteps} steps, from the same starting noise in every arm.`,
     '',
@@ -200,7 +234,12 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     '',
     '## Results',
     '',
-    markdownTable(['arm', 'seeds', 'FID, FMNIST-CNN features', 'held-out loss (EMA)', 'ms/step'], armRows),
+    markdownTable(
+      ['arm', 'seeds', 'FID, FMNIST-CNN features', 'max-class probability', 'held-out loss (EMA)', 'ms/step'],
+      armRows,
+    ),
+    '',
+    `Beside them, real images: FID ${metrics.data['FID, real vs real']} (training against test images), max-class probability ${metrics.data['Max-class probability, real'] ?? 'not recorded in this run'} (test images). The max-class probability is the feature CNN's largest softmax output, averaged over the samples: how sure it is that each sample is some garment.`,
     '',
     '### AGR against the same optimizer without it (paired by seed)',
     '',
@@ -226,7 +265,13 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
     '',
     `![AGR's effect on the held-out loss](${differenceFile})`,
     '',
-    qualityComment(results, Number(metrics.data['FID, real vs real'])),
+    qualityComment(
+      results,
+      Number(metrics.data['FID, real vs real']),
+      metrics.data['Max-class probability, real'] === undefined
+        ? undefined
+        : Number(metrics.data['Max-class probability, real']),
+    ),
     '',
     "### The paper's figures beside ours",
     '',
