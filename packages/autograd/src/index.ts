@@ -118,6 +118,7 @@ export {
   type GradcheckReport,
   gradcheck,
 } from './gradcheck.js';
+export { type AutogradGraph, autogradGraph, type GraphOptions, toDot, toMermaid } from './graph.js';
 export { dispose, keep, storagesIn, tidy } from './memory.js';
 export { cumsum, scatter, scatterAdd, sort, type TopkOptions, topk } from './ordering.js';
 export { fold, unfold } from './primitives/window.js';
