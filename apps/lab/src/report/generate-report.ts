@@ -239,7 +239,7 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       armRows,
     ),
     '',
-    `Beside them, real images: FID ${metrics.data['FID, real vs real']} (training against test images), max-class probability ${metrics.data['Max-class probability, real'] ?? 'not recorded in this run'} (test images). The max-class probability is the feature CNN's largest softmax output, averaged over the samples: how sure it is that each sample is some garment.`,
+    `Beside them, real images: FID ${metrics.data['FID, real vs real']} (training against test images), ${metrics.data['Max-class probability, real'] === undefined ? 'max-class probability not recorded in this run' : `max-class probability ${metrics.data['Max-class probability, real']} (test images)`}. The max-class probability is the feature CNN's largest softmax output, averaged over the samples: how sure it is that each sample is some garment.`,
     '',
     '### AGR against the same optimizer without it (paired by seed)',
     '',
