@@ -150,8 +150,11 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
-/** Tensors reachable from `root` that take part in differentiation, inputs before users. */
-function topologicalOrder(root: Tensor): Tensor[] {
+/**
+ * The tensors reachable from `root` through the inputs of the ops that made them, inputs before
+ * the tensors computed from them (a post-order walk), following only the inputs `follow` accepts.
+ */
+export function inputsFirst(root: Tensor, follow: (input: Tensor) => boolean): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative depth-first search: deep graphs (long RNN unrolls) must not overflow the stack.
@@ -164,7 +167,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
     if (next < inputs.length) {
       top[1]++;
       const input = inputs[next];
-      if (input.requiresGrad && !visited.has(input)) {
+      if (follow(input) && !visited.has(input)) {
         visited.add(input);
         stack.push([input, 0]);
       }
@@ -175,6 +178,9 @@ function topologicalOrder(root: Tensor): Tensor[] {
   }
   return order;
 }
+
+/** Tensors reachable from `root` that take part in differentiation, inputs before users. */
+const topologicalOrder = (root: Tensor) => inputsFirst(root, (input) => input.requiresGrad);
 
 function checkGradient(where: string, grad: Tensor, target: Tensor): void {
   if (!shapesEqual(grad.shape, target.shape)) {

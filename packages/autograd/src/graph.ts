@@ -1,4 +1,5 @@
 import { formatShape } from '@agrad/tensor';
+import { inputsFirst } from './engine.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -57,23 +58,8 @@ export function autogradGraph(root: Tensor, options: GraphOptions = {}, op = 'au
   const ids = new Map<Tensor, string>();
   const nodes: GraphNode[] = [];
   const edges: Array<[string, string]> = [];
-  // Iterative depth-first walk, inputs first: a long unrolled RNN must not overflow the stack.
-  const stack: Array<[Tensor, number]> = [[root, 0]];
-  const entered = new Set<Tensor>([root]);
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const [tensor, next] = top;
-    const inputs = tensor.gradFn?.inputs ?? [];
-    if (next < inputs.length) {
-      top[1]++;
-      const input = inputs[next];
-      if (!entered.has(input)) {
-        entered.add(input);
-        stack.push([input, 0]);
-      }
-      continue;
-    }
-    stack.pop();
+  // Every input, constants included: they are part of what the result was computed from.
+  for (const tensor of inputsFirst(root, () => true)) {
     const id = `t${nodes.length}`;
     ids.set(tensor, id);
     const node = tensor.gradFn;
@@ -85,7 +71,7 @@ export function autogradGraph(root: Tensor, options: GraphOptions = {}, op = 'au
       dtype: tensor.dtype,
       isRoot: tensor === root,
     });
-    for (const input of inputs) edges.push([ids.get(input) as string, id]);
+    for (const input of node?.inputs ?? []) edges.push([ids.get(input) as string, id]);
   }
   return { nodes, edges };
 }
