@@ -32,7 +32,7 @@ export function topEigen(
   );
   const rayleighRitz = () => {
     const qt = columns();
-    const aq = tensor(Float32Array.from(product(a, qt)), { shape: [n, block] });
+    const aq = noGrad(() => a.matmul(qt));
     const small = product(qt.transpose(0, 1), aq);
     // Symmetrise what float32 rounding left unsymmetric.
     for (let i = 0; i < block; i++)
