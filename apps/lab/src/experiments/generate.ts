@@ -347,8 +347,9 @@ export async function runGenerate(
                 recordLoss(log, step, loss.item(), logEvery);
               },
               evaluate(step): Record<string, number> {
-                if (step < totalSteps) return { heldOutLoss: heldOutLoss(model) };
-                // Final: sample from the EMA weights, starting from the same noise in every arm.
+                // Every evaluation samples from the EMA weights, starting from the same noise in
+                // every arm and at every point, so FID over training is a learning curve and the
+                // training's own random stream is left where it was.
                 const state = defaultGenerator.getState();
                 manualSeed(10_000 + seed);
                 const began = performance.now();
@@ -356,18 +357,19 @@ export async function runGenerate(
                 const images01 = space.toImages01(samples);
                 const samplingSeconds = (performance.now() - began) / 1000;
                 defaultGenerator.setState(state);
-                if (seed === 0) {
-                  const grid = imageGridPng(images01, Math.min(64, fidCount), 28, 28, { columns: 8 });
-                  writeFileAtomic(join(context.out, `samples-${name}.png`), grid);
-                }
                 const generated = features(extractor, images01, fidCount);
-                return {
+                const quality = {
                   heldOutLoss: heldOutLoss(model),
                   emaHeldOutLoss: heldOutLoss(ema),
                   fid: fid(generated.features, fidCount, realFeatures, fidCount, CNN_FEATURES),
                   maxClassProbability: generated.maxClassProbability,
-                  samplingSeconds,
                 };
+                if (step < totalSteps) return quality;
+                if (seed === 0) {
+                  const grid = imageGridPng(images01, Math.min(64, fidCount), 28, 28, { columns: 8 });
+                  writeFileAtomic(join(context.out, `samples-${name}.png`), grid);
+                }
+                return { ...quality, samplingSeconds };
               },
             };
           }),

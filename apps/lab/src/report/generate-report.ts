@@ -189,6 +189,40 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
       title: 'Held-out denoising loss (mean over seeds)',
     }),
   );
+  // FID and max-class probability of the EMA samples at every evaluation: whether the run was
+  // still improving when it stopped (runs from before every evaluation sampled have only the last).
+  const fidCurves = armsOf(results).map((arm) => ({
+    arm,
+    fid: meanCurve(
+      select(results, { arm }),
+      (l) => l.evals,
+      (e) => e.fid,
+    ),
+    sure: meanCurve(
+      select(results, { arm }),
+      (l) => l.evals,
+      (e) => e.maxClassProbability,
+    ),
+  }));
+  const fidPlot = await writePlot(
+    out,
+    'fid-over-training',
+    lineChart({
+      rows: fidCurves.flatMap((c) => c.fid.map((p) => ({ arm: c.arm, step: p.step, FID: p.value }))),
+      x: 'step',
+      y: 'FID',
+      color: 'arm',
+      title: 'FID of the EMA samples over training (mean over seeds)',
+    }),
+  );
+  const learningRows = fidCurves.flatMap((c) =>
+    c.fid.map((p) => [
+      c.arm,
+      p.step,
+      p.value.toFixed(1),
+      c.sure.find((q) => q.step === p.step)?.value.toFixed(3) ?? '',
+    ]),
+  );
   const differenceRows = config.optimizers.flatMap((optimizer) =>
     differenceCurves(
       select(results, { arm: optimizer }),
@@ -272,6 +306,14 @@ export async function writeGenerateReport(out: string, metrics: Metrics<Generate
         ? undefined
         : Number(metrics.data['Max-class probability, real']),
     ),
+    '',
+    '### Learning curve',
+    '',
+    'FID and max-class probability of samples drawn at each evaluation (EMA weights, the same starting noise), mean over seeds:',
+    '',
+    markdownTable(['arm', 'step', 'FID', 'max-class probability'], learningRows),
+    '',
+    `![FID over training](${fidPlot})`,
     '',
     "### The paper's figures beside ours",
     '',
