@@ -168,7 +168,7 @@ async function measureSystem(system: System): Promise<Results> {
   let unavailable: string | null = null;
   if (isGpu(system)) {
     // Loaded only here, so the other systems never load gpu.js.
-    const { useGpu } = await import('@agrad/tensor/gpu');
+    const { useGpu } = await import('@agrad/gpu');
     try {
       useGpu({ mode: system.slice('gpu-'.length) as 'headlessgl' | 'webasm' | 'javascript' });
     } catch (error) {

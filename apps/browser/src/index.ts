@@ -6,7 +6,7 @@
  *   const backend = gpu.useGpu();   // backend.mode: 'webgl2', 'webgl', ...
  */
 export * as autograd from '@agrad/autograd';
+export * as gpu from '@agrad/gpu';
 export * as nn from '@agrad/nn';
 export * as optim from '@agrad/optim';
 export * as tensor from '@agrad/tensor';
-export * as gpu from '@agrad/tensor/gpu';

@@ -6,9 +6,9 @@
  *   pnpm --filter @agrad/examples gpu -- webasm       (or headlessgl, javascript)
  */
 import { dispose, manualSeed, randint, randn, tidy } from '@agrad/autograd';
+import { GpuBackend, type GpuMode, useGpu } from '@agrad/gpu';
 import { F, Linear, ReLU, Sequential } from '@agrad/nn';
 import { adamw, agr, chain, Optimizer } from '@agrad/optim';
-import { GpuBackend, type GpuMode, useGpu } from '@agrad/tensor/gpu';
 
 const requested = process.argv.slice(2).find((a) => a !== '--') as GpuMode | undefined;
 const backend = useGpu({ mode: requested ?? 'gpu' });

@@ -1,4 +1,5 @@
 import { keep, manualSeed, noGrad, randint, randn, type Tensor, tensor, tidy } from '@agrad/autograd';
+import { GpuBackend } from '@agrad/gpu';
 import { BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '@agrad/nn';
 import {
   adamw,
@@ -12,9 +13,8 @@ import {
   sgd,
 } from '@agrad/optim';
 import { type Backend, cpuBackend, getBackend, setBackend } from '@agrad/tensor';
-import { GpuBackend } from '@agrad/tensor/gpu';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gpuUnderTest, NODE_MODES, requiredModes } from '../../../packages/tensor/test/backends.js';
+import { gpuUnderTest, NODE_MODES, requiredModes } from '../../../packages/gpu/test/backends.js';
 
 /**
  * A whole training step on the gpu.js backend: forward, backward, AGR and the optimizer, for the

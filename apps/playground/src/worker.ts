@@ -10,9 +10,9 @@
  * small models on a software or integrated GPU that is often the CPU, by a wide margin.
  */
 import { dispose, noGrad, type Tensor, tidy } from '@agrad/autograd';
+import { GpuBackend } from '@agrad/gpu';
 import { exportOnnx } from '@agrad/onnx';
 import { type Backend, cpuBackend, setBackend } from '@agrad/tensor';
-import { GpuBackend } from '@agrad/tensor/gpu';
 import { type Dataset, loadDataset } from './datasets.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { Batches, gridPoints, Run, type RunReport, type Settings, toTensors } from './trainer.js';

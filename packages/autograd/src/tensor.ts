@@ -220,7 +220,7 @@ export class Tensor {
   }
 
   /**
-   * A dtype ('float32', ...) converts; a backend ('cpu', 'gpu' once '@agrad/tensor/gpu' is
+   * A dtype ('float32', ...) converts; a backend ('cpu', 'gpu' once '@agrad/gpu' is
    * imported, or a Backend object) moves the values there, as torch's .to(device). Both keep the
    * graph: the gradient flows back through the conversion or the move.
    *

@@ -285,7 +285,7 @@ export abstract class Module {
 
   /**
    * As torch's module.to: a float dtype converts floating parameters and buffers (integer buffers
-   * stay); a backend ('cpu', 'gpu' once '@agrad/tensor/gpu' is imported, or a Backend) moves every
+   * stay); a backend ('cpu', 'gpu' once '@agrad/gpu' is imported, or a Backend) moves every
    * parameter, gradient and buffer there. Parameters are replaced, so build the optimizer after.
    *
    * @example

@@ -34,7 +34,7 @@ import {
 
 let currentBackend: Backend = cpuBackend;
 
-/** Backends selectable by name. 'gpu' is added by importing '@agrad/tensor/gpu'. */
+/** Backends selectable by name. 'gpu' is added by importing '@agrad/gpu'. */
 const registry = new Map<string, () => Backend>([['cpu', () => cpuBackend]]);
 
 /** Makes `setBackend(name)` and `.to(name)` reach a backend (created on first use). */
@@ -52,7 +52,7 @@ export function resolveBackend(backend: Backend | string): Backend {
   if (typeof backend !== 'string') return backend;
   const resolve = registry.get(backend);
   if (!resolve) {
-    const hint = backend === 'gpu' ? " (import '@agrad/tensor/gpu' first to register it)" : '';
+    const hint = backend === 'gpu' ? " (import '@agrad/gpu' first to register it)" : '';
     throw new RangeError(
       `setBackend: unknown backend '${backend}'${hint}; known: ${[...registry.keys()].join(', ')}`,
     );
@@ -70,7 +70,7 @@ export function getBackend(): Backend {
  *
  * @example
  * setBackend('cpu');
- * import '@agrad/tensor/gpu';  // registers 'gpu'
+ * import '@agrad/gpu';  // registers 'gpu'
  * setBackend('gpu').name;      // 'gpu:headlessgl', 'gpu:webgl2', 'gpu:webasm', ...
  */
 export function setBackend(backend: Backend | string): Backend {

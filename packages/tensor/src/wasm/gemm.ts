@@ -95,14 +95,17 @@ type WorkerConstructor = new (
   options: { eval: true; workerData: unknown; execArgv: string[] },
 ) => WorkerLike;
 
-// worker_threads exists only in Node; elsewhere the GEMM runs on one thread.
-const NodeWorker: WorkerConstructor | null = await (async () => {
-  if (typeof process === 'undefined' || !process.versions?.node) return null;
-  try {
-    return (await import('node:worker_threads')).Worker as unknown as WorkerConstructor;
-  } catch {
-    return null;
-  }
+// worker_threads exists only in Node; elsewhere the GEMM runs on one thread. It is fetched with
+// process.getBuiltinModule (Node 20.16+), synchronously, so that the module needs no top-level
+// await and builds as CommonJS too; an older Node also multiplies on one thread.
+const NodeWorker: WorkerConstructor | null = (() => {
+  if (typeof process === 'undefined') return null;
+  const node = process as { getBuiltinModule?: (id: string) => unknown };
+  if (typeof node.getBuiltinModule !== 'function') return null;
+  const workerThreads = node.getBuiltinModule('node:worker_threads') as
+    | { Worker?: WorkerConstructor }
+    | undefined;
+  return workerThreads?.Worker ?? null;
 })();
 
 class WasmGemm {

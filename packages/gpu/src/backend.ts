@@ -1,21 +1,24 @@
+import {
+  type ArgReduceOp,
+  type Backend,
+  type BinaryOp,
+  checkOptions,
+  type DType,
+  dtypeOfTypedArray,
+  layout,
+  NDArray,
+  type Output,
+  ops,
+  type ReduceOp,
+  type Storage,
+  sizeOf,
+  type TypedArray,
+  typedArrayFor,
+  type UnaryOp,
+  type ValueRange,
+  type Window,
+} from '@agrad/tensor';
 import gpujs from 'gpu.js';
-import type {
-  ArgReduceOp,
-  Backend,
-  BinaryOp,
-  Output,
-  ReduceOp,
-  Storage,
-  UnaryOp,
-  ValueRange,
-  Window,
-} from '../backend.js';
-import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from '../dtype.js';
-import { windowOutputSize } from '../layout.js';
-import { NDArray } from '../ndarray.js';
-import { recordStorage } from '../ops.js';
-import { checkOptions } from '../options.js';
-import { sizeOf } from '../shape.js';
 import * as memory from './memory.js';
 import { type Device, GpuStorage, isTexture } from './memory.js';
 import * as source from './source.js';
@@ -320,14 +323,14 @@ export class GpuBackend implements Backend {
 
   unfold(x: NDArray, window: Window, padValue: number, out: Output): NDArray {
     if (sizeOf(out.shape) === 0) return this.filled(out, 0);
-    const [outH, outW] = windowOutputSize(x.shape, window);
+    const [outH, outW] = layout.windowOutputSize(x.shape, window);
     const src = source.unfoldSource(this.operand(x, 'a'), x.shape, window, outH, outW, padValue);
     return this.result('unfold', src, out, [this.deviceOf(x)]);
   }
 
   fold(cols: NDArray, window: Window, out: Output): NDArray {
     if (sizeOf(out.shape) === 0 || cols.size === 0) return this.filled(out, 0);
-    const [outH, outW] = windowOutputSize(out.shape, window);
+    const [outH, outW] = layout.windowOutputSize(out.shape, window);
     const src = source.foldSource(this.operand(cols, 'a'), out.shape, window, outH, outW);
     return this.result('fold', src, out, [this.deviceOf(cols)]);
   }
@@ -425,7 +428,7 @@ export class GpuBackend implements Backend {
   private store(dtype: DType, length: number, device: Device | null, bounds: ValueRange | null): GpuStorage {
     const storage = new GpuStorage(this, dtype, length, device, bounds);
     memory.track(storage);
-    recordStorage(storage);
+    ops.recordStorage(storage);
     return storage;
   }
 

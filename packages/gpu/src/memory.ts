@@ -1,5 +1,4 @@
-import type { Backend, Storage, ValueRange } from '../backend.js';
-import type { DType } from '../dtype.js';
+import type { Backend, DType, Storage, ValueRange } from '@agrad/tensor';
 
 /**
  * The gpu.js backend's memory: what a storage holds on the device, and when that memory is freed.

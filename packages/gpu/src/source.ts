@@ -1,7 +1,16 @@
-import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window } from '../backend.js';
-import { BINARY, gpuForm, UNARY } from '../elementwise.js';
-import { collapseDims } from '../layout.js';
-import { contiguousStrides } from '../shape.js';
+import {
+  type ArgReduceOp,
+  type BinaryOp,
+  contiguousStrides,
+  elementwise as elementwiseMath,
+  layout,
+  type ReduceOp,
+  type UnaryOp,
+  type Window,
+} from '@agrad/tensor';
+
+const { BINARY, gpuForm, UNARY } = elementwiseMath;
+const { collapseDims } = layout;
 
 /**
  * Kernel sources for gpu.js, written as the JavaScript subset gpu.js translates to GLSL (and to
@@ -84,7 +93,7 @@ function convert(value: string, kind: OutputKind): string {
 
 /**
  * An elementwise kernel over operands of one shape. `math` reads x, y, z (the operands in order)
- * and sets `v`; the ops' math comes from the one table in ../elementwise.ts. Dims that are contiguous in every operand (and the output) are merged first, so a
+ * and sets `v`; the ops' math comes from the one table in @agrad/tensor's elementwise.ts. Dims that are contiguous in every operand (and the output) are merged first, so a
  * plain contiguous op needs no index arithmetic at all.
  */
 function elementwise(

@@ -1,9 +1,9 @@
 /**
- * @agrad/tensor/gpu: the gpu.js backend. Importing this entry registers it as 'gpu', so
+ * @agrad/gpu: the gpu.js backend for @agrad/tensor. Importing this entry registers it as 'gpu', so
  * `setBackend('gpu')` selects it; `useGpu({ mode })` picks a gpu.js mode explicitly. The CPU path
  * never loads gpu.js: it lives only behind this entry point.
  */
-import { registerBackend, setBackend } from '../ops.js';
+import { registerBackend, setBackend } from '@agrad/tensor';
 import { GpuBackend, type GpuBackendOptions } from './backend.js';
 
 export {

@@ -1,20 +1,13 @@
-import { GPU_MODES, GpuBackend, type GpuMode } from '../src/gpu/index.js';
-import { type Backend, cpuBackend } from '../src/index.js';
+import type { BackendUnderTest } from '../../tensor/test/conformance.js';
+import { GPU_MODES, GpuBackend, type GpuMode } from '../src/index.js';
 
 /**
- * The backends the conformance suite runs against: the CPU backend, and the gpu.js backend in
- * every mode this machine offers. gpu.js's 'javascript' and 'webasm' modes run anywhere; 'headlessgl'
+ * The backends @agrad/tensor's conformance suite runs against here: the gpu.js backend in every
+ * mode this machine offers. gpu.js's 'javascript' and 'webasm' modes run anywhere; 'headlessgl'
  * needs the `gl` package built and an X display (CI runs the tests under xvfb-run).
  * AGRAD_GPU_MODES=headlessgl,webasm,javascript makes those modes required: a missing one fails the run
  * instead of being skipped, so CI cannot pass without exercising them.
  */
-export interface BackendUnderTest {
-  name: string;
-  backend: Backend | null;
-  /** Why the backend is unavailable (null when it is available). */
-  missing: string | null;
-}
-
 export const requiredModes = (process.env.AGRAD_GPU_MODES ?? '')
   .split(',')
   .map((m) => m.trim())
@@ -24,11 +17,12 @@ const gpuBackends = new Map<GpuMode, BackendUnderTest>();
 
 export function gpuUnderTest(mode: GpuMode): BackendUnderTest {
   let entry = gpuBackends.get(mode);
+  const required = requiredModes.includes(mode);
   if (!entry) {
     try {
-      entry = { name: `gpu:${mode}`, backend: new GpuBackend({ mode }), missing: null };
+      entry = { name: `gpu:${mode}`, backend: new GpuBackend({ mode }), missing: null, required };
     } catch (error) {
-      entry = { name: `gpu:${mode}`, backend: null, missing: (error as Error).message };
+      entry = { name: `gpu:${mode}`, backend: null, missing: (error as Error).message, required };
     }
     gpuBackends.set(mode, entry);
   }
@@ -38,6 +32,4 @@ export function gpuUnderTest(mode: GpuMode): BackendUnderTest {
 /** Node-side modes: webgl and webgl2 exist only in browsers (see the browser test). */
 export const NODE_MODES = GPU_MODES.filter((m) => m === 'headlessgl' || m === 'webasm' || m === 'javascript');
 
-export function backendsUnderTest(): BackendUnderTest[] {
-  return [{ name: 'cpu', backend: cpuBackend, missing: null }, ...NODE_MODES.map(gpuUnderTest)];
-}
+export const backendsUnderTest = (): BackendUnderTest[] => NODE_MODES.map(gpuUnderTest);
