@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { DATASETS, type DatasetName } from './datasets.js';
+import { graphSvg } from './graph-view.js';
 import type { Boundary, FromWorker, ToWorker } from './messages.js';
 import {
   DEFAULT_SETTINGS,
@@ -275,6 +276,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     $('no-boundary').hidden = message.points !== null;
     for (const k of [1, 2])
       ($(`boundary-${k}`).parentElement as HTMLElement).hidden = message.points === null;
+    $('graph').innerHTML = graphSvg(message.graph);
+    $('graph-size').textContent = `${message.graph.nodes.length} tensors`;
     $('error').hidden = true;
     return;
   }

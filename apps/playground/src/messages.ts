@@ -1,4 +1,5 @@
 /** What the page and the training worker say to each other. */
+import type { AutogradGraph } from '@agrad/autograd';
 import type { RunReport, Settings } from './trainer.js';
 
 export type ToWorker =
@@ -30,6 +31,8 @@ export type FromWorker =
       /** The training points of a 2-D set (null for images). */
       points: { x: Float32Array; y: Int32Array } | null;
       grid: number;
+      /** The autograd graph behind run 1's loss on a batch of test data. */
+      graph: AutogradGraph;
     }
   | {
       type: 'report';

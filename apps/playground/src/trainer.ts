@@ -3,7 +3,16 @@
  * own optimizer, one with AGR chained in front and one without (or both, or neither: the toggles
  * are the user's). Everything here is plain agrad and runs on whatever backend is current.
  */
-import { dispose, fromTypedArray, keep, manualSeed, noGrad, type Tensor } from '@agrad/autograd';
+import {
+  type AutogradGraph,
+  autogradGraph,
+  dispose,
+  fromTypedArray,
+  keep,
+  manualSeed,
+  noGrad,
+  type Tensor,
+} from '@agrad/autograd';
 import { F, Linear, ReLU, Sequential, Tanh } from '@agrad/nn';
 import {
   adam,
@@ -134,6 +143,12 @@ export class Run {
     this.model = new Sequential(...layers, new Linear(widths[widths.length - 1], data.classes));
     const base = baseOptimizer(settings);
     this.optimizer = new Optimizer(this.model, withAgr ? chain(agr(), base) : base);
+  }
+
+  /** The autograd graph behind this run's loss on a batch (no step is taken). */
+  lossGraph(x: Tensor, y: Tensor): AutogradGraph {
+    const loss = F.crossEntropy(this.model.forward(x) as Tensor, y);
+    return autogradGraph(loss, { params: this.model.namedParameters() });
   }
 
   /** One step on a batch; the loss stays on the device until report() averages it. */

@@ -120,15 +120,22 @@ async function reset(settings: Settings, epoch: number, baseUrl: string): Promis
   const { backend, timings } = chooseBackend(settings, data);
   setBackend(backend);
   const test = toTensors(data.test.x, data.test.y, data.features);
+  const runs: [Run, Run] = [
+    new Run(settings.agr[0], settings, data),
+    new Run(settings.agr[1], settings, data),
+  ];
   session = {
     settings,
     data,
-    runs: [new Run(settings.agr[0], settings, data), new Run(settings.agr[1], settings, data)],
+    runs,
     batches: new Batches(data, settings.batchSize, settings.seed),
     test,
     grid: data.features === 2 ? toTensors(gridPoints(GRID), new Int32Array(GRID * GRID), 2).x : null,
     step: 0,
   };
+  // The graph behind the loss, drawn by the page: computed on a batch-sized slice of the test set.
+  const rows = Math.min(settings.batchSize, data.test.count);
+  const graph = tidy(() => runs[0].lossGraph(test.x.narrow(0, 0, rows), test.y.narrow(0, 0, rows)));
   post({
     type: 'ready',
     epoch,
@@ -138,6 +145,7 @@ async function reset(settings: Settings, epoch: number, baseUrl: string): Promis
     classes: data.classes,
     points: data.features === 2 ? { x: data.train.x, y: data.train.y } : null,
     grid: GRID,
+    graph,
   });
   report();
 }

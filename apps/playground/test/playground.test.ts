@@ -93,6 +93,21 @@ describe.skipIf(!browserAvailable && !browserRequired)('the AGR playground in he
     await page.screenshot({ path: join(shots, 'loaded.png'), fullPage: true });
   });
 
+  it("draws the autograd graph of run 1's loss, and links to the documentation", async () => {
+    // The default model (2 inputs, hidden 16,16, 2 classes): three Linear layers, six parameters.
+    const parameters = await page.$$eval('#graph g.node.parameter title', (titles) =>
+      titles.map((t) => t.textContent),
+    );
+    expect(parameters.sort()).toEqual(
+      ['0.bias [16]', '0.weight [16,2]', '2.bias [16]', '2.weight [16,16]', '4.bias [2]', '4.weight [2,16]']
+        .map((p) => `${p} float32`)
+        .sort(),
+    );
+    const nodes = await page.$$eval('#graph g.node', (g) => g.length);
+    expect(await page.textContent('#graph-size')).toBe(`${nodes} tensors`);
+    expect(await page.getAttribute('#docs-link', 'href')).toBe('../index.html');
+  });
+
   it('trains on gpu.js in WebGL2 when asked to', async () => {
     await page.selectOption('#backendChoice', 'gpu');
     await page.waitForFunction(

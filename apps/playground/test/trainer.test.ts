@@ -1,6 +1,8 @@
+import type { GraphNode } from '@agrad/autograd';
 import { cpuBackend, setBackend } from '@agrad/tensor';
 import { describe, expect, it } from 'vitest';
 import { DATASETS, type DatasetName, loadDataset } from '../src/datasets.js';
+import { graphRows, graphSvg } from '../src/graph-view.js';
 import { Batches, DEFAULT_SETTINGS, gridPoints, Run, toTensors } from '../src/trainer.js';
 
 /** The playground's training logic in Node, on the CPU backend (the browser runs the same code). */
@@ -65,5 +67,34 @@ describe('playground data and runs', () => {
     expect(same.report.alpha.counts.reduce((a, b) => a + b, 0)).toBe(entries);
     expect(same.report.accuracy).toBeGreaterThanOrEqual(0);
     expect(same.boundary.classes.length).toBe(64);
+  });
+});
+
+describe("the drawing of the loss's autograd graph", () => {
+  setBackend(cpuBackend);
+
+  it('has every parameter, op and edge, parameters in the first row and the loss alone in the last', async () => {
+    const data = await loadDataset('moons', 1, 'http://unused/');
+    const settings = { ...DEFAULT_SETTINGS, hidden: [8] };
+    const run = new Run(false, settings, data);
+    const { x, y } = toTensors(data.test.x.subarray(0, 32), data.test.y.subarray(0, 16), 2);
+    const graph = run.lossGraph(x, y);
+    const parameters = graph.nodes.filter((n) => n.kind === 'parameter');
+    expect(parameters.map((n) => `${n.title} ${n.shape}`).sort()).toEqual(
+      ['0.bias [8]', '0.weight [8,2]', '2.bias [2]', '2.weight [2,8]'].sort(),
+    );
+    const rows = graphRows(graph);
+    for (const p of parameters) expect(rows.get(p.id)).toBe(0);
+    const root = graph.nodes.find((n) => n.isRoot) as GraphNode;
+    const last = Math.max(...rows.values());
+    expect(rows.get(root.id)).toBe(last);
+    expect(graph.nodes.filter((n) => rows.get(n.id) === last)).toEqual([root]);
+    // Each edge goes down at least one row.
+    for (const [from, to] of graph.edges)
+      expect(rows.get(to) as number).toBeGreaterThan(rows.get(from) as number);
+    const svg = graphSvg(graph);
+    expect(svg.match(/<g class="node /g)?.length).toBe(graph.nodes.length);
+    expect(svg.match(/<line /g)?.length).toBe(graph.edges.length);
+    expect(svg).toContain('<title>0.weight [8,2] float32</title>');
   });
 });

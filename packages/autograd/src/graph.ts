@@ -15,11 +15,12 @@ export interface GraphOptions {
   params?: Iterable<readonly [string, Tensor]> | Readonly<Record<string, Tensor>>;
 }
 
-type Kind = 'op' | 'parameter' | 'constant';
+/** What a node of the drawn graph is: an op's result, a leaf that requires gradients, or a constant. */
+export type GraphNodeKind = 'op' | 'parameter' | 'constant';
 
-interface GraphNode {
+export interface GraphNode {
   id: string;
-  kind: Kind;
+  kind: GraphNodeKind;
   /** The op's name, or the leaf's name if given. */
   title: string;
   shape: string;
@@ -81,7 +82,7 @@ const dotText = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 /** The graph behind `tensor` in Graphviz DOT (render with `dot -Tsvg`). */
 export function toDot(tensor: Tensor, options: GraphOptions = {}): string {
   const { nodes, edges } = autogradGraph(tensor, options, 'toDot');
-  const style: Record<Kind, string> = {
+  const style: Record<GraphNodeKind, string> = {
     op: 'shape=box, style="rounded"',
     parameter: 'shape=box, style=filled, fillcolor=lightblue',
     constant: 'shape=box, style=filled, fillcolor=lightgrey',

@@ -43,6 +43,7 @@ export {
   isGradEnabled,
   type Node,
   noGrad,
+  type SavedTensor,
   type VectorJacobianProduct,
 } from './engine.js';
 export { formatExponential, formatFixed, formatTensor, pythonFloat } from './format.js';
@@ -118,7 +119,15 @@ export {
   type GradcheckReport,
   gradcheck,
 } from './gradcheck.js';
-export { type AutogradGraph, autogradGraph, type GraphOptions, toDot, toMermaid } from './graph.js';
+export {
+  type AutogradGraph,
+  autogradGraph,
+  type GraphNode,
+  type GraphNodeKind,
+  type GraphOptions,
+  toDot,
+  toMermaid,
+} from './graph.js';
 export { dispose, keep, storagesIn, tidy } from './memory.js';
 export { cumsum, scatter, scatterAdd, sort, type TopkOptions, topk } from './ordering.js';
 export { fold, unfold } from './primitives/window.js';

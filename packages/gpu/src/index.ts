@@ -13,7 +13,7 @@ export {
   type GpuMode,
   MAX_ELEMENTS,
 } from './backend.js';
-export { GpuStorage } from './memory.js';
+export { type Device, GpuStorage, type Texture } from './memory.js';
 
 let defaultGpu: GpuBackend | null = null;
 

@@ -219,8 +219,8 @@ export interface Conv1dOptions {
 }
 
 /**
- * 1-D convolution (torch.nn.functional.conv1d) over [N, C, L] or unbatched [C, L] input, weight
- * [out, in/groups, k]: conv2d over a height of 1, so it shares conv2d's checks and gradient.
+ * 1-D convolution (torch.nn.functional.conv1d) over [N, C, L] or unbatched [C, L] input, with a
+ * weight of shape [out, in/groups, k]: conv2d over a height of 1, so it shares conv2d's checks and gradient.
  */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
   checkOptions('conv1d', options, {

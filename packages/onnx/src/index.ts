@@ -7,4 +7,5 @@
  * saveOnnx('model.onnx', model, exampleBatch, { dynamicAxes: { input: { 0: 'batch' } } });
  */
 export { type ExportOptions, exportOnnx, MAX_OPSET, MIN_OPSET, saveOnnx } from './export.js';
-export { OPERATORS } from './operators.js';
+export { type AttributeValue, type Dim, GraphBuilder, type ValueInfo } from './graph.js';
+export { OPERATORS, type Operator, type OperatorContext } from './operators.js';

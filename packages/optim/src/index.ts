@@ -7,7 +7,7 @@
  *     loss.backward(); optimizer.step(); optimizer.zeroGrad();
  */
 
-export { BLOCKS, type Block, type BlockDefinition, defineBlock } from './block.js';
+export { BLOCKS, type Block, type BlockDefinition, type BlockTransform, defineBlock } from './block.js';
 export { Optimizer, type OptimizerOptions, type StepReport } from './optimizer.js';
 export {
   type AdagradOptions,
@@ -42,6 +42,7 @@ export {
 } from './schedules.js';
 export {
   chain,
+  type Donation,
   type GradientTransformation,
   identity,
   type LearningRate,
@@ -49,19 +50,23 @@ export {
   type ParamPredicate,
   type Params,
   perParameter,
+  type Reuse,
   type Schedule,
   stateless,
   toSchedule,
 } from './transform.js';
 export { type AgrOptions, agr, agrCoefficients, regularize } from './transforms/agr.js';
 export {
+  type AdagradScalingOptions,
   type AdamScalingOptions,
   type AdamState,
   type AdanScalingOptions,
   type AdanState,
   addDecayedWeights,
+  type LionScalingOptions,
   type NadamScalingOptions,
   type RadamScalingOptions,
+  type RmsScalingOptions,
   reference,
   scale,
   scaleByAdagrad,

@@ -12,7 +12,7 @@ import type {
 import { type DType, dtypeOfTypedArray, type TypedArray, typedArrayFor } from './dtype.js';
 import type { ArrayOperand } from './layout.js';
 import { NDArray } from './ndarray.js';
-import { contiguousStrides, sizeOf } from './shape.js';
+import { contiguousStrides, type Shape, sizeOf } from './shape.js';
 
 /**
  * What the backends that keep values in this process's memory (the fast CPU backend and the
@@ -74,8 +74,6 @@ export interface HostLoops {
   fold(cols: ArrayOperand, window: Window, shape: Shape, out: TypedArray): void;
   maxPoolIndices(x: ArrayOperand, window: Window, shape: Shape, out: Int32Array): void;
 }
-
-type Shape = readonly number[];
 
 /** The view as the loops see it: its typed array plus shape, strides and offset. */
 export function hostOperand(backend: Backend, view: NDArray): ArrayOperand {

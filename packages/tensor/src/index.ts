@@ -56,4 +56,4 @@ export {
 } from './shape.js';
 export { decodeBase64 } from './wasm/bytes.js';
 export { type GemmKind, gemmKind, getNumThreads, setNumThreads, threadsReady } from './wasm/gemm.js';
-export { type AdamConstants32, SimdLoops, simdLoops, useSimdLoops } from './wasm/loops.js';
+export { type AdamConstants32, type LoopExports, SimdLoops, simdLoops, useSimdLoops } from './wasm/loops.js';

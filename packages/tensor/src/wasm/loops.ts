@@ -18,7 +18,7 @@ import { loopsWasmBase64 } from './loops-binary.js';
  * moments and the parameter (twice: weight decay, then the update), and copies out the moments
  * and the parameter.
  */
-interface LoopExports {
+export interface LoopExports {
   adam(
     g: number,
     m: number,
