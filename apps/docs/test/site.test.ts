@@ -64,7 +64,7 @@ describe('the documentation site', () => {
       'Optimizer',
       'exportOnnx',
     ])
-      expect(reference).toMatch(new RegExp(`/${name}\\.html`));
+      expect(reference).toMatch(new RegExp(`[./]${name}\\.html`));
   });
 
   it('links only to files of the site, relatively', () => {
