@@ -21,11 +21,13 @@ import {
 import { wrap } from './engine.js';
 import type { NestedArray, Tensor } from './tensor.js';
 
+/** Options of the creation functions: the dtype (default float32) and whether the result requires gradients. */
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
 }
 
+/** Creation options plus the generator to draw from (the default generator, seeded by manualSeed, if absent). */
 export interface RandomOptions extends TensorOptions {
   /** Draw from this generator instead of the default one (seeded by manualSeed). */
   generator?: Generator;
@@ -160,6 +162,7 @@ export function tensor(
   return finish(wrap(ops.fromTypedArray(values, shape)), options);
 }
 
+/** A tensor of `shape` filled with `value` (torch.full). */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   checkOptions('full', options, tensorOptions);
   checkValue('full', 'shape', shape, shapeRule);
@@ -167,12 +170,14 @@ export function full(shape: Shape, value: number, options: TensorOptions = {}): 
   return finish(wrap(ops.full(shape, value, dtypeOption('full', options, 'float32'))), options);
 }
 
+/** A tensor of `shape` filled with 0 (torch.zeros). */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   checkOptions('zeros', options, tensorOptions);
   checkValue('zeros', 'shape', shape, shapeRule);
   return full(shape, 0, options);
 }
 
+/** A tensor of `shape` filled with 1 (torch.ones). */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   checkOptions('ones', options, tensorOptions);
   checkValue('ones', 'shape', shape, shapeRule);
@@ -180,14 +185,17 @@ export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
 }
 
 // The *Like functions make their tensor on t's backend, as torch's zeros_like keeps t's device.
+/** Zeros with `t`'s shape, dtype and backend unless the options say otherwise. */
 export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return fullLike(t, 0, options);
 }
 
+/** Ones with `t`'s shape, dtype and backend unless the options say otherwise. */
 export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return fullLike(t, 1, options);
 }
 
+/** `value` everywhere, with `t`'s shape, dtype and backend unless the options say otherwise. */
 export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
   checkOptions('fullLike', options, tensorOptions);
   checkValue('fullLike', 'value', value, fillValue);

@@ -11,6 +11,7 @@ import { noteOp, type TraceAttributes } from './trace.js';
  */
 export type VectorJacobianProduct = (gradOutput: Tensor) => readonly (Tensor | null | undefined)[];
 
+/** What the tape records for an op's result: the op, its inputs, its vector-Jacobian product and the tensors the vjp will read. */
 export interface Node {
   readonly op: string;
   readonly inputs: readonly Tensor[];
@@ -20,6 +21,7 @@ export interface Node {
   readonly saved: readonly SavedTensor[];
 }
 
+/** A tensor an op's vjp reads, with its storage version when saved: a later in-place write is detected instead of silently giving a wrong gradient. */
 export interface SavedTensor {
   readonly tensor: Tensor;
   readonly version: number;
@@ -66,6 +68,7 @@ export function wrap(array: NDArray): Tensor {
 
 let gradEnabled = true;
 
+/** Whether ops record the graph now (false inside noGrad). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -143,6 +146,7 @@ function describe(t: Tensor): string {
   return `${t.dtype} ${formatShape(t.shape)}, ${origin}`;
 }
 
+/** Options of backward(): keep the graph for another backward (`retainGraph`), or record the backward pass itself for higher-order gradients (`createGraph`). */
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again. */
   retainGraph?: boolean;

@@ -52,6 +52,7 @@ export function gradients(
   });
 }
 
+/** Which arguments grad and valueAndGrad differentiate: `argnums`, one index (default 0) or several. */
 export interface GradOptions {
   /** Which positional arguments to differentiate with respect to (default 0). */
   argnums?: number | readonly number[];

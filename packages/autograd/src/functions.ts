@@ -105,10 +105,15 @@ function negate(x: Tensor): Tensor {
   return binaryPrimitives.mul(x, movement.expand(scalarTensor(-1, x.dtype, x.array.backend), x.shape));
 }
 
+/** Elementwise `a + b`, broadcasting and promoting dtypes as torch.add. */
 export const add = (a: TensorLike, b: TensorLike) => arithmetic('add', a, b);
+/** Elementwise `a - b`, broadcasting as torch.sub. */
 export const sub = (a: TensorLike, b: TensorLike) => arithmetic('sub', a, b);
+/** Elementwise `a * b`, broadcasting as torch.mul. */
 export const mul = (a: TensorLike, b: TensorLike) => arithmetic('mul', a, b);
+/** Elementwise true division `a / b` (integers divide to float), as torch.div. */
 export const div = (a: TensorLike, b: TensorLike) => arithmetic('div', a, b);
+/** Elementwise `a ** b`, as torch.pow. */
 export const pow = (a: TensorLike, b: TensorLike) => arithmetic('pow', a, b);
 /** Elementwise larger value (ties share the gradient). */
 export const maximum = (a: TensorLike, b: TensorLike) => arithmetic('maximum', a, b);
@@ -120,14 +125,23 @@ function compare(op: ComparisonOp, a: TensorLike, b: TensorLike): Tensor {
   return recordNonDifferentiable(op, [x, y], ops.binary(op, x.array, y.array));
 }
 
+/** Elementwise `a == b` as a bool tensor. */
 export const eq = (a: TensorLike, b: TensorLike) => compare('eq', a, b);
+/** Elementwise `a != b` as a bool tensor. */
 export const ne = (a: TensorLike, b: TensorLike) => compare('ne', a, b);
+/** Elementwise `a < b` as a bool tensor. */
 export const lt = (a: TensorLike, b: TensorLike) => compare('lt', a, b);
+/** Elementwise `a <= b` as a bool tensor. */
 export const le = (a: TensorLike, b: TensorLike) => compare('le', a, b);
+/** Elementwise `a > b` as a bool tensor. */
 export const gt = (a: TensorLike, b: TensorLike) => compare('gt', a, b);
+/** Elementwise `a >= b` as a bool tensor. */
 export const ge = (a: TensorLike, b: TensorLike) => compare('ge', a, b);
+/** Elementwise logical and of two bool tensors. */
 export const logicalAnd = (a: Tensor, b: Tensor) => compare('and', a.to('bool'), b.to('bool'));
+/** Elementwise logical or of two bool tensors. */
 export const logicalOr = (a: Tensor, b: Tensor) => compare('or', a.to('bool'), b.to('bool'));
+/** Elementwise logical not of a bool tensor. */
 export const logicalNot = (a: Tensor) => {
   const condition = a.to('bool');
   return recordNonDifferentiable('not', [condition], ops.unary('not', condition.array));
@@ -148,6 +162,7 @@ function floating(x: Tensor): Tensor {
   return isFloating(x.dtype) ? x : movement.cast(x, 'float32');
 }
 
+/** Elementwise `-this`. */
 export const neg = (x: Tensor) => negate(x.dtype === 'bool' ? movement.cast(x, 'int32') : x);
 
 /** The sign, -1, 0 or 1 (NaN stays NaN): a constant, its derivative is zero wherever it exists. */
@@ -158,14 +173,23 @@ export const sign = (x: Tensor) => recordNonDifferentiable('sign', [x], ops.unar
  * own; adding 0 turns the -0 that -0 * 0 gives into the +0 |-0| is.
  */
 export const abs = (x: Tensor) => (x.dtype === 'bool' ? x : binaryPrimitives.mul(x, sign(x)).add(0));
+/** Elementwise e to the power of each element. */
 export const exp = (x: Tensor) => unaryPrimitives.exp(floating(x));
+/** Elementwise natural logarithm. */
 export const log = (x: Tensor) => unaryPrimitives.log(floating(x));
+/** Elementwise `log(1 + x)`, accurate for small x. */
 export const log1p = (x: Tensor) => unaryPrimitives.log1p(floating(x));
+/** Elementwise square root. */
 export const sqrt = (x: Tensor) => unaryPrimitives.sqrt(floating(x));
+/** Elementwise sine. */
 export const sin = (x: Tensor) => unaryPrimitives.sin(floating(x));
+/** Elementwise cosine. */
 export const cos = (x: Tensor) => unaryPrimitives.cos(floating(x));
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unaryPrimitives.tanh(floating(x));
+/** Elementwise logistic sigmoid `1 / (1 + exp(-x))`. */
 export const sigmoid = (x: Tensor) => unaryPrimitives.sigmoid(floating(x));
+/** Elementwise error function. */
 export const erf = (x: Tensor) => unaryPrimitives.erf(floating(x));
 
 /** max(x, 0); the gradient at 0 is 0, as in PyTorch. A primitive: it is on every hot path. */
@@ -221,6 +245,7 @@ function squeezeDims(x: Tensor, dims: readonly number[], keepdim: boolean): Tens
   );
 }
 
+/** Sum over `dim` (one or several; all by default), keeping reduced dims as size 1 with `keepdim`. */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('sum', dim, x.ndim);
   const source = x.dtype === 'bool' ? movement.cast(x, 'int32') : x;
@@ -232,6 +257,7 @@ function reducedCount(x: Tensor, dims: readonly number[]): number {
   return dims.reduce((n, d) => n * x.shape[d], 1);
 }
 
+/** Mean over `dim` (all by default). */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normalizeDims('mean', dim, x.ndim);
   return sum(floating(x), dims, keepdim).div(reducedCount(x, dims));
@@ -317,6 +343,7 @@ function selectExtreme(
     : valuesAndIndices(squeezeDims(values, [d], false), squeezeDims(index, [d], false));
 }
 
+/** Index of the largest value (over the flattened tensor, or along `dim`), as int32. */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   return recordNonDifferentiable('argmax', [x], ops.argReduce('argmax', x.array, dim, keepdim), {
     dim,
@@ -324,6 +351,7 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   });
 }
 
+/** Index of the smallest value (over the flattened tensor, or along `dim`), as int32. */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return recordNonDifferentiable('argmin', [x], ops.argReduce('argmin', x.array, dim, keepdim), {
     dim,
@@ -358,6 +386,7 @@ export function variance(
   return sum(centered.mul(centered), dims, keepdim).div(divisor);
 }
 
+/** Standard deviation over `dim`: the square root of var with the same options. */
 export function std(x: Tensor, dim?: Dims, keepdim = false, options: { correction?: number } = {}): Tensor {
   return sqrt(variance(x, dim, keepdim, options));
 }
@@ -387,6 +416,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   });
 }
 
+/** Log of softmax along `dim`, computed stably. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('logSoftmax', dim, x.ndim);
   const xf = floating(x);
@@ -465,10 +495,12 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return shapesEqual(target, x.shape) ? x : movement.reshape(x, target);
 }
 
+/** A view with the dims reordered. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return movement.permute(x, dims);
 }
 
+/** A view with two dims swapped. */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normalizeDim('transpose', dim0, x.ndim);
   const b = normalizeDim('transpose', dim1, x.ndim);
@@ -500,6 +532,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
   );
 }
 
+/** Inserts a size-1 dim at `dim`. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('unsqueeze', dim, x.ndim + 1);
   const shape = [...x.shape];
@@ -517,6 +550,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
+/** A view of `length` elements along `dim` from `start`. */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   return movement.narrow(x, dim, start, length);
 }

@@ -3,6 +3,7 @@ import { noGrad } from './engine.js';
 import { gradients } from './functional.js';
 import { Tensor } from './tensor.js';
 
+/** gradcheck's finite-difference step `eps`, tolerances `atol` and `rtol`, the `seed` of its random projections, and how many random `directions` it checks. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -16,6 +17,7 @@ export interface GradcheckOptions {
   directions?: number;
 }
 
+/** One disagreement gradcheck found: where, and the analytical and numerical values. */
 export interface GradcheckFailure {
   /** Which input (position in `inputs`). */
   input: number;
@@ -25,6 +27,7 @@ export interface GradcheckFailure {
   numerical: number;
 }
 
+/** gradcheck's result: `ok`, every failure, and a sentence naming the first. */
 export interface GradcheckReport {
   ok: boolean;
   failures: GradcheckFailure[];

@@ -18,6 +18,7 @@ export interface GraphOptions {
 /** What a node of the drawn graph is: an op's result, a leaf that requires gradients, or a constant. */
 export type GraphNodeKind = 'op' | 'parameter' | 'constant';
 
+/** One tensor of the drawn graph: an op's result or a leaf, with its shape and dtype. */
 export interface GraphNode {
   id: string;
   kind: GraphNodeKind;
@@ -28,6 +29,7 @@ export interface GraphNode {
   isRoot: boolean;
 }
 
+/** The graph behind a tensor, as autogradGraph returns it: nodes inputs first, and edges. */
 export interface AutogradGraph {
   nodes: GraphNode[];
   /** [from, to] node ids: from is an input of the op that made `to`. */

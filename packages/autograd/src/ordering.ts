@@ -67,6 +67,7 @@ export function sort(x: Tensor, dim = -1, options: { descending?: boolean } = {}
   return [gather(x, d, index), index];
 }
 
+/** topk's options: the smallest instead of the largest (`largest: false`), and whether the k results come sorted. */
 export interface TopkOptions {
   /** The largest k (default) or the smallest. */
   largest?: boolean;

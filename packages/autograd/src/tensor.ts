@@ -26,9 +26,13 @@ import { formatTensor } from './format.js';
 import * as f from './functions.js';
 import * as ordering from './ordering.js';
 
+/** A tensor, or a number that broadcasts as a scalar tensor. */
 export type TensorLike = Tensor | number;
+/** One dim or several; negative dims count from the end. */
 export type Dims = number | readonly number[];
+/** Nested JavaScript arrays of numbers or booleans, as tensor() takes and toArray() gives. */
 export type NestedArray = number | boolean | NestedArray[];
+/** A function registerHook calls with a tensor's gradient during backward; what it returns (if anything) replaces the gradient. */
 export type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
 /**
@@ -168,7 +172,10 @@ export class Tensor {
    * Registers a function called with this tensor's gradient during backward; returning a tensor
    * replaces the gradient. Returns a handle whose remove() unregisters it.
    */
-  registerHook(hook: GradHook): { remove(): void } {
+  registerHook(hook: GradHook): {
+    /** Unregisters the hook. */
+    remove(): void;
+  } {
     checkValue('registerHook', 'hook', hook, rules.func);
     if (!this.requiresGrad)
       throw new Error("registerHook: cannot register a hook on a tensor that doesn't require grad");
@@ -215,6 +222,7 @@ export class Tensor {
     return recordNonDifferentiable('detach', [this], this.array);
   }
 
+  /** A copy with its own storage; the gradient flows back to this tensor (torch.clone). */
   clone(): Tensor {
     return f.clone(this);
   }
@@ -262,6 +270,7 @@ export class Tensor {
     return this.array.backend;
   }
 
+  /** This tensor if row-major and packed, else a packed copy (gradients flow through). */
   contiguous(): Tensor {
     return this.array.isContiguous() ? this : f.clone(this);
   }
@@ -277,120 +286,157 @@ export class Tensor {
   }
 
   // Elementwise arithmetic (broadcasting, dtype promotion).
+  /** Elementwise `this + other`, broadcasting and promoting dtypes as torch.add. */
   add(other: TensorLike): Tensor {
     return f.add(this, other);
   }
+  /** Elementwise `this - other`, broadcasting as torch.sub. */
   sub(other: TensorLike): Tensor {
     return f.sub(this, other);
   }
+  /** Elementwise `this * other`, broadcasting as torch.mul. */
   mul(other: TensorLike): Tensor {
     return f.mul(this, other);
   }
+  /** Elementwise true division `this / other` (integers divide to float), as torch.div. */
   div(other: TensorLike): Tensor {
     return f.div(this, other);
   }
+  /** Elementwise `this ** exponent`, as torch.pow. */
   pow(exponent: TensorLike): Tensor {
     return f.pow(this, exponent);
   }
+  /** Elementwise larger of the two (ties share the gradient), as torch.maximum. */
   maximum(other: TensorLike): Tensor {
     return f.maximum(this, other);
   }
+  /** Elementwise smaller of the two (ties share the gradient), as torch.minimum. */
   minimum(other: TensorLike): Tensor {
     return f.minimum(this, other);
   }
+  /** Elementwise `-this`. */
   neg(): Tensor {
     return f.neg(this);
   }
+  /** Elementwise e to the power of each element. */
   exp(): Tensor {
     return f.exp(this);
   }
+  /** Elementwise natural logarithm. */
   log(): Tensor {
     return f.log(this);
   }
+  /** Elementwise `log(1 + x)`, accurate for small x. */
   log1p(): Tensor {
     return f.log1p(this);
   }
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return f.sqrt(this);
   }
+  /** Elementwise absolute value (gradient 0 at 0, as PyTorch). */
   abs(): Tensor {
     return f.abs(this);
   }
+  /** Elementwise sign: -1, 0 or 1 (no gradient). */
   sign(): Tensor {
     return f.sign(this);
   }
+  /** Elementwise sine. */
   sin(): Tensor {
     return f.sin(this);
   }
+  /** Elementwise cosine. */
   cos(): Tensor {
     return f.cos(this);
   }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor {
     return f.tanh(this);
   }
+  /** Elementwise logistic sigmoid `1 / (1 + exp(-x))`. */
   sigmoid(): Tensor {
     return f.sigmoid(this);
   }
+  /** Elementwise error function. */
   erf(): Tensor {
     return f.erf(this);
   }
+  /** Elementwise `max(x, 0)`. */
   relu(): Tensor {
     return f.relu(this);
   }
+  /** Elementwise GELU with the exact erf form, as torch.nn.functional.gelu. */
   gelu(): Tensor {
     return f.gelu(this);
   }
+  /** Elementwise `x * sigmoid(x)` (swish). */
   silu(): Tensor {
     return f.silu(this);
   }
+  /** Elementwise `log(1 + exp(x))`, computed without overflow. */
   softplus(): Tensor {
     return f.softplus(this);
   }
+  /** Elementwise `x` where positive, else `negativeSlope * x`. */
   leakyRelu(negativeSlope = 0.01): Tensor {
     return f.leakyRelu(this, negativeSlope);
   }
+  /** Elementwise clamp into [min, max] (either may be null); the gradient passes where the value was inside. */
   clamp(min?: number | null, max?: number | null): Tensor {
     return f.clamp(this, min, max);
   }
 
   // Comparisons (bool results, no gradient).
+  /** Elementwise `this > other` as a bool tensor. */
   gt(other: TensorLike): Tensor {
     return f.gt(this, other);
   }
+  /** Elementwise `this < other` as a bool tensor. */
   lt(other: TensorLike): Tensor {
     return f.lt(this, other);
   }
+  /** Elementwise `this >= other` as a bool tensor. */
   ge(other: TensorLike): Tensor {
     return f.ge(this, other);
   }
+  /** Elementwise `this <= other` as a bool tensor. */
   le(other: TensorLike): Tensor {
     return f.le(this, other);
   }
+  /** Elementwise `this == other` as a bool tensor. */
   eq(other: TensorLike): Tensor {
     return f.eq(this, other);
   }
+  /** Elementwise `this != other` as a bool tensor. */
   ne(other: TensorLike): Tensor {
     return f.ne(this, other);
   }
+  /** Elementwise logical and of two bool tensors. */
   logicalAnd(other: Tensor): Tensor {
     return f.logicalAnd(this, other);
   }
+  /** Elementwise logical or of two bool tensors. */
   logicalOr(other: Tensor): Tensor {
     return f.logicalOr(this, other);
   }
+  /** Elementwise logical not of a bool tensor. */
   logicalNot(): Tensor {
     return f.logicalNot(this);
   }
 
   // Linear algebra.
+  /** Matrix product with torch.matmul's rules: 1-D operands, batched and broadcast leading dims. */
   matmul(other: Tensor): Tensor {
     return f.matmul(this, other);
   }
 
   // Reductions.
+  /** Sum over `dim` (one or several; all by default), keeping reduced dims as size 1 with `keepdim`. */
   sum(dim?: Dims, keepdim = false): Tensor {
     return f.sum(this, dim, keepdim);
   }
+  /** Mean over `dim` (all by default). */
   mean(dim?: Dims, keepdim = false): Tensor {
     return f.mean(this, dim, keepdim);
   }
@@ -417,38 +463,49 @@ export class Tensor {
   amin(dim?: Dims, keepdim = false): Tensor {
     return f.amin(this, dim, keepdim);
   }
+  /** Index of the largest value (over the flattened tensor, or along `dim`), as int32. */
   argmax(dim?: number, keepdim = false): Tensor {
     return f.argmax(this, dim, keepdim);
   }
+  /** Index of the smallest value (over the flattened tensor, or along `dim`), as int32. */
   argmin(dim?: number, keepdim = false): Tensor {
     return f.argmin(this, dim, keepdim);
   }
+  /** Variance over `dim` with Bessel's correction by default (`correction: 0` for the population variance). */
   var(dim?: Dims, keepdim = false, options: { correction?: number } = {}): Tensor {
     return f.variance(this, dim, keepdim, options);
   }
+  /** Standard deviation over `dim`: the square root of var with the same options. */
   std(dim?: Dims, keepdim = false, options: { correction?: number } = {}): Tensor {
     return f.std(this, dim, keepdim, options);
   }
+  /** `log(sum(exp(x)))` over `dim`, computed stably. */
   logsumexp(dim?: Dims, keepdim = false): Tensor {
     return f.logsumexp(this, dim, keepdim);
   }
+  /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
     return f.softmax(this, dim);
   }
+  /** Log of softmax along `dim`, computed stably. */
   logSoftmax(dim: number): Tensor {
     return f.logSoftmax(this, dim);
   }
 
   // Shapes.
+  /** The same elements in a new shape (one size may be -1); a view when the layout allows. */
   reshape(shape: readonly number[]): Tensor {
     return f.reshape(this, shape);
   }
+  /** As reshape (agrad copies only when the layout requires it). */
   view(shape: readonly number[]): Tensor {
     return f.reshape(this, shape);
   }
+  /** A view with the dims reordered. */
   permute(dims: readonly number[]): Tensor {
     return f.permute(this, dims);
   }
+  /** A view with two dims swapped. */
   transpose(dim0: number, dim1: number): Tensor {
     return f.transpose(this, dim0, dim1);
   }
@@ -458,18 +515,23 @@ export class Tensor {
       throw new RangeError(`t: expects a tensor with at most 2 dims, got ${formatShape(this.shape)}`);
     return this.ndim < 2 ? this : f.transpose(this, 0, 1);
   }
+  /** A view broadcast to `shape` (-1 keeps a size); the gradient sums over the expanded dims. */
   expand(shape: readonly number[]): Tensor {
     return f.expand(this, shape);
   }
+  /** Removes size-1 dims (all, or only `dim`). */
   squeeze(dim?: number): Tensor {
     return f.squeeze(this, dim);
   }
+  /** Inserts a size-1 dim at `dim`. */
   unsqueeze(dim: number): Tensor {
     return f.unsqueeze(this, dim);
   }
+  /** Merges dims `startDim` to `endDim` into one. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return f.flatten(this, startDim, endDim);
   }
+  /** A view of `length` elements along `dim` from `start`. */
   narrow(dim: number, start: number, length: number): Tensor {
     return f.narrow(this, dim, start, length);
   }
@@ -477,24 +539,31 @@ export class Tensor {
   slice(dim: number, start: number | null = null, end: number | null = null, step = 1): Tensor {
     return f.slice(this, dim, start, end, step);
   }
+  /** Values along `dim` at `index` (torch.gather); out-of-range indices are refused. */
   gather(dim: number, index: Tensor): Tensor {
     return f.gather(this, dim, index);
   }
+  /** Slices along `dim` at the indices of a 1-D `index` (torch.index_select). */
   indexSelect(dim: number, index: Tensor): Tensor {
     return f.indexSelect(this, dim, index);
   }
+  /** Cumulative sum along `dim`. */
   cumsum(dim: number): Tensor {
     return ordering.cumsum(this, dim);
   }
+  /** Values sorted along `dim` and their original indices (stable). */
   sort(dim = -1, options: { descending?: boolean } = {}): [Tensor, Tensor] {
     return ordering.sort(this, dim, options);
   }
+  /** The `k` largest (or smallest) values along `dim` and their indices. */
   topk(k: number, dim = -1, options: ordering.TopkOptions = {}): [Tensor, Tensor] {
     return ordering.topk(this, k, dim, options);
   }
+  /** A copy with `src` written at `index` along `dim` (torch.scatter). */
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
     return ordering.scatter(this, dim, index, src);
   }
+  /** A copy with `src` added at `index` along `dim` (torch.scatter_add). */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return ordering.scatterAdd(this, dim, index, src);
   }

@@ -16,6 +16,7 @@ import type { Tensor } from './tensor.js';
 
 export type TraceAttributes = Readonly<Record<string, unknown>>;
 
+/** One op as a trace records it: its name, inputs, outputs, non-tensor arguments and the module scope it ran in (what an exporter such as @agrad/onnx reads). */
 export interface TracedOp {
   /** A primitive's name ('add', 'permute') or a composite's ('conv2d', 'lstm'). */
   readonly op: string;
@@ -47,6 +48,7 @@ export function trace<T>(fn: () => T): { result: T; ops: TracedOp[] } {
   }
 }
 
+/** Whether a trace() is recording now. */
 export function isTracing(): boolean {
   return tracer !== null;
 }

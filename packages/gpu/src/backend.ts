@@ -30,6 +30,7 @@ const { GPU, CPUKernel, HeadlessGLKernel, WebGL2Kernel, WebGLKernel, WebAssembly
  * 'javascript' is the mode gpu.js itself calls 'cpu': in agrad, 'cpu' names the host backend.
  */
 export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'javascript';
+/** Every gpu.js mode a backend can be asked for by name (besides 'gpu', gpu.js's own choice). */
 export const GPU_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'javascript'];
 
 /** gpu.js's own name for a mode. */
@@ -50,6 +51,7 @@ function kindOf(dtype: DType): source.OutputKind {
   return dtype === 'int32' ? 'int' : dtype === 'bool' ? 'bool' : 'float';
 }
 
+/** The gpu.js mode to run in ('gpu': gpu.js's choice), and optionally the canvas or WebGL context gpu.js should use. */
 export interface GpuBackendOptions {
   /** A gpu.js mode, or 'gpu' (the default) for gpu.js's own choice: the best GL context, else webasm. */
   mode?: GpuMode | 'gpu';

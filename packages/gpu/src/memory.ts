@@ -8,9 +8,12 @@ import type { Backend, DType, Storage, ValueRange } from '@agrad/tensor';
  * toArray) and a fresh Float32Array on webasm and javascript, which the garbage collector frees.
  */
 export interface Texture {
+  /** Reads the texture back to the host. */
   toArray(): Float32Array | number[];
+  /** Frees the texture's GPU memory. */
   delete(): void;
 }
+/** What a gpu.js storage holds: a texture on the GL modes, a Float32Array on webasm and javascript. */
 export type Device = Texture | Float32Array;
 
 export function isTexture(device: Device): device is Texture {

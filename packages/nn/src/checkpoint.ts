@@ -4,7 +4,9 @@ import { loadFile, save } from './safetensors.js';
 
 /** Anything with PyTorch-style state dicts: a Module, an Optimizer. */
 export interface Stateful {
+  /** Everything needed to resume, as named tensors. */
   stateDict(): Record<string, Tensor>;
+  /** Restores what stateDict() gave, refusing mismatched names or shapes. */
   loadStateDict(state: Readonly<Record<string, Tensor>>): unknown;
   /**
    * Throws what loadStateDict would refuse, changing nothing (Module and Optimizer have it).

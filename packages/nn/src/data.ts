@@ -18,6 +18,7 @@ import { checkOptions, describeValue, formatShape, rules } from '@agrad/tensor';
 /** A map-style dataset: `length` items, item i from `get(i)` (torch's __len__ and __getitem__). */
 export interface Dataset<T> {
   readonly length: number;
+  /** Item `index`, 0 <= index < length. */
   get(index: number): T;
 }
 
@@ -27,11 +28,13 @@ export interface Dataset<T> {
  */
 export interface AsyncDataset<T> {
   readonly length: number;
+  /** Item `index`, when it is ready. */
   get(index: number): Promise<T>;
 }
 
 /** A dataset that can also hand out several items at once, already collated (one gather per tensor). */
 export interface BatchedDataset<T> extends Dataset<T> {
+  /** The items at `indices` already collated into one batch (faster than get() per item). */
   getBatch(indices: readonly number[]): T;
 }
 
@@ -59,11 +62,13 @@ export class TensorDataset implements BatchedDataset<Tensor[]> {
     this.length = sizes[0];
   }
 
+  /** Row `index` of every tensor. */
   get(index: number): Tensor[] {
     checkIndex('TensorDataset', index, this.length);
     return this.tensors.map((t) => t.narrow(0, index, 1).squeeze(0));
   }
 
+  /** The rows at `indices` of every tensor, gathered in one op each. */
   getBatch(indices: readonly number[]): Tensor[] {
     for (const i of indices) checkIndex('TensorDataset', i, this.length);
     // The index on each tensor's own backend (a dataset may live on a GPU backend).
@@ -86,6 +91,7 @@ export class Subset<T> implements Dataset<T> {
     return this.indices.length;
   }
 
+  /** Item `indices[index]` of the underlying dataset. */
   get(index: number): T {
     checkIndex('Subset', index, this.indices.length);
     return this.dataset.get(this.indices[index]);
@@ -146,6 +152,7 @@ export type Collated<T> = T extends Tensor
         ? { [K in keyof T]: Collated<T[K]> }
         : never;
 
+/** DataLoader's options, as torch.utils.data.DataLoader's: batch size, shuffling (with a generator), dropping the last partial batch, a collate function, and how many batches to prepare ahead with `for await` (`prefetch`). */
 export interface DataLoaderOptions<T, B> {
   /** Items per batch (default 1). */
   batchSize?: number;
@@ -177,7 +184,11 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B>, AsyncIterabl
   private readonly collate: ((items: T[]) => B) | null;
 
   constructor(
-    readonly dataset: { readonly length: number; get(index: number): T | Promise<T> },
+    readonly dataset: {
+      readonly length: number;
+      /** Item `index` (or a Promise of it, for `for await`). */
+      get(index: number): T | Promise<T>;
+    },
     options: DataLoaderOptions<T, B> = {},
   ) {
     checkOptions('DataLoader', options, {
@@ -227,6 +238,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B>, AsyncIterabl
     return batches;
   }
 
+  /** One epoch with `for ... of`: the batches in order (shuffled anew each epoch when `shuffle`). */
   *[Symbol.iterator](): Iterator<B> {
     for (const indices of this.epoch()) yield this.batch(indices);
   }

@@ -59,6 +59,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   });
 }
 
+/** F.pad's mode (only 'constant' here) and fill value. */
 export interface PadOptions {
   /** Only 'constant' (PyTorch's default). */
   mode?: 'constant';
@@ -120,6 +121,7 @@ export function pad(x: Tensor, amounts: readonly number[], options: PadOptions =
   return out;
 }
 
+/** conv2d's stride, padding, dilation and groups, as torch.nn.functional.conv2d's. */
 export interface ConvOptions {
   stride?: Pair;
   /** Zeros added on both sides, or 'valid' (none) or 'same' (the output keeps the input's size; stride 1). */
@@ -128,6 +130,7 @@ export interface ConvOptions {
   groups?: number;
 }
 
+/** convTranspose2d's stride, padding, output padding, dilation and groups, as PyTorch's. */
 export interface ConvTransposeOptions {
   stride?: Pair;
   /** Removed from both sides of the output: dilation (k - 1) - padding zeros of implicit padding. */
@@ -210,6 +213,7 @@ export function convTranspose2d(
   return x.ndim === 4 ? y : y.squeeze(0);
 }
 
+/** conv1d's stride, padding, dilation and groups, as PyTorch's. */
 export interface Conv1dOptions {
   stride?: number;
   /** Zeros on both ends, or 'valid' (none) or 'same' (output keeps the input's length; stride 1). */
@@ -314,6 +318,7 @@ function convolve(
   return bias ? y.add(bias.reshape([1, out, 1, 1])) : y;
 }
 
+/** Pooling's stride (default: the kernel size), padding, dilation and ceil mode, as PyTorch's. */
 export interface PoolOptions {
   /** Default: the kernel size. */
   stride?: Pair;
@@ -324,6 +329,7 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
+/** avgPool2d's options: pooling's without dilation, whether padding counts in the average, and a divisor that overrides the window size. */
 export interface AvgPoolOptions extends Omit<PoolOptions, 'dilation'> {
   /** Count padded zeros in each window's divisor (default true, as PyTorch). */
   countIncludePad?: boolean;
@@ -490,6 +496,7 @@ function requireChannels(op: string, name: string, t: Tensor | null | undefined,
   }
 }
 
+/** batchNorm's mode (batch statistics in training, running ones otherwise), the running statistics' momentum, and eps. */
 export interface BatchNormOptions {
   training?: boolean;
   momentum?: number;
@@ -688,6 +695,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   return where(keep, x.div(1 - p), 0);
 }
 
+/** embedding's padding index (its row gets no gradient). */
 export interface EmbeddingOptions {
   /** Rows looked up with this id pass their value forward but no gradient back to the table. */
   paddingIdx?: number | null;
@@ -745,6 +753,7 @@ export function embedding(ids: Tensor, weight: Tensor, options: EmbeddingOptions
   });
 }
 
+/** Attention's mask (`attnMask`), causal masking, dropout probability and scale, as torch's scaled_dot_product_attention. */
 export interface AttentionOptions {
   /** Bool: true where attention is allowed; float: added to the scores. Broadcasts to [..., L, S]. */
   attnMask?: Tensor | null;
@@ -809,6 +818,7 @@ export function scaledDotProductAttention(
   return weights.matmul(v);
 }
 
+/** How a loss reduces over its elements: their mean (the default), their sum, or none. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 function reduce(loss: Tensor, reduction: Reduction): Tensor {
@@ -817,6 +827,7 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
   return loss;
 }
 
+/** nllLoss's reduction, per-class weights and ignored index, as PyTorch's. */
 export interface NllOptions {
   reduction?: Reduction;
   /** Targets equal to this contribute nothing and are left out of the mean (default -100). */
@@ -904,6 +915,7 @@ function weightedNll(
   return { perElement, reduced, divisor, valid, weights };
 }
 
+/** crossEntropy's options: nllLoss's plus label smoothing. */
 export interface CrossEntropyOptions extends NllOptions {
   /** Mixes the target with the uniform distribution: (1 - e) one-hot + e / C. */
   labelSmoothing?: number;
@@ -941,12 +953,14 @@ function checkSameShape(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
+/** Mean squared error between `input` and `target` (torch.nn.functional.mse_loss). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   checkOptions('mseLoss', options, { reduction: reductionRule });
   checkSameShape('mseLoss', input, target);
   return reduce(input.sub(target).pow(2), options.reduction ?? 'mean');
 }
 
+/** Mean absolute error between `input` and `target` (torch.nn.functional.l1_loss). */
 export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   checkOptions('l1Loss', options, { reduction: reductionRule });
   checkSameShape('l1Loss', input, target);
@@ -1026,6 +1040,7 @@ function pool(t: Tensor, dim: number, size: number, out: number): Tensor {
   return cat(cells, dim);
 }
 
+/** interpolate's output size or scale factor, mode ('nearest' or 'bilinear') and corner alignment, as PyTorch's. */
 export interface InterpolateOptions {
   /** The output size [h, w] (or one for both); give this or scaleFactor. */
   size?: number | readonly [number, number];

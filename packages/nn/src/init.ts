@@ -9,6 +9,7 @@ export function fanIn(shape: Shape): number {
   return shape.length < 2 ? shape[0] : shape.slice(1).reduce((p, d) => p * d, 1);
 }
 
+/** A weight's fan-out: output features times the receptive field (as PyTorch's init computes it). */
 export function fanOut(shape: Shape): number {
   return shape.length < 2 ? shape[0] : shape[0] * shape.slice(2).reduce((p, d) => p * d, 1);
 }

@@ -119,6 +119,7 @@ export abstract class Module {
     });
   }
 
+  /** The module's computation (PyTorch's forward); each layer documents its inputs and output. */
   abstract forward(...inputs: never[]): unknown;
 
   /** @internal which kind of slot holds `name`, if any. */
@@ -170,6 +171,7 @@ export abstract class Module {
     this.refreshField(name, buffer);
   }
 
+  /** Registers (or replaces) a sub-module under `name`, so its parameters are this module's too; returns it. */
   registerModule<M extends Module>(name: string, module: M): M {
     this.checkName('registerModule', name, 'module');
     if (!(module instanceof Module))
@@ -206,16 +208,19 @@ export abstract class Module {
     return this.parameterSlots.get(name) ?? null;
   }
 
+  /** The buffer registered as `name` (throws if absent). */
   buffer(name: string): Tensor {
     const value = this.bufferSlots.get(name);
     if (!value) throw new Error(`${this.constructor.name}: no buffer '${name}'`);
     return value;
   }
 
+  /** The buffer registered as `name`, or null where it is registered as absent. */
   optionalBuffer(name: string): Tensor | null {
     return this.bufferSlots.get(name) ?? null;
   }
 
+  /** The sub-module registered as `name` (throws if absent). */
   module<M extends Module = Module>(name: string): M {
     const value = this.moduleSlots.get(name);
     if (!value) throw new Error(`${this.constructor.name}: no sub-module '${name}'`);
@@ -227,6 +232,7 @@ export abstract class Module {
     for (const [name, m] of this.moduleSlots) if (m) yield [name, m];
   }
 
+  /** Direct sub-modules. */
   *children(): Generator<Module> {
     for (const [, m] of this.namedChildren()) yield m;
   }
@@ -237,6 +243,7 @@ export abstract class Module {
     for (const [name, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
+  /** This module and every descendant. */
   *modules(): Generator<Module> {
     for (const [, m] of this.namedModules()) yield m;
   }
@@ -253,16 +260,19 @@ export abstract class Module {
     }
   }
 
+  /** Every parameter, in namedParameters() order (what an optimizer updates). */
   parameters(): Parameter[] {
     return [...this.namedParameters()].map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted name (running statistics and the like). */
   *namedBuffers(): Generator<[string, Tensor]> {
     for (const [prefix, m] of this.namedModules()) {
       for (const [name, b] of m.bufferSlots) if (b) yield [prefix ? `${prefix}.${name}` : name, b];
     }
   }
 
+  /** Every buffer, in namedBuffers() order. */
   buffers(): Tensor[] {
     return [...this.namedBuffers()].map(([, b]) => b);
   }
@@ -279,6 +289,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets evaluation mode on this module and every descendant: train(false). */
   eval(): this {
     return this.train(false);
   }

@@ -106,6 +106,7 @@ export function serialize(
   return out;
 }
 
+/** A safetensors file's contents: named tensors and the string metadata. */
 export interface SafetensorsFile {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string>;

@@ -22,6 +22,7 @@ export type AttributeValue = number | string | readonly number[] | { float: numb
 /** A dim of a value's declared shape: a size, or the name of a dynamic axis (or null: unnamed). */
 export type Dim = number | string | null;
 
+/** An ONNX graph input or output: name, dtype and shape (a named or null dim is dynamic). */
 export interface ValueInfo {
   name: string;
   dtype: DType;
@@ -47,6 +48,7 @@ function valueInfo({ name, dtype, shape }: ValueInfo): protobuf.onnx.IValueInfoP
   return { name, type: { tensorType: { elemType: ONNX_TYPE[dtype], shape: { dim } } } };
 }
 
+/** Builds an ONNX graph node by node (inputs, outputs, initializers, nodes with attributes) and encodes the model as protobuf bytes. */
 export class GraphBuilder {
   private readonly nodes: protobuf.onnx.INodeProto[] = [];
   private readonly initializers: protobuf.onnx.ITensorProto[] = [];
@@ -115,6 +117,7 @@ export class GraphBuilder {
     return name;
   }
 
+  /** The finished model as ONNX protobuf bytes, with its opset and producer. */
   encode(options: {
     name: string;
     opset: number;

@@ -27,6 +27,7 @@ export interface OperatorContext {
   ): string;
 }
 
+/** How one traced op is written in ONNX, or why it cannot be. */
 export interface Operator {
   /** Why this traced op cannot be exported as it was called (undefined: it can). */
   refuse?(op: TracedOp): string | undefined;
@@ -180,6 +181,7 @@ const COMPARISONS: Record<string, string> = {
   or: 'Or',
 };
 
+/** Every traced op the exporter knows, by name: its ONNX form, or its refusal. */
 export const OPERATORS: Record<string, Operator> = {
   // Elementwise primitives.
   add: direct('Add'),

@@ -15,6 +15,7 @@ import { type FloatArray, float32Loops } from './fused.js';
 import { type ParamSource, paramRecord } from './params.js';
 import { type Donation, type GradientTransformation, isTransform, type Params } from './transform.js';
 
+/** Optimizer's options: whether a step with a non-finite gradient is skipped instead of applied. */
 export interface OptimizerOptions {
   /**
    * When a gradient holds NaN or infinity, leave parameters and optimizer state untouched for
@@ -24,6 +25,7 @@ export interface OptimizerOptions {
   skipNonFinite?: boolean;
 }
 
+/** What Optimizer.step() did: whether it was skipped, and which parameters had a non-finite gradient. */
 export interface StepReport {
   skipped: boolean;
   /** Names of parameters whose gradient was not finite (checked only with skipNonFinite). */

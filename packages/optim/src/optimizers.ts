@@ -75,6 +75,7 @@ const radamRules = {
   weightDecay: check.weightDecay,
 };
 
+/** sgd's options, as torch.optim.SGD's: learning rate (required), momentum, dampening, weight decay, Nesterov. */
 export interface SgdOptions {
   lr: LearningRate;
   momentum?: number;
@@ -110,6 +111,7 @@ export function sgd(options: SgdOptions): GradientTransformation {
   );
 }
 
+/** adam's and adamw's options, as torch.optim's: learning rate, betas, eps, weight decay, amsgrad. */
 export interface AdamOptions {
   lr?: LearningRate;
   betas?: [number, number];
@@ -137,6 +139,7 @@ export function adamw(options: AdamOptions = {}): GradientTransformation {
   return chain(scaleByAdam(scaling), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
+/** adan's options (Xie et al.): learning rate, three betas, eps, weight decay, and `noProx` for decay outside the proximal step. */
 export interface AdanOptions {
   lr?: LearningRate;
   betas?: [number, number, number];
@@ -159,6 +162,7 @@ export function adan(options: AdanOptions = {}): GradientTransformation {
     : chain(scaling, scaleByLearningRateProximal(lr, weightDecay));
 }
 
+/** lion's options (Chen et al.): learning rate, betas, weight decay. */
 export interface LionOptions {
   lr?: LearningRate;
   betas?: [number, number];
@@ -173,6 +177,7 @@ export function lion(options: LionOptions = {}): GradientTransformation {
   return chain(scaleByLion(scaling), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }
 
+/** rmsprop's options, as torch.optim.RMSprop's. */
 export interface RmspropOptions {
   lr?: LearningRate;
   alpha?: number;
@@ -196,6 +201,7 @@ export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
   );
 }
 
+/** adagrad's options, as torch.optim.Adagrad's. */
 export interface AdagradOptions {
   lr?: LearningRate;
   lrDecay?: number;
@@ -217,6 +223,7 @@ export function adagrad(options: AdagradOptions = {}): GradientTransformation {
   );
 }
 
+/** nadam's options, as torch.optim.NAdam's. */
 export interface NadamOptions {
   lr?: LearningRate;
   betas?: [number, number];
@@ -236,6 +243,7 @@ export function nadam(options: NadamOptions = {}): GradientTransformation {
   return chain(addDecayedWeights(weightDecay), scaleByNadam(scaling), scaleByLearningRate(lr));
 }
 
+/** radam's options, as torch.optim.RAdam's. */
 export interface RadamOptions {
   lr?: LearningRate;
   betas?: [number, number];

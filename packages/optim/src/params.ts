@@ -8,7 +8,10 @@ export type ParamSource =
   | readonly Tensor[]
   | Iterable<readonly [string, Tensor]>
   | Readonly<Record<string, Tensor>>
-  | { namedParameters(): Iterable<readonly [string, Tensor]> };
+  | {
+      /** Named parameters, as a Module gives them. */
+      namedParameters(): Iterable<readonly [string, Tensor]>;
+    };
 
 export function paramRecord(source: ParamSource): Record<string, Tensor> {
   if (Array.isArray(source)) return Object.fromEntries(source.map((t, i) => [String(i), t as Tensor]));

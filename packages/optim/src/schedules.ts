@@ -97,6 +97,7 @@ export function exponentialLR(init: number, gamma: number): Schedule {
   return (step) => init * gamma ** step;
 }
 
+/** oneCycle's peak rate, total steps, warm-up fraction, annealing strategy, start and end divisors and three-phase mode, as torch's OneCycleLR. */
 export interface OneCycleOptions {
   /** The peak learning rate. */
   maxLr: number;

@@ -9,6 +9,7 @@ export type Params = Readonly<Record<string, Tensor>>;
 
 /** A learning rate: a number, or a function of the 0-based step (number of updates so far). */
 export type Schedule = (step: number) => number;
+/** A constant learning rate, or a schedule of the step. */
 export type LearningRate = number | Schedule;
 
 /**
@@ -39,7 +40,9 @@ export const NO_DONATION: Donation = { state: false, updates: new Set() };
  * state it returns (which the Optimizer moves out of scratch memory), must copy it.
  */
 export interface GradientTransformation<State = unknown> {
+  /** The state for `params` (moments at zero, step counts at zero). */
   init(params: Params): State;
+  /** Maps the incoming updates to outgoing ones and the next state; `donation` says which buffers may be overwritten in place. */
   update(
     updates: Params,
     state: State,
@@ -59,6 +62,7 @@ export const isTransform = (value: unknown): string | null =>
     ? null
     : 'a GradientTransformation (an object with init and update functions)';
 
+/** A learning rate as a schedule (a constant becomes a function returning it). */
 export function toSchedule(lr: LearningRate): Schedule {
   return typeof lr === 'number' ? () => lr : lr;
 }

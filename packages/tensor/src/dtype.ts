@@ -3,10 +3,13 @@
  */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
+/** The typed arrays that hold each dtype: Float32Array, Float64Array, Int32Array, and Uint8Array for bool. */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/** Every dtype agrad supports. */
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
+/** A zero-filled typed array of the kind that holds `dtype`. */
 export function typedArrayFor(dtype: DType, length: number): TypedArray {
   switch (dtype) {
     case 'float32':
@@ -20,6 +23,7 @@ export function typedArrayFor(dtype: DType, length: number): TypedArray {
   }
 }
 
+/** The dtype a typed array holds. */
 export function dtypeOfTypedArray(data: TypedArray): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
@@ -27,10 +31,12 @@ export function dtypeOfTypedArray(data: TypedArray): DType {
   return 'bool';
 }
 
+/** Whether `dtype` is float32 or float64. */
 export function isFloating(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }
 
+/** `dtype` as a DType, or an error naming `op` and the dtypes allowed. */
 export function assertDType(op: string, dtype: string): DType {
   if (!(DTYPES as readonly string[]).includes(dtype)) {
     throw new TypeError(`${op}: unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);

@@ -37,6 +37,7 @@ function predicate(test: string, cpu = `+(${test})`): ElementwiseDefinition {
   };
 }
 
+/** Every unary op's math, once: the CPU loops and the gpu.js kernels are generated from it. */
 export const UNARY: Record<UnaryOp, ElementwiseDefinition> = {
   neg: { math: '-x' },
   exp: { math: 'Math.exp(x)' },
@@ -92,6 +93,7 @@ export const UNARY: Record<UnaryOp, ElementwiseDefinition> = {
   not: predicate('x === 0.0'),
 };
 
+/** Every binary op's math, once: the CPU loops and the gpu.js kernels are generated from it. */
 export const BINARY: Record<BinaryOp, ElementwiseDefinition> = {
   add: { math: 'x + y' },
   sub: { math: 'x - y' },

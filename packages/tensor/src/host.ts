@@ -60,18 +60,31 @@ export interface HostLoops {
   copy(a: ArrayOperand, out: TypedArray): void;
   /** target[i] = source[i], both strided, same shape and dtype. */
   assign(target: ArrayOperand, source: ArrayOperand): void;
+  /** out = op(a), elementwise. */
   unary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void;
+  /** out = a op b, elementwise over operands already broadcast to one shape. */
   binary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void;
+  /** out = condition ? a : b, elementwise. */
   where(condition: ArrayOperand, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void;
+  /** out = the reduction of a over `axes`. */
   reduce(op: ReduceOp, a: ArrayOperand, axes: readonly number[], out: TypedArray): void;
+  /** out = the index of the largest (smallest) value along `axis`. */
   argReduce(op: ArgReduceOp, a: ArrayOperand, axis: number, out: Int32Array): void;
+  /** out = a @ b for [batch, m, k] and [batch, k, n] operands. */
   matmul(a: ArrayOperand, b: ArrayOperand, out: TypedArray): void;
+  /** out = a's values along `dim` at `index`. */
   gather(a: ArrayOperand, dim: number, index: ArrayOperand, out: TypedArray): void;
+  /** out (zeroed, of `shape`) += source at `index` along `dim`. */
   scatterAdd(dim: number, index: ArrayOperand, source: ArrayOperand, shape: Shape, out: TypedArray): void;
+  /** out = a's slices along `dim` at the 1-D `index`. */
   indexSelect(a: ArrayOperand, dim: number, index: ArrayOperand, shape: Shape, out: TypedArray): void;
+  /** out (zeroed, of `shape`) += source's slices at the 1-D `index` along `dim`. */
   indexAdd(dim: number, index: ArrayOperand, source: ArrayOperand, shape: Shape, out: TypedArray): void;
+  /** out = im2col of x: each sliding window as a column. */
   unfold(x: ArrayOperand, window: Window, padValue: number, shape: Shape, out: TypedArray): void;
+  /** out = col2im: the columns summed back into the image (unfold's adjoint). */
   fold(cols: ArrayOperand, window: Window, shape: Shape, out: TypedArray): void;
+  /** out = the flat index within its window of each window's largest value. */
   maxPoolIndices(x: ArrayOperand, window: Window, shape: Shape, out: Int32Array): void;
 }
 

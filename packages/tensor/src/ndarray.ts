@@ -19,6 +19,7 @@ export class NDArray {
     this.size = sizeOf(shape);
   }
 
+  /** A row-major array of `shape` over `storage`. */
   static contiguous(storage: Storage, shape: Shape): NDArray {
     return new NDArray(storage, [...shape], contiguousStrides(shape), 0);
   }
@@ -45,6 +46,7 @@ export class NDArray {
     return this.backend.read(this);
   }
 
+  /** This array if row-major and packed, else a packed copy. */
   contiguous(): NDArray {
     return this.isContiguous() ? this : this.backend.copy(this, this.dtype);
   }
@@ -61,6 +63,7 @@ export class NDArray {
     return NDArray.contiguous(this.backend.copy(this, this.dtype).storage, shape);
   }
 
+  /** A view with the dims reordered. */
   permute(dims: readonly number[]): NDArray {
     const ndim = this.ndim;
     const normalized = dims.map((d) => normalizeDim('permute', d, ndim));
@@ -77,6 +80,7 @@ export class NDArray {
     );
   }
 
+  /** A view with two dims swapped. */
   transpose(dim0: number, dim1: number): NDArray {
     const perm = Array.from({ length: this.ndim }, (_, i) => i);
     const a = normalizeDim('transpose', dim0, this.ndim);
@@ -107,6 +111,7 @@ export class NDArray {
     return new NDArray(this.storage, [...shape], strides, this.offset);
   }
 
+  /** A view of `length` elements along `dim` from `start`. */
   narrow(dim: number, start: number, length: number): NDArray {
     const d = normalizeDim('narrow', dim, this.ndim);
     const size = this.shape[d];
@@ -146,6 +151,7 @@ export class NDArray {
     return new NDArray(this.storage, shape, strides, this.offset + start * this.strides[d]);
   }
 
+  /** A view with a size-1 dim inserted at `dim`. */
   unsqueeze(dim: number): NDArray {
     const d = normalizeDim('unsqueeze', dim, this.ndim + 1);
     const shape = [...this.shape];
@@ -155,6 +161,7 @@ export class NDArray {
     return new NDArray(this.storage, shape, strides, this.offset);
   }
 
+  /** A view without size-1 dims (all, or only `dim`). */
   squeeze(dim?: number): NDArray {
     const keep = (i: number) => this.shape[i] !== 1 || (dim !== undefined && i !== dim);
     if (dim !== undefined) dim = normalizeDim('squeeze', dim, this.ndim);

@@ -85,10 +85,12 @@ export function setBackend(backend: Backend | string): Backend {
  */
 const scopes: Set<Storage>[] = [];
 
+/** Starts recording the storages made from now on (what tidy() frees). */
 export function openScope(): void {
   scopes.push(new Set());
 }
 
+/** Ends the innermost scope, releasing its storages except those in `keep`. */
 export function closeScope(keep: ReadonlySet<Storage>): void {
   const scope = scopes.pop();
   if (!scope) throw new Error('closeScope: no scope is open');
@@ -115,6 +117,7 @@ export function toBackend(a: NDArray, backend: Backend): NDArray {
   return fromTypedArray(a.read(), a.shape, backend);
 }
 
+/** An array of `shape` holding `data`: adopted without a copy where the backend can, else uploaded. */
 export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend = currentBackend): NDArray {
   if (sizeOf(shape) !== data.length) {
     throw new RangeError(
@@ -125,6 +128,7 @@ export function fromTypedArray(data: TypedArray, shape: Shape, backend: Backend 
   return NDArray.contiguous(storage, shape);
 }
 
+/** An array of `shape` and `dtype` filled with `value`. */
 export function full(shape: Shape, value: number, dtype: DType, backend: Backend = currentBackend): NDArray {
   const data = typedArrayFor(dtype, sizeOf(shape));
   if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
@@ -175,6 +179,7 @@ export function hostView(a: NDArray): TypedArray | null {
   return (a.storage as HostStorage).data.subarray(a.offset, a.offset + a.size);
 }
 
+/** A copy of `a` converted to `dtype`. */
 export function cast(a: NDArray, dtype: DType): NDArray {
   return a.dtype === dtype ? a : a.backend.copy(a, dtype);
 }
@@ -191,6 +196,7 @@ function sameBackend(op: string, arrays: NDArray[]): Backend {
   return backend;
 }
 
+/** A unary elementwise op on `a`. */
 export function unary(op: UnaryOp, a: NDArray): NDArray {
   return a.backend.unary(op, a, { shape: a.shape, dtype: a.dtype });
 }
@@ -208,6 +214,7 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
   return backend.binary(op, a, b, { shape: a.shape, dtype: COMPARISONS.has(op) ? 'bool' : a.dtype });
 }
 
+/** Elementwise `condition ? a : b`, broadcasting the three. */
 export function where(condition: NDArray, a: NDArray, b: NDArray): NDArray {
   const backend = sameBackend('where', [condition, a, b]);
   if (a.dtype !== b.dtype)
@@ -248,6 +255,7 @@ export function reduce(op: ReduceOp, a: NDArray, dims: readonly number[], keepdi
   return out.reshape(a.shape.filter((_, i) => !reduced.has(i)));
 }
 
+/** Indices of the largest or smallest values, over everything or along `dim`. */
 export function argReduce(op: ArgReduceOp, a: NDArray, dim: number | undefined, keepdim: boolean): NDArray {
   if (dim === undefined) {
     if (a.size === 0) throw new RangeError(`${op}: cannot take the ${op} of an empty tensor`);
@@ -278,6 +286,7 @@ export function matmul3d(a: NDArray, b: NDArray): NDArray {
   return backend.matmul(a, b, { shape: [a.shape[0], a.shape[1], b.shape[2]], dtype: a.dtype });
 }
 
+/** The arrays joined along `dim`. */
 export function cat(arrays: readonly NDArray[], dim: number): NDArray {
   if (arrays.length === 0) throw new RangeError('cat: expected a non-empty list of tensors');
   const first = arrays[0];
@@ -331,18 +340,21 @@ function checkOneDimensional(op: string, index: NDArray): void {
     throw new RangeError(`${op}: index must be 1-D, got shape ${formatShape(index.shape)}`);
 }
 
+/** Values of `a` along `dim` at `index` (indices are checked). */
 export function gather(a: NDArray, dim: number, index: NDArray): NDArray {
   const backend = sameBackend('gather', [a, index]);
   checkIndices('gather', index, a.shape[dim], dim);
   return backend.gather(a, dim, index, { shape: index.shape, dtype: a.dtype });
 }
 
+/** An array of `shape`, zeros with `source` added at `index` along `dim` (gather's adjoint). */
 export function scatterAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
   const backend = sameBackend('scatterAdd', [index, source]);
   checkIndices('scatterAdd', index, shape[dim], dim);
   return backend.scatterAdd(dim, index, source, { shape, dtype: source.dtype });
 }
 
+/** Slices of `a` along `dim` at the indices of a 1-D `index`. */
 export function indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
   const backend = sameBackend('indexSelect', [a, index]);
   checkOneDimensional('indexSelect', index);
@@ -351,6 +363,7 @@ export function indexSelect(a: NDArray, dim: number, index: NDArray): NDArray {
   return backend.indexSelect(a, dim, index, { shape, dtype: a.dtype });
 }
 
+/** An array of `shape`, zeros with `source`'s slices added at `index` along `dim` (indexSelect's adjoint). */
 export function indexAdd(shape: Shape, dim: number, index: NDArray, source: NDArray): NDArray {
   const backend = sameBackend('indexAdd', [index, source]);
   checkOneDimensional('indexAdd', index);
@@ -386,10 +399,12 @@ function columnsOutput(op: string, shape: readonly number[], window: Window, dty
   return { shape: [shape[0], shape[1] * window.kernel[0] * window.kernel[1], outH * outW], dtype };
 }
 
+/** im2col: the sliding windows of an [N, C, H, W] array as columns, padded with `padValue`. */
 export function unfold(x: NDArray, window: Window, padValue = 0): NDArray {
   return x.backend.unfold(x, window, padValue, columnsOutput('unfold', x.shape, window, x.dtype));
 }
 
+/** col2im, unfold's adjoint: columns summed back into an array of `shape`. */
 export function fold(cols: NDArray, shape: readonly number[], window: Window): NDArray {
   const expected = columnsOutput('fold', shape, window, cols.dtype).shape;
   if (!shapesEqual(cols.shape, expected)) {
@@ -456,6 +471,7 @@ export function maxPoolIndices(x: NDArray, window: Window, outputSize: readonly 
 // Random arrays are drawn on the host from the seeded generator, so every backend sees the same
 // numbers for the same seed.
 
+/** Uniform samples in [0, 1) from `generator`. */
 export function rand(
   shape: Shape,
   dtype: DType = 'float32',
@@ -467,6 +483,7 @@ export function rand(
   return fromTypedArray(data, shape);
 }
 
+/** Standard normal samples from `generator`. */
 export function randn(
   shape: Shape,
   dtype: DType = 'float32',
@@ -478,6 +495,7 @@ export function randn(
   return fromTypedArray(data, shape);
 }
 
+/** Uniform integers in [low, high) from `generator`. */
 export function randint(
   low: number,
   high: number,

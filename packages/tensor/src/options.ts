@@ -100,6 +100,7 @@ export function nullable(rule: Rule): Rule {
   return (value) => (value === null ? null : rule(value) && `${rule(value)} or null`);
 }
 
+/** inRange's strictness at each end (`above`: excluding the minimum, `below`: excluding the maximum) and whether only integers pass. */
 export interface RangeOptions {
   /** Exclude the lower bound itself. */
   above?: boolean;
@@ -145,8 +146,11 @@ export const count: Rule = inRange(0, Number.POSITIVE_INFINITY, { integer: true 
 /** An integer >= 1. */
 export const positiveInteger: Rule = inRange(1, Number.POSITIVE_INFINITY, { integer: true });
 
+/** Accepts true or false. */
 export const boolean: Rule = (value) => (typeof value === 'boolean' ? null : 'true or false');
+/** Accepts a string. */
 export const string: Rule = (value) => (typeof value === 'string' ? null : 'a string');
+/** Accepts a function. */
 export const func: Rule = (value) => (typeof value === 'function' ? null : 'a function');
 
 /** One of the listed values. */

@@ -77,6 +77,7 @@ export class Generator {
     return low + Math.floor(this.uniform() * (high - low));
   }
 
+  /** The generator's state, for setState to restore (checkpoints use it). */
   getState(): number[] {
     return [this.s0, this.s1, this.s2, this.s3];
   }

@@ -1,16 +1,19 @@
 /** Shapes and strides: row-major (C order), counted in elements. */
 export type Shape = readonly number[];
 
+/** A shape as text: [2,3]. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
 
+/** The number of elements of `shape`. */
 export function sizeOf(shape: Shape): number {
   let size = 1;
   for (const d of shape) size *= d;
   return size;
 }
 
+/** Row-major strides of `shape`. */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let stride = 1;
@@ -47,12 +50,14 @@ export function viewOverlaps(shape: Shape, strides: readonly number[]): boolean 
   return false;
 }
 
+/** Whether two shapes are the same. */
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
+/** Refuses a shape with a negative or fractional size, naming `op`. */
 export function assertValidShape(op: string, shape: Shape): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {

@@ -17,6 +17,7 @@ export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
 }
 
 // x = U^T cols  =>  dcols = U g = unfold(g)
+/** col2im, unfold's adjoint: columns summed back into an image of `shape` (torch.nn.functional.fold). */
 export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
   return record('fold', [cols], ops.fold(cols.array, shape, window), (g) => [unfold(g, window)], [], {
     shape,

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 
 export { gradcheck };
 
+/** The shapes shapeArb draws: how many dims, how large each, and whether size 0 may appear. */
 export interface ShapeOptions {
   minDims?: number;
   maxDims?: number;
@@ -46,6 +47,7 @@ export function broadcastPairArb(options: ShapeOptions = {}): fc.Arbitrary<[numb
   );
 }
 
+/** The values tensorArb draws: their range, and a distance from 0 to keep (away from kinks). */
 export interface ValueOptions {
   min?: number;
   max?: number;

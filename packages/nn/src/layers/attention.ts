@@ -8,6 +8,7 @@ import { GELU, ReLU } from './activation.js';
 import { Dropout, Layer, Linear } from './basic.js';
 import { LayerNorm } from './norm.js';
 
+/** MultiheadAttention's dropout on the attention weights, biases, batch-first layout and dtype. */
 export interface MultiheadAttentionOptions {
   dropout?: number;
   bias?: boolean;
@@ -24,6 +25,7 @@ const multiheadCallRules = {
   isCausal: rules.boolean,
 };
 
+/** The options of one MultiheadAttention call, as PyTorch's forward arguments: masks, whether to return the attention weights (averaged over heads or not), causal masking. */
 export interface MultiheadAttentionCall {
   /** nn.MultiheadAttention's convention: bool true = NOT allowed; float = added. [L, S] or [N*H, L, S]. */
   attnMask?: Tensor | null;
@@ -151,6 +153,7 @@ export class MultiheadAttention extends Module {
   }
 }
 
+/** TransformerEncoderLayer's feed-forward width, dropout, activation, LayerNorm eps, batch-first layout, pre-norm (`normFirst`), biases and dtype, as PyTorch's. */
 export interface TransformerEncoderLayerOptions {
   dimFeedforward?: number;
   dropout?: number;

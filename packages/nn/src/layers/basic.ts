@@ -7,9 +7,11 @@ import { Module } from '../module.js';
 
 /** A module whose forward maps one tensor to one tensor (what Sequential chains). */
 export abstract class Layer extends Module {
+  /** The layer applied to `x`; the class documents the shapes it takes and gives. */
   abstract override forward(x: Tensor): Tensor;
 }
 
+/** Linear's options: whether it has a bias (default true), and the parameters' dtype. */
 export interface LinearOptions {
   bias?: boolean;
   dtype?: DType;
@@ -91,6 +93,7 @@ export class Dropout extends Layer {
   }
 }
 
+/** Embedding's padding index (its row starts at 0 and gets no gradient) and dtype. */
 export interface EmbeddingOptions {
   /**
    * Lookups of this row pass its stored value forward but no gradient back, so it never trains

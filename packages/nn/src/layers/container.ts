@@ -30,6 +30,7 @@ export class ModuleList<M extends Module = Module> extends Layer {
     for (const m of modules) this.append(m);
   }
 
+  /** Adds a module at the end, registered under the next index. */
   append(module: M): this {
     checkValue('ModuleList', `module ${this.items.length}`, module, moduleRule);
     this.registerModule(String(this.items.length), module);
@@ -41,6 +42,7 @@ export class ModuleList<M extends Module = Module> extends Layer {
     return this.items.length;
   }
 
+  /** The module at `index` (negative counts from the end). */
   at(index: number): M {
     checkValue('ModuleList', 'index', index, rules.inRange(-(2 ** 31), 2 ** 31, { integer: true }));
     const m = this.items.at(index);
@@ -49,6 +51,7 @@ export class ModuleList<M extends Module = Module> extends Layer {
     return m;
   }
 
+  /** The modules in order. */
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }

@@ -14,6 +14,7 @@ import * as F from '../functional.js';
 import { kaimingUniform, uniform } from '../init.js';
 import { Layer } from './basic.js';
 
+/** Conv2d's stride, padding (a size, 'valid' or 'same'), dilation, groups, bias and dtype, as PyTorch's. */
 export interface Conv2dOptions {
   stride?: F.Pair;
   /** Zeros on both sides, or 'valid' (none) or 'same' (output keeps the input's size; stride 1). */
@@ -47,6 +48,7 @@ abstract class ConvLayer extends Layer {
       );
   }
 
+  /** Registers the weight and the optional bias, initialised as PyTorch initialises them (Kaiming uniform, bias uniform in ±1/sqrt(fan-in)). */
   protected initParameters(weightShape: number[], bias: boolean | undefined, dtype: DType): void {
     this.registerParameter('weight', kaimingUniform(weightShape, { dtype }));
     const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);

@@ -4,6 +4,7 @@ import { floatDtype, normalizedShapeOf, pythonBool } from '../check.js';
 import * as F from '../functional.js';
 import { Layer } from './basic.js';
 
+/** BatchNorm's eps, momentum (null: a cumulative average), learnable affine scale and shift, whether running statistics are kept, and dtype, as PyTorch's. */
 export interface BatchNormOptions {
   eps?: number;
   /**
@@ -97,6 +98,7 @@ export class BatchNorm2d extends BatchNorm {
   }
 }
 
+/** LayerNorm's eps, learnable scale (and shift, unless `bias: false`), and dtype, as PyTorch's. */
 export interface LayerNormOptions {
   eps?: number;
   elementwiseAffine?: boolean;
@@ -149,6 +151,7 @@ export class LayerNorm extends Layer {
   }
 }
 
+/** RMSNorm's eps (null: the dtype's machine epsilon, as PyTorch), learnable scale, and dtype. */
 export interface RMSNormOptions {
   /** Default null: the dtype's machine epsilon. */
   eps?: number | null;

@@ -5,6 +5,7 @@ import * as F from '../functional.js';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
 
+/** LSTM's and GRU's options, as PyTorch's: stacked layers, biases, batch-first layout, dropout between layers, both directions, dtype. */
 export interface RecurrentOptions {
   /** Stacked layers, each reading the previous one's output (default 1). */
   numLayers?: number;

@@ -4,6 +4,7 @@ import { defineBlock } from '../block.js';
 import { type FloatArray, float32Loops, successor, values, wrap } from '../fused.js';
 import type { GradientTransformation } from '../transform.js';
 
+/** agr's one option: tensors with fewer elements than `exemptSmallerThan` pass unchanged. */
 export interface AgrOptions {
   /**
    * Leave tensors with fewer elements than this unchanged (default 0: none exempt, as in the

@@ -63,6 +63,7 @@ const learningRateBlock = defineBlock<{ lr: LearningRate }, { step: number }>({
 
 // ---------------------------------------------------------------------------------------------
 
+/** trace's momentum, dampening and Nesterov flag, as torch.optim.SGD's. */
 export interface TraceOptions {
   momentum: number;
   dampening?: number;
@@ -109,12 +110,14 @@ const traceBlock = defineBlock<Required<TraceOptions>, { buffer: Tensor | null }
 
 // ---------------------------------------------------------------------------------------------
 
+/** scaleByAdam's betas, eps and amsgrad. */
 export interface AdamScalingOptions {
   betas?: [number, number];
   eps?: number;
   amsgrad?: boolean;
 }
 
+/** Adam's state of one parameter: the step count and the moments (and the running maximum with amsgrad). */
 export interface AdamState {
   step: number;
   expAvg: Tensor;
@@ -242,11 +245,13 @@ function amsgradLoop(
 
 // ---------------------------------------------------------------------------------------------
 
+/** scaleByAdan's three betas and eps. */
 export interface AdanScalingOptions {
   betas?: [number, number, number];
   eps?: number;
 }
 
+/** Adan's state of one parameter: the step count, the three moments and the previous gradient. */
 export interface AdanState {
   step: number;
   expAvg: Tensor;
@@ -338,6 +343,7 @@ const proximalBlock = defineBlock<{ lr: LearningRate; weightDecay: number }, { s
 
 // ---------------------------------------------------------------------------------------------
 
+/** scaleByLion's betas. */
 export interface LionScalingOptions {
   betas?: [number, number];
 }
@@ -361,6 +367,7 @@ const lionBlock = defineBlock<Required<LionScalingOptions>, { expAvg: Tensor }>(
   },
 });
 
+/** scaleByRms's options, as torch.optim.RMSprop's. */
 export interface RmsScalingOptions {
   alpha?: number;
   eps?: number;
@@ -389,6 +396,7 @@ const rmsBlock = defineBlock<Required<RmsScalingOptions>, { squareAvg: Tensor; g
   examples: [{}, { centered: true, alpha: 0.9 }],
 });
 
+/** scaleByAdagrad's options, as torch.optim.Adagrad's. */
 export interface AdagradScalingOptions {
   initialAccumulatorValue?: number;
   eps?: number;
@@ -409,6 +417,7 @@ const adagradBlock = defineBlock<Required<AdagradScalingOptions>, { sum: Tensor 
   },
 });
 
+/** scaleByNadam's options, as torch.optim.NAdam's. */
 export interface NadamScalingOptions {
   betas?: [number, number];
   eps?: number;
@@ -454,6 +463,7 @@ const nadamBlock = defineBlock<
   examples: [{}, { betas: [0.8, 0.9], momentumDecay: 0.01 }],
 });
 
+/** scaleByRadam's options, as torch.optim.RAdam's. */
 export interface RadamScalingOptions {
   betas?: [number, number];
   eps?: number;
@@ -538,11 +548,17 @@ export const scaleByAdagrad = (options: AdagradScalingOptions = {}) => adagradBl
  * blocks without fused loops compose anyway.
  */
 export const reference = {
+  /** scale with fusion off. */
   scale: (factor: number) => scaleBlock.transform({ factor }, false),
+  /** addDecayedWeights with fusion off. */
   addDecayedWeights: (weightDecay: number) => decayBlock.transform({ weightDecay }, false),
+  /** scaleByLearningRate with fusion off. */
   scaleByLearningRate: (lr: LearningRate) => learningRateBlock.transform({ lr }, false),
+  /** trace with fusion off. */
   trace: (options: TraceOptions) => traceBlock.transform(options, false),
+  /** scaleByAdam with fusion off. */
   scaleByAdam: (options: AdamScalingOptions = {}) => adamBlock.transform(options, false),
+  /** scaleByAdan with fusion off. */
   scaleByAdan: (options: AdanScalingOptions = {}) => adanBlock.transform(options, false),
   scaleByLearningRateProximal,
   scaleByLion,

@@ -67,6 +67,7 @@ export function adaptiveGradClip(clipping: number, eps = 1e-3): GradientTransfor
   });
 }
 
+/** clipGradNorm's norm type (2 by default; Infinity for the largest magnitude) and whether a non-finite total norm is an error, as torch's clip_grad_norm_. */
 export interface ClipGradNormOptions {
   /** The p of the norm: any number > 0, or Infinity for the largest magnitude (default 2). */
   normType?: number;

@@ -41,4 +41,5 @@ export class CpuBackend extends HostBackend {
   }
 }
 
+/** The CPU backend, the default. */
 export const cpuBackend = new CpuBackend();

@@ -89,6 +89,7 @@ function binaryRow(
   });
 }
 
+/** The CPU's unary loop: compiled row loops, WebAssembly SIMD for float32 where it pays. */
 export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
   if (out.length === 0) return;
   const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
@@ -114,6 +115,7 @@ export function fastUnary(op: UnaryOp, a: ArrayOperand, out: TypedArray): void {
   );
 }
 
+/** The CPU's binary loop: compiled row loops, WebAssembly SIMD for float32 where it pays. */
 export function fastBinary(op: BinaryOp, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
   if (out.length === 0) return;
   const outOperand = { strides: contiguousOf(a.shape), offset: 0 };
@@ -340,6 +342,7 @@ function whereRow(out: TypedArray, c: TypedArray, a: TypedArray, b: TypedArray):
   return row;
 }
 
+/** The CPU's where loop over broadcast operands. */
 export function fastWhere(condition: ArrayOperand, a: ArrayOperand, b: ArrayOperand, out: TypedArray): void {
   if (out.length === 0) return;
   const outOperand = { strides: contiguousOf(a.shape), offset: 0 };

@@ -51,6 +51,7 @@ export function unfold(x: ArrayOperand, window: Window, padValue: number, out: T
   }
 }
 
+/** col2im on the CPU: the columns summed back into the image. */
 export function fold(cols: ArrayOperand, shape: readonly number[], window: Window, out: TypedArray): void {
   const [N, C, H, W] = shape;
   const [kh, kw] = window.kernel;

@@ -290,4 +290,5 @@ export class ReferenceBackend extends HostBackend {
   }
 }
 
+/** The reference backend: plain loops, float64 capable, the conformance suite's oracle. */
 export const referenceBackend = new ReferenceBackend();

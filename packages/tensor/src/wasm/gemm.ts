@@ -389,6 +389,7 @@ export function setNumThreads(count: number): void {
   wasmGemm?.setThreads(count);
 }
 
+/** How many threads the WebAssembly GEMM uses (1 or 2). */
 export function getNumThreads(): number {
   return wasmGemm?.threadCount ?? 1;
 }

@@ -19,6 +19,7 @@ import { loopsWasmBase64 } from './loops-binary.js';
  * and the parameter.
  */
 export interface LoopExports {
+  /** AdamW's whole update of one parameter in one pass (moments, bias corrections, decay). */
   adam(
     g: number,
     m: number,
@@ -35,11 +36,17 @@ export interface LoopExports {
     correction2: number,
     eps: number,
   ): void;
+  /** out = u * factor. */
   scale(u: number, out: number, n: number, factor: number): void;
+  /** out = u + decay * p. */
   addScaled(u: number, p: number, out: number, n: number, decay: number): void;
+  /** Adds |g| into the float64 partial sums at `sums` (pairs added in float32 first): AGR's L1 mass. */
   absoluteSum(g: number, n: number, sums: number): void;
+  /** out = g * (1 - |g| * reciprocal): AGR's update with reciprocal = 1 / sum|g|. */
   agrScale(g: number, out: number, n: number, reciprocal: number): void;
+  /** out = a op b over n contiguous elements (b a scalar when flagged). */
   arithmetic(op: number, a: number, b: number, out: number, n: number, scalar: number): void;
+  /** out = a op b row by row, b one row broadcast over a's rows. */
   arithmeticRows(
     op: number,
     a: number,
@@ -49,7 +56,9 @@ export interface LoopExports {
     cols: number,
     perRow: number,
   ): void;
+  /** out = max(a, 0). */
   relu(a: number, out: number, n: number): void;
+  /** out = y > 0 ? g : 0. */
   reluBackward(g: number, y: number, out: number, n: number): void;
 }
 
