@@ -54,7 +54,8 @@ export function graphSvg(graph: AutogradGraph): string {
     );
   });
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="autograd graph of the loss">` +
+    // Scaled down to its box where narrower (a phone), never up: zoom in to read a large graph.
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" style="max-width: ${width}px; height: auto" role="img" aria-label="autograd graph of the loss">` +
     `<g class="edges" stroke="#888" stroke-width="1">${edges.join('')}</g>` +
     `<g class="nodes" stroke="#333" font-size="11" text-anchor="middle">${nodes.join('')}</g></svg>`
   );
