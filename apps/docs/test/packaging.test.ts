@@ -39,24 +39,17 @@ function run(command: string, args: string[], cwd: string): string {
   }
 }
 
+/** `npm install` in `dir`, quietly. */
+const npmInstall = (dir: string, args: string[]) =>
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...args], dir);
+
 /** A fresh npm project with the given packages' tarballs installed; returns its folder and the install time. */
 function installProject(name: string, packages: string[], extraNpmArgs: string[] = []) {
   const dir = join(work, name);
   mkdirSync(dir);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `try-${name}`, private: true }));
   const began = performance.now();
-  run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      ...extraNpmArgs,
-      ...packages.map((p) => tarballs.get(p) as string),
-    ],
-    dir,
-  );
+  npmInstall(dir, [...extraNpmArgs, ...packages.map((p) => tarballs.get(p) as string)]);
   return { dir, seconds: (performance.now() - began) / 1000 };
 }
 
@@ -275,19 +268,7 @@ describe('@agrad/onnx and @agrad/gpu installed from tarballs with npm', () => {
   });
 
   it('load @agrad/autograd/testing when fast-check, its optional peer, is installed', () => {
-    run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        '--omit=optional',
-        '--ignore-scripts',
-        'fast-check@4',
-      ],
-      project.dir,
-    );
+    npmInstall(project.dir, ['--omit=optional', '--ignore-scripts', 'fast-check@4']);
     const file = join(project.dir, 'testing.mjs');
     writeFileSync(
       file,
