@@ -25,6 +25,12 @@ export function filesUnder(dir: string): string[] {
 function build(): void {
   if (!existsSync(join(PLAYGROUND, 'index.html')))
     throw new Error('docs: apps/playground/dist is missing; build the playground first (`pnpm docs` does)');
+  // TypeDoc reads each package through its tsconfig, whose project references need the
+  // referenced packages' declarations: build them first (incremental, so cheap when up to date).
+  const packages = ['tensor', 'autograd', 'nn', 'optim', 'onnx', 'gpu'].map((p) => join(ROOT, 'packages', p));
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', ...packages], {
+    stdio: 'inherit',
+  });
   execFileSync(join(HERE, 'node_modules/.bin/typedoc'), ['--options', 'typedoc.json'], {
     cwd: HERE,
     stdio: 'inherit',
