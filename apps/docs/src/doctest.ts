@@ -81,3 +81,9 @@ export function pageProgram(blocks: CodeBlock[]): string {
   }
   return [...importLines, ...body].join('\n');
 }
+
+/** A page as what the tests run: its blocks as one program, and every line the blocks promise. */
+export function runnablePage(markdown: string): { blocks: CodeBlock[]; program: string; promised: string[] } {
+  const blocks = codeBlocks(markdown);
+  return { blocks, program: pageProgram(blocks), promised: blocks.flatMap((b) => promisedOutput(b.code)) };
+}

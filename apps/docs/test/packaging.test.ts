@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeBlocks, pageProgram, promisedOutput } from '../src/doctest.js';
+import { runnablePage } from '../src/doctest.js';
 
 /**
  * The packages as a user outside the monorepo gets them: each is packed (pnpm rewrites the
@@ -64,9 +64,11 @@ function installedPackages(dir: string): string[] {
 
 /** A package README's example as a program (it promises its output in `// →` comments). */
 function readmeExample(pkg: string): { program: string; promised: string[] } {
-  const blocks = codeBlocks(readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8'));
+  const { blocks, program, promised } = runnablePage(
+    readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8'),
+  );
   expect(blocks.length, `packages/${pkg}/README.md has no ts example`).toBeGreaterThan(0);
-  return { program: pageProgram(blocks), promised: blocks.flatMap((b) => promisedOutput(b.code)) };
+  return { program, promised };
 }
 
 beforeAll(() => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { codeBlocks, pageProgram, promisedOutput } from '../src/doctest.js';
+import { runnablePage } from '../src/doctest.js';
 
 /**
  * Every tutorial's code runs here, as one program per page, against the packages' sources, and
@@ -23,13 +23,12 @@ describe.each(pages)('docs/tutorials/%s', (page) => {
   const markdown = readFileSync(join(TUTORIALS, page), 'utf8');
 
   it('runs, printing what the page promises', () => {
-    const blocks = codeBlocks(markdown);
+    const { blocks, program, promised } = runnablePage(markdown);
     expect(blocks.length).toBeGreaterThan(0);
-    const promised = blocks.flatMap((b) => promisedOutput(b.code));
     expect(promised.length, 'a tutorial promises some output').toBeGreaterThan(0);
     mkdirSync(RUNS, { recursive: true });
     const file = join(RUNS, page.replace(/\.md$/, '.ts'));
-    writeFileSync(file, pageProgram(blocks));
+    writeFileSync(file, program);
     let printed: string;
     try {
       printed = execFileSync(TSX, ['--conditions=source', file], {

@@ -147,13 +147,17 @@ export class Run {
 
   /** The autograd graph behind this run's loss on a batch (no step is taken). */
   lossGraph(x: Tensor, y: Tensor): AutogradGraph {
-    const loss = F.crossEntropy(this.model.forward(x) as Tensor, y);
-    return autogradGraph(loss, { params: this.model.namedParameters() });
+    return autogradGraph(this.loss(x, y), { params: this.model.namedParameters() });
+  }
+
+  /** The training loss on a batch, as step() minimizes it. */
+  private loss(x: Tensor, y: Tensor): Tensor {
+    return F.crossEntropy(this.model.forward(x) as Tensor, y);
   }
 
   /** One step on a batch; the loss stays on the device until report() averages it. */
   step(x: Tensor, y: Tensor): Tensor {
-    const loss = F.crossEntropy(this.model.forward(x) as Tensor, y);
+    const loss = this.loss(x, y);
     this.optimizer.zeroGrad();
     loss.backward();
     this.optimizer.step();
